@@ -1,0 +1,60 @@
+"""The graph's own rules, checked on a schema-valid node list: unique names, inputs that exist, the
+right number of inputs per op, no consumers of a loss, no cycles. Returns a networkx DiGraph whose
+edges run producer -> consumer, with the input position on each edge."""
+
+import networkx as nx
+
+from graphnn import ops
+from graphnn.errors import GraphError
+from graphnn.ops.registry import input_count_range, suggest
+
+
+def _count_words(low, high):
+    if high is None:
+        return f"at least {low} inputs"
+    return f"{low} input{'s' if low != 1 else ''}" if low == high else f"{low} to {high} inputs"
+
+
+def graph_errors(nodes):
+    """(DiGraph, errors): the graph of a schema-valid node list and every rule it breaks."""
+    graph = nx.DiGraph()
+    errors = []
+    first_index = {}
+    for index, node in enumerate(nodes):
+        name = node["name"]
+        if name in first_index:
+            errors.append(GraphError(f"name '{name}' is already used by the node at /nodes/{first_index[name]}",
+                                     path=f"/nodes/{index}/name", node=name))
+            continue
+        first_index[name] = index
+        graph.add_node(name, index=index, op=node["op"])
+    for index, node in enumerate(nodes):
+        name, inputs = node["name"], node.get("inputs", [])
+        if first_index[name] != index:
+            continue
+        op_class = ops.get(node["op"])
+        low, high = input_count_range(op_class)
+        if len(inputs) < low or (high is not None and len(inputs) > high):
+            errors.append(GraphError(f"op {node['op']} takes {_count_words(low, high)}; got {len(inputs)}",
+                                     path=f"/nodes/{index}/inputs", node=name, op=node["op"]))
+        for position, source in enumerate(inputs):
+            where = {"path": f"/nodes/{index}/inputs/{position}", "node": name}
+            if source not in first_index:
+                errors.append(GraphError(f"{source!r} is not the name of any node{suggest(source, first_index)}", **where))
+            elif ops.get(nodes[first_index[source]]["op"]).is_loss:
+                errors.append(GraphError(f"{source!r} is a loss; a loss's output cannot feed another node", **where))
+            elif graph.has_edge(source, name):
+                errors.append(GraphError(f"{source!r} is named twice among the inputs", **where))
+            else:
+                graph.add_edge(source, name, position=position)
+    if not errors:
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            cycle = None
+        if cycle:
+            names = [edge[0] for edge in cycle] + [cycle[0][0]]
+            first = min(cycle, key=lambda edge: graph.nodes[edge[1]]["index"])[1]
+            errors.append(GraphError("graph has a cycle: " + " -> ".join(names),
+                                     path=f"/nodes/{graph.nodes[first]['index']}/inputs", node=first))
+    return graph, errors

@@ -1,0 +1,98 @@
+"""Loading a model: text -> dict -> schema -> graph rules -> plan, each stage's errors located.
+
+    load_model("models/mlp784.json")     # from a file
+    model_from_text(text, file="x.json")  # from a string
+    model_from_dict(document)             # from a dict (the builder's output)
+
+Every stage collects all the errors it can before stopping; they are raised together as
+``ModelInvalid`` (``.errors`` lists each, one line apiece, with file, line and column where known).
+"""
+
+import os
+from pathlib import Path
+
+from graphnn import jsontext
+from graphnn.errors import GraphnnError, LimitError, ModelInvalid
+from graphnn.graph import graph_errors
+from graphnn.plan import Plan
+from graphnn.validate import schema_errors
+
+
+class Model:
+    """A valid model: its document (the parsed JSON), graph and plan."""
+
+    def __init__(self, document, graph, plan, file=None):
+        self.document = document
+        self.graph = graph
+        self.plan = plan
+        self.file = file
+
+    @property
+    def name(self):
+        return self.document.get("name", "model")
+
+    @property
+    def nodes(self):
+        return self.document["nodes"]
+
+    @property
+    def train(self):
+        return self.document.get("train")
+
+    @property
+    def test(self):
+        return self.document.get("test")
+
+
+def _raise_located(errors, file, locator):
+    for error in errors:
+        error.located(file=file)
+        if locator is not None and error.path is not None and error.line is None:
+            error.line, error.column = locator.locate(error.path)
+    raise ModelInvalid(errors)
+
+
+def model_from_dict(document, file=None, locator=None):
+    """Validate a parsed model document; returns a Model or raises ModelInvalid."""
+    errors = schema_errors(document)
+    if errors:
+        _raise_located(errors, file, locator)
+    graph, errors = graph_errors(document["nodes"])
+    if errors:
+        _raise_located(errors, file, locator)
+    try:
+        plan = Plan(document["nodes"], graph)
+    except GraphnnError as error:
+        _raise_located([error], file, locator)
+    return Model(document, graph, plan, file)
+
+
+def model_from_text(text, file=None):
+    """Parse and validate model JSON text."""
+    try:
+        document, locator = jsontext.parse(text, file=file)
+    except GraphnnError as error:
+        raise ModelInvalid([error]) from None
+    return model_from_dict(document, file=file, locator=locator)
+
+
+def read_text(path):
+    """A model file's text, with its size limit checked before reading."""
+    path = Path(path)
+    try:
+        size = os.stat(path).st_size
+        if size > jsontext.MAX_MODEL_BYTES:
+            raise LimitError(f"file is {size:,} bytes; the limit is {jsontext.MAX_MODEL_BYTES:,}", file=str(path))
+        data = path.read_bytes()
+    except OSError as error:
+        raise GraphnnError(f"cannot read the file: {error.strerror}", file=str(path)) from None
+    return jsontext.decode(data, file=str(path))
+
+
+def load_model(path):
+    """Read, parse and validate a model file; raises ModelInvalid listing every error."""
+    try:
+        text = read_text(path)
+    except GraphnnError as error:
+        raise ModelInvalid([error]) from None
+    return model_from_text(text, file=str(path))
