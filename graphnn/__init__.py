@@ -6,3 +6,14 @@ weights in one file.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """Import the public API on first use, so that ``import graphnn`` stays fast for the CLI."""
+    lazy = {"Graph": "graphnn.builder", "load_model": "graphnn.model", "load_bundle": "graphnn.bundle",
+            "save_bundle": "graphnn.bundle", "Network": "graphnn.network", "Bundle": "graphnn.bundle"}
+    if name in lazy:
+        import importlib
+
+        return getattr(importlib.import_module(lazy[name]), name)
+    raise AttributeError(f"module 'graphnn' has no attribute {name!r}")

@@ -1,0 +1,36 @@
+"""Durable file writes: write to a temporary file in the same folder, flush and fsync it, rename it
+over the target, then fsync the folder. A reader sees the old file or the new one, never a torn one."""
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path, data):
+    """Replace ``path`` with ``data`` (bytes) atomically and durably."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    fsync_folder(path.parent)
+
+
+def fsync_folder(folder):
+    """Make a rename inside ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
