@@ -1,0 +1,91 @@
+"""Solvers: how a gradient becomes a weight update (Caffe's rules, in place on the weight arrays).
+
+For each weight w with gradient g, learning rate lr (times the node's ``lr_mult``) and weight decay
+lambda (times ``decay_mult``; applied to weights, and to biases only with ``decay_biases``):
+
+    g <- g * clip            where clip = min(1, clip_gradients / ||all g||_2)   (when clip_gradients is set)
+    g <- g + lambda * w
+    sgd:       v <- momentum * v + lr * g;                        w <- w - v
+    nesterov:  v' <- momentum * v + lr * g;                       w <- w - ((1 + momentum) v' - momentum v)
+    adam:      m <- b1 m + (1 - b1) g;  s <- b2 s + (1 - b2) g^2;  t <- t + 1
+               w <- w - lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(s) + epsilon)
+
+The solver's state (v, or m and s, and t) is kept per weight as ``state[node][weight][slot]`` so that a
+snapshot can save and restore it exactly.
+"""
+
+import math
+
+import numpy as np
+
+DEFAULTS = {"momentum": 0.0, "weight_decay": 0.0, "decay_biases": False, "beta1": 0.9, "beta2": 0.999,
+            "epsilon": 1e-8, "clip_gradients": None}
+SLOTS = {"sgd": ("v",), "nesterov": ("v",), "adam": ("m", "s")}
+
+
+class Solver:
+    """Applies one update per call of ``step``; ``state`` and ``t`` hold everything it remembers."""
+
+    def __init__(self, section, plan):
+        self.type = section["type"]
+        self.settings = {**DEFAULTS, **section}
+        self.plan = plan
+        self.state = {}
+        self.t = 0
+
+    def _scales(self, node, name):
+        """(lr multiplier, decay) for one weight."""
+        op = self.plan.by_name[node].op
+        decayed = name in op.decayed_weights or self.settings["decay_biases"]
+        decay = self.settings["weight_decay"] * op.params.get("decay_mult", 1.0) if decayed else 0.0
+        return op.params.get("lr_mult", 1.0), decay
+
+    def _clip_factor(self, grads):
+        limit = self.settings["clip_gradients"]
+        if not limit:
+            return 1.0
+        norm = math.sqrt(sum(float(np.vdot(g, g)) for arrays in grads.values() for g in arrays.values()))
+        return min(1.0, limit / norm) if norm > 0 else 1.0
+
+    def step(self, weights, grads, lr):
+        """Update ``weights`` in place from ``grads`` (which this call may overwrite)."""
+        clip = self._clip_factor(grads)
+        self.t += 1
+        for node, node_grads in grads.items():
+            for name, g in node_grads.items():
+                w = weights[node][name]
+                lr_mult, decay = self._scales(node, name)
+                if clip != 1.0:
+                    g *= clip
+                if decay:
+                    g += decay * w
+                slots = self.state.setdefault(node, {}).setdefault(name, {})
+                for slot in SLOTS[self.type]:
+                    if slot not in slots:
+                        slots[slot] = np.zeros_like(w)
+                getattr(self, "_" + self.type)(w, g, slots, lr * lr_mult)
+
+    def _sgd(self, w, g, slots, lr):
+        v = slots["v"]
+        v *= self.settings["momentum"]
+        g *= lr
+        v += g
+        w -= v
+
+    def _nesterov(self, w, g, slots, lr):
+        momentum, v = self.settings["momentum"], slots["v"]
+        w += momentum * v
+        v *= momentum
+        g *= lr
+        v += g
+        w -= (1 + momentum) * v
+
+    def _adam(self, w, g, slots, lr):
+        b1, b2 = self.settings["beta1"], self.settings["beta2"]
+        m, s = slots["m"], slots["s"]
+        m *= b1
+        m += (1 - b1) * g
+        s *= b2
+        s += (1 - b2) * (g * g)
+        correction = math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        w -= (lr * correction) * m / (np.sqrt(s) + self.settings["epsilon"])
