@@ -102,7 +102,7 @@ def schema_errors(document):
     envelope = jsonschema.Draft202012Validator(schema.envelope_schema())
     errors = _schema_errors(document, envelope, document, [])
     if not isinstance(document, dict) or not isinstance(document.get("nodes"), list):
-        return _sorted(errors)
+        return _sorted(errors, document)
     broken = {error.path.split("/")[2] for error in errors if error.path.startswith("/nodes/") and error.path.count("/") >= 2}
     for index, node in enumerate(document["nodes"]):
         if str(index) in broken or not isinstance(node, dict):
@@ -114,10 +114,24 @@ def schema_errors(document):
             continue
         validator = jsonschema.Draft202012Validator(schema.node_params_schema(op_class))
         errors += _schema_errors(document, validator, node, ["nodes", index])
-    return _sorted(errors)
+    return _sorted(errors, document)
 
 
-def _sorted(errors):
-    def key(error):
-        return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in (error.path or "").split("/")[1:]]
-    return sorted(errors, key=key)
+def _file_position(document, path):
+    """Sort key of a JSON pointer in file order: each step's position in its object or array."""
+    key, value = [], document
+    for part in path.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, dict) and part in value:
+            key.append(list(value).index(part))  # dicts keep the file's key order
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            key.append(int(part))
+            value = value[int(part)]
+        else:
+            break
+    return key
+
+
+def _sorted(errors, document):
+    return sorted(errors, key=lambda error: _file_position(document, error.path or ""))
