@@ -14,6 +14,7 @@ from graphnn.limits import MAX_JSON_DEPTH, MAX_MODEL_BYTES
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_CONSTANT = re.compile(r"-?(?:NaN|Infinity)")
 
 
 class _DuplicateKey(Exception):
@@ -39,12 +40,19 @@ def line_column(text, offset):
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+def _blank_strings(text):
+    """``text`` with each string's content blanked (offsets kept), so brackets and words in strings are skipped."""
+    return _STRING.sub(lambda match: '"' + " " * (len(match.group()) - 2) + '"', text)
+
+
 def _check_depth(text, file):
     depth = 0
-    for match in _BRACKET.finditer(_STRING.sub('""', text)):
+    for match in _BRACKET.finditer(_blank_strings(text)):
         depth += 1 if match.group() in "[{" else -1
         if depth > MAX_JSON_DEPTH:
-            raise LimitError(f"JSON nesting deeper than the limit of {MAX_JSON_DEPTH}", file=file)
+            line, column = line_column(text, match.start())
+            raise LimitError(f"JSON nesting reaches depth {depth}; the limit is {MAX_JSON_DEPTH}", file=file,
+                             line=line, column=column)
 
 
 def decode(data, file=None):
@@ -73,8 +81,10 @@ def parse(text, file=None):
         line, column = line_column(text, offset)
         raise ModelSyntaxError(f"duplicate key {duplicate.args[0]!r}", file=file, path=path,
                                line=line, column=column) from None
-    except ValueError as error:  # NaN or Infinity
-        raise ModelSyntaxError(str(error), file=file) from None
+    except ValueError as error:  # NaN or Infinity: json.loads reads the first one, so it is the first found
+        constant = _CONSTANT.search(_blank_strings(text))
+        line, column = line_column(text, constant.start()) if constant else (None, None)
+        raise ModelSyntaxError(str(error), file=file, line=line, column=column) from None
     return document, Locator(text)
 
 
