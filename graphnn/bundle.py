@@ -36,7 +36,7 @@ from graphnn.network import Network
 MAGIC = b"\x89GNN\r\n\x1a\n"
 FORMAT = "graphnn-bundle/1"
 DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64}
-_KEY = re.compile(r"^(weights|state|extra)(/[A-Za-z0-9_.\-]{1,128}){1,4}$")
+_KEY = re.compile(r"^(weights|state|extra)(/(?!\.\.?(?:/|$))[A-Za-z0-9_.\-]{1,128}){1,4}$")  # no . or .. parts
 _PREFIX = len(MAGIC) + 8
 _CHECKSUM = 32
 
@@ -163,7 +163,7 @@ def _check_header(header, data_size, fail):
         if key in seen:
             fail(f"tensor {key!r} appears twice", path=where)
         seen.add(key)
-        if dtype not in DTYPES:
+        if not isinstance(dtype, str) or dtype not in DTYPES:
             fail(f"tensor {key!r} has dtype {dtype!r}; expected one of {', '.join(DTYPES)}", path=where)
         if (not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS
                 or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in shape)):
