@@ -12,6 +12,7 @@ import click
 # name -> (module, one-line help). The help is repeated here so that listing commands imports nothing.
 COMMANDS = {
     "check": ("graphnn.cli.check", "Validate a model file and print its nodes, shapes, parameters and FLOPs."),
+    "test": ("graphnn.cli.test", "Evaluate a saved network (.gnn) on its test set."),
     "run": ("graphnn.cli.run", "Train a model file and test it; write the trained bundle and metrics."),
 }
 
