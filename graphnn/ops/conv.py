@@ -1,0 +1,225 @@
+"""2-D convolution (cross-correlation, as in Caffe and PyTorch), NCHW.
+
+    x: (N, C, H, W),  W: (F, C/g, kh, kw),  b: (F,)  ->  y: (N, F, Ho, Wo)
+    y[n, f, p, q] = b[f] + sum_{c, i, j} W[f, c, i, j] * xp[n, g(f)*C/g + c, p*sh + i*dh, q*sw + j*dw]
+
+where xp is x zero-padded, g(f) is the group of filter f (groups split channels and filters into g
+independent convolutions) and Ho = floor((H + pad_top + pad_bottom - dh*(kh-1) - 1) / sh) + 1 (Wo alike).
+``padding`` is a number, [ph, pw], ``"valid"`` (no padding) or ``"same"`` (TensorFlow's rule: Ho =
+ceil(H / sh), the odd padding pixel at the bottom/right).
+
+im2col: the padded input is seen through a strided view of every window (no copy), copied once into the
+column matrix cols (g, C/g*kh*kw, N*Ho*Wo), and one (batched over groups) matrix product gives y:
+
+    y = W (g, F/g, K) @ cols (g, K, N*Ho*Wo);   dW = dy @ cols.T;   dcols = W.T @ dy;
+    dx = col2im(dcols): each kernel offset (i, j) adds its slice of dcols into the padded gradient.
+
+The helpers here (``pair``, ``pad``, ``windows``, ``add_windows``) serve the pooling ops too.
+"""
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from graphnn.errors import ShapeError
+from graphnn.ops.base import FILLER_SCHEMA, TRAINABLE_PROPERTIES, Op, fill, object_schema
+from graphnn.ops.registry import register
+
+
+def int_or_pair(minimum, what, **extra):
+    """Schema of a size written as one integer or [for height, for width], each >= ``minimum``."""
+    whole = {"type": "integer", "minimum": minimum}
+    return {"description": f"{what}: an integer or [height, width], each >= {minimum}.",
+            "oneOf": [whole, {"type": "array", "items": whole, "minItems": 2, "maxItems": 2}], **extra}
+
+
+def pair(value):
+    """An int or a 2-list as (height, width)."""
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def spatial_input(op_name, in_shapes):
+    """(C, H, W) of a single image-shaped input, or a ShapeError that shows what came in."""
+    (shape,) = in_shapes
+    if len(shape) != 3:
+        raise ShapeError(f"{op_name} expects (channels, height, width) per sample; got input shape {shape}")
+    return shape
+
+
+def output_size(size, kernel, stride, dilation, pad_total):
+    """Positions a (dilated) kernel takes along one axis; below 1 when it does not fit."""
+    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def check_fits(in_shape, kernel, dilation, pads):
+    """Raise ShapeError unless the (dilated) kernel fits inside the padded input."""
+    _, h, w = in_shape
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    padded = (h + pads[0] + pads[1], w + pads[2] + pads[3])
+    if span[0] > padded[0] or span[1] > padded[1]:
+        dilated = f" (dilated to {span[0]}x{span[1]})" if span != tuple(kernel) else ""
+        raise ShapeError(f"kernel {kernel[0]}x{kernel[1]}{dilated} does not fit input shape {in_shape} "
+                         f"padded to {padded[0]}x{padded[1]}")
+
+
+def pad(x, pads, value=0.0):
+    """x (N, C, H, W) padded by pads = (top, bottom, left, right) with ``value``; x itself when no padding."""
+    if not any(pads):
+        return x
+    top, bottom, left, right = pads
+    n, c, h, w = x.shape
+    xp = np.full((n, c, h + top + bottom, w + left + right), value, x.dtype)
+    xp[:, :, top:top + h, left:left + w] = x
+    return xp
+
+
+def unpad(dxp, pads):
+    """The part of a padded gradient that belongs to the unpadded input (a view)."""
+    top, bottom, left, right = pads
+    return dxp[:, :, top:dxp.shape[2] - bottom, left:dxp.shape[3] - right]
+
+
+def windows(xp, kernel, stride, dilation, out_hw):
+    """Read-only view (N, C, kh, kw, Ho, Wo) of xp (N, C, Hp, Wp) with
+    view[n, c, i, j, p, q] = xp[n, c, p*sh + i*dh, q*sw + j*dw]. Nothing is copied."""
+    sn, sc, sh, sw = xp.strides
+    shape = xp.shape[:2] + tuple(kernel) + tuple(out_hw)
+    strides = (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1])
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def add_windows(dxp, kernel, stride, dilation, out_hw, part):
+    """col2im: dxp[n, c, p*sh + i*dh, q*sw + j*dw] += part(i, j)[n, c, p, q] for every kernel offset (i, j).
+
+    One vectorised addition per offset (kh*kw of them); overlapping windows accumulate. When windows do
+    not overlap (span <= stride, e.g. 2x2 pooling with stride 2) each pixel is written once, so dxp must
+    start at zero and parts are assigned rather than added."""
+    (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    overlap = dh * (kernel[0] - 1) + 1 > sh or dw * (kernel[1] - 1) + 1 > sw
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            target = dxp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+            if overlap:
+                target += part(i, j)
+            else:
+                target[...] = part(i, j)
+    return dxp
+
+
+@register
+class Conv2D(Op):
+    name = "conv2d"
+    params_schema = object_schema({
+        "filters": {"type": "integer", "minimum": 1, "description": "Number of output channels F."},
+        "kernel": int_or_pair(1, "Kernel size"),
+        "stride": int_or_pair(1, "Stride", default=1),
+        "padding": {"description": 'Zero padding: an integer, [height, width] (each >= 0), "valid" (none) or '
+                                   '"same" (output size = ceil(input / stride)).',
+                    "oneOf": [{"type": "integer", "minimum": 0},
+                              {"type": "array", "items": {"type": "integer", "minimum": 0},
+                               "minItems": 2, "maxItems": 2},
+                              {"enum": ["same", "valid"]}],
+                    "default": 0},
+        "dilation": int_or_pair(1, "Dilation (spacing of kernel taps)", default=1),
+        "groups": {"type": "integer", "minimum": 1, "default": 1,
+                   "description": "Split channels and filters into this many independent groups."},
+        "bias": {"type": "boolean", "default": True, "description": "Add a learned bias b per filter."},
+        "init": {**FILLER_SCHEMA, "default": "xavier"},
+        "bias_init": {**FILLER_SCHEMA, "default": "constant"},
+        **TRAINABLE_PROPERTIES,
+    }, required=["filters", "kernel"])
+
+    examples = (
+        {"params": {"filters": 2, "kernel": 3}, "inputs": [(1, 5, 5)]},
+        {"params": {"filters": 3, "kernel": [2, 3], "stride": 2, "padding": 1}, "inputs": [(2, 5, 6)]},
+        {"params": {"filters": 2, "kernel": 3, "padding": "same", "dilation": 2, "bias": False},
+         "inputs": [(1, 6, 5)]},
+        {"params": {"filters": 2, "kernel": 3, "stride": [2, 3], "padding": "same", "init": "msra"},
+         "inputs": [(1, 6, 7)]},
+        {"params": {"filters": 4, "kernel": 2, "groups": 2, "stride": [1, 2], "padding": [0, 1]},
+         "inputs": [(4, 3, 4)]},
+    )
+
+    def geometry(self, in_shape):
+        """(kernel, stride, dilation, pads, (Ho, Wo)) for one input shape; pads = (top, bottom, left, right)."""
+        kernel, stride, dilation = (pair(self.params[key]) for key in ("kernel", "stride", "dilation"))
+        padding = self.params["padding"]
+        size = in_shape[1:]
+        if padding == "same":
+            pads = ()
+            for n, k, s, d in zip(size, kernel, stride, dilation):
+                total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+                pads += (total // 2, total - total // 2)
+        else:
+            ph, pw = (0, 0) if padding == "valid" else pair(padding)
+            pads = (ph, ph, pw, pw)
+        out_hw = tuple(output_size(n, k, s, d, pads[2 * axis] + pads[2 * axis + 1])
+                       for axis, (n, k, s, d) in enumerate(zip(size, kernel, stride, dilation)))
+        return kernel, stride, dilation, pads, out_hw
+
+    def infer_shape(self, in_shapes):
+        in_shape = spatial_input("conv2d", in_shapes)
+        channels, filters, groups = in_shape[0], self.params["filters"], self.params["groups"]
+        if channels % groups or filters % groups:
+            raise ShapeError(f"groups={groups} must divide both the input channels ({channels}, input shape "
+                             f"{in_shape}) and filters ({filters})")
+        kernel, _, dilation, pads, out_hw = self.geometry(in_shape)
+        check_fits(in_shape, kernel, dilation, pads)
+        return (filters,) + out_hw
+
+    def weight_shapes(self, in_shapes):
+        (channels, _, _), (kh, kw) = in_shapes[0], pair(self.params["kernel"])
+        shapes = {"W": (self.params["filters"], channels // self.params["groups"], kh, kw)}
+        if self.params["bias"]:
+            shapes["b"] = (self.params["filters"],)
+        return shapes
+
+    def init_weights(self, in_shapes, rng, dtype):
+        shapes = self.weight_shapes(in_shapes)
+        filters, per_group, kh, kw = shapes["W"]
+        fan_in, fan_out = per_group * kh * kw, filters // self.params["groups"] * kh * kw
+        weights = {"W": fill(self.params["init"], shapes["W"], fan_in, fan_out, rng, dtype)}
+        if self.params["bias"]:
+            weights["b"] = fill(self.params["bias_init"], shapes["b"], fan_in, fan_out, rng, dtype)
+        return weights
+
+    def forward(self, weights, xs, ctx):
+        (x,) = xs
+        n = len(x)
+        kernel, stride, dilation, pads, (ho, wo) = self.geometry(x.shape[1:])
+        w, groups = weights["W"], self.params["groups"]
+        filters = len(w)
+        view = windows(pad(x, pads), kernel, stride, dilation, (ho, wo))  # (N, C, kh, kw, Ho, Wo), no copy
+        cols = np.ascontiguousarray(view.transpose(1, 2, 3, 0, 4, 5))  # (C, kh, kw, N, Ho, Wo): the copy
+        cols = cols.reshape(groups, -1, n * ho * wo)  # (g, K, N*Ho*Wo), K = C/g*kh*kw
+        y = w.reshape(groups, filters // groups, -1) @ cols  # (g, F/g, K) @ (g, K, NL) -> (g, F/g, NL)
+        y = y.reshape(filters, n, ho, wo).transpose(1, 0, 2, 3)  # (N, F, Ho, Wo), a view
+        out = np.empty((n, filters, ho, wo), y.dtype)
+        if "b" in weights:
+            np.add(y, weights["b"].reshape(filters, 1, 1), out=out)
+        else:
+            np.copyto(out, y)
+        return out, (x.shape, cols, pads, (ho, wo))
+
+    def backward(self, weights, cache, dy):
+        x_shape, cols, pads, out_hw = cache
+        w, groups = weights["W"], self.params["groups"]
+        filters = len(w)
+        dy2 = np.ascontiguousarray(dy.transpose(1, 0, 2, 3)).reshape(groups, filters // groups, -1)  # (g, F/g, NL)
+        grads = {"W": (dy2 @ cols.transpose(0, 2, 1)).reshape(w.shape)}  # (g, F/g, NL) @ (g, NL, K)
+        if "b" in weights:
+            grads["b"] = dy2.reshape(filters, -1).sum(axis=1)
+        if not self.input_grads[0]:
+            return [None], grads
+        kernel, stride, dilation = (pair(self.params[key]) for key in ("kernel", "stride", "dilation"))
+        n, channels, h, wd = x_shape
+        dcols = w.reshape(groups, filters // groups, -1).transpose(0, 2, 1) @ dy2  # (g, K, F/g) @ (g, F/g, NL)
+        dcols = dcols.reshape(channels, kernel[0], kernel[1], n, *out_hw)  # (C, kh, kw, N, Ho, Wo)
+        dxp = np.zeros((n, channels, h + pads[0] + pads[1], wd + pads[2] + pads[3]), dcols.dtype)
+        add_windows(dxp, kernel, stride, dilation, out_hw, lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3))
+        return [unpad(dxp, pads)], grads
+
+    def flops(self, in_shapes, out_shape):
+        (channels, _, _), (kh, kw) = in_shapes[0], pair(self.params["kernel"])
+        return 2 * (channels // self.params["groups"]) * kh * kw * math.prod(out_shape)
