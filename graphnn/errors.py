@@ -42,7 +42,15 @@ class GraphnnError(Exception):
             subject = f"node '{self.node}'" + (f" (op {self.op})" if self.op else "")
         if self.path is not None:
             subject += (" at " if subject else "at ") + (self.path or "/")
-        return prefix + (subject + ": " if subject else "") + self.message
+        return one_line(prefix + (subject + ": " if subject else "") + self.message)
+
+
+def one_line(text):
+    """``text`` with line breaks and other unprintable characters escaped (e.g. ``\\n``), so that a name
+    or path read from a file can never split an error message or hide part of it."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 class ModelSyntaxError(GraphnnError):

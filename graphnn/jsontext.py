@@ -1,24 +1,36 @@
 """Reading JSON text with locations: syntax errors get a line and column, and any JSON pointer in the
 parsed document can be mapped back to the line and column where its value starts.
 
-Parsing is json.loads (fast, in C) with three extra rules: no duplicate keys, no NaN/Infinity, and a
-nesting limit checked before parsing (so deep input cannot exhaust the stack).
+Parsing is json.loads (fast, in C) with extra rules: no duplicate keys; no NaN/Infinity, written or
+reached by overflow (``1e400``); integers of at most MAX_INTEGER_DIGITS digits; strings that are valid
+Unicode (no lone surrogates such as ``"\\ud800"``, which could not be written back as UTF-8); and a
+nesting limit checked before parsing (so deep input cannot exhaust the stack). Every scan is linear in
+the text's length, whatever the text.
 """
 
 import json
+import math
 import re
 
 from graphnn.errors import LimitError, ModelSyntaxError
 from graphnn.limits import MAX_JSON_DEPTH, MAX_MODEL_BYTES
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+# A string, closed or running to the end of the text (so no match attempt fails and is retried from a
+# later quote, which would make scanning quadratic), or a bracket.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|([\[\]{}])', re.DOTALL)
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_CONSTANT = re.compile(r"-?(?:NaN|Infinity)")
+
+
+MAX_INTEGER_DIGITS = 4300  # Python's own limit for int(str); longer integers are refused, located
 
 
 class _DuplicateKey(Exception):
     pass
+
+
+class _BadNumber(Exception):
+    """A number json.loads would accept but graphnn refuses: ``message`` says why."""
 
 
 def _no_duplicates(pairs):
@@ -31,7 +43,20 @@ def _no_duplicates(pairs):
 
 
 def _no_constants(name):
-    raise ValueError(f"{name} is not allowed in a model file")
+    raise _BadNumber(f"{name} is not allowed in a model file")
+
+
+def _finite_float(literal):
+    value = float(literal)
+    if math.isinf(value):
+        raise _BadNumber(f"number {literal} is too large (it overflows to infinity)")
+    return value
+
+
+def _bounded_int(literal):
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _BadNumber(f"integer with {len(literal.lstrip('-')):,} digits; the limit is {MAX_INTEGER_DIGITS:,}")
+    return int(literal)
 
 
 def line_column(text, offset):
@@ -42,13 +67,15 @@ def line_column(text, offset):
 
 def _blank_strings(text):
     """``text`` with each string's content blanked (offsets kept), so brackets and words in strings are skipped."""
-    return _STRING.sub(lambda match: '"' + " " * (len(match.group()) - 2) + '"', text)
+    return _TOKEN.sub(lambda match: match.group() if match.group(1) else " " * len(match.group()), text)
 
 
 def _check_depth(text, file):
     depth = 0
-    for match in _BRACKET.finditer(_blank_strings(text)):
-        depth += 1 if match.group() in "[{" else -1
+    for match in _TOKEN.finditer(text):
+        if not match.group(1):
+            continue  # a string
+        depth += 1 if match.group(1) in "[{" else -1
         if depth > MAX_JSON_DEPTH:
             line, column = line_column(text, match.start())
             raise LimitError(f"JSON nesting reaches depth {depth}; the limit is {MAX_JSON_DEPTH}", file=file,
@@ -71,21 +98,64 @@ def parse(text, file=None):
     """Parse JSON text. Returns (document, Locator). Errors carry the file, line and column."""
     _check_depth(text, file)
     try:
-        document = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        document = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants,
+                              parse_float=_finite_float, parse_int=_bounded_int)
     except json.JSONDecodeError as error:
         raise ModelSyntaxError(f"invalid JSON: {error.msg}", file=file, line=error.lineno,
                                column=error.colno) from None
     except _DuplicateKey as duplicate:
-        locator = Locator(text)
-        path, offset = locator.duplicates[0] if locator.duplicates else ("", 0)
+        # json.loads may meet the duplicate before a syntax error later in the text; the locator
+        # walks the text in order and stops where it breaks, after the duplicate
+        found = Locator(text).duplicates
+        key, path, offset = found[0] if found else (duplicate.args[0], None, 0)
         line, column = line_column(text, offset)
-        raise ModelSyntaxError(f"duplicate key {duplicate.args[0]!r}", file=file, path=path,
-                               line=line, column=column) from None
-    except ValueError as error:  # NaN or Infinity: json.loads reads the first one, so it is the first found
-        constant = _CONSTANT.search(_blank_strings(text))
-        line, column = line_column(text, constant.start()) if constant else (None, None)
-        raise ModelSyntaxError(str(error), file=file, line=line, column=column) from None
+        raise ModelSyntaxError(f"duplicate key {key!r}", file=file, path=path, line=line, column=column) from None
+    except _BadNumber as error:  # json.loads stops at the first bad number, so it is the first found
+        line, column = _first_bad_number(text)
+        raise ModelSyntaxError(error.args[0], file=file, line=line, column=column) from None
+    surrogate = _lone_surrogate(document, "")
+    if surrogate is not None:
+        locator = Locator(text)
+        line, column = locator.locate(surrogate)
+        raise ModelSyntaxError("string holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which is not "
+                               "valid Unicode", file=file, path=surrogate, line=line, column=column)
     return document, Locator(text)
+
+
+def _first_bad_number(text):
+    """(line, column) of the first NaN/Infinity, overflowing float or overlong integer outside strings."""
+    blanked = _blank_strings(text)
+    for match in re.finditer(r"-?(?:NaN|Infinity)|" + _NUMBER.pattern, blanked):
+        literal = match.group()
+        try:
+            _no_constants(literal) if literal.lstrip("-")[0] in "NI" else (
+                _bounded_int(literal) if literal.lstrip("-").isdigit() else _finite_float(literal))
+        except _BadNumber:
+            return line_column(text, match.start())
+    return None, None
+
+
+def _is_valid_unicode(string):
+    return string.isascii() or not any("\ud800" <= char <= "\udfff" for char in string)
+
+
+def _lone_surrogate(value, path):
+    """JSON pointer of the first string (key or value) that holds a surrogate code point, or None."""
+    if isinstance(value, str):
+        return None if _is_valid_unicode(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not _is_valid_unicode(key):
+                return path + pointer([key])
+            found = _lone_surrogate(item, path + pointer([key]))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}/{index}")
+            if found is not None:
+                return found
+    return None
 
 
 def pointer(parts):
@@ -116,7 +186,10 @@ class Locator:
     def _index(self):
         if self._offsets is None:
             self._offsets = {}
-            self._value(self._skip(0), "")
+            try:
+                self._value(self._skip(0), "")
+            except (IndexError, AttributeError, ValueError):
+                pass  # text that is not valid JSON past some point: keep what was indexed before it
 
     def _skip(self, i):
         while i < len(self.text) and self.text[i] in " \t\r\n\ufeff":
@@ -144,7 +217,7 @@ class Locator:
             key = json.loads(self.text[i:end])
             child = path + pointer([key])
             if key in seen:
-                self._duplicates.append((child, i))
+                self._duplicates.append((key, child, i))
             seen.add(key)
             i = self._skip(self._value(self._skip(self._skip(end) + 1), child))
             if self.text[i] == ",":
