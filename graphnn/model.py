@@ -15,7 +15,7 @@ from graphnn import jsontext
 from graphnn.errors import GraphnnError, LimitError, ModelInvalid
 from graphnn.graph import graph_errors
 from graphnn.plan import Plan
-from graphnn.validate import schema_errors
+from graphnn.validate import envelope_errors, in_file_order, params_errors
 
 
 class Model:
@@ -54,12 +54,13 @@ def _raise_located(errors, file, locator):
 
 def model_from_dict(document, file=None, locator=None):
     """Validate a parsed model document; returns a Model or raises ModelInvalid."""
-    errors = schema_errors(document)
+    envelope = envelope_errors(document)
+    errors = envelope + params_errors(document, envelope)
+    if not envelope:  # the graph rules need sound names, ops and inputs, not sound parameters
+        graph, rule_errors = graph_errors(document["nodes"])
+        errors += rule_errors
     if errors:
-        _raise_located(errors, file, locator)
-    graph, errors = graph_errors(document["nodes"])
-    if errors:
-        _raise_located(errors, file, locator)
+        _raise_located(in_file_order(errors, document), file, locator)
     try:
         plan = Plan(document["nodes"], graph)
     except GraphnnError as error:

@@ -94,16 +94,22 @@ def _check_limits(document):
             if isinstance(node, dict) and isinstance(node.get("name"), str) and len(node["name"]) > MAX_NAME_LENGTH]
 
 
-def schema_errors(document):
-    """All schema errors of a parsed model document, in file order (empty when valid)."""
+def envelope_errors(document):
+    """Stage one: limits, sections, node names, ops and inputs."""
     limits = _check_limits(document)
     if limits:
         return limits
     envelope = jsonschema.Draft202012Validator(schema.envelope_schema())
-    errors = _schema_errors(document, envelope, document, [])
+    return _schema_errors(document, envelope, document, [])
+
+
+def params_errors(document, envelope):
+    """Stage two: each node's own keys against its op's schema (nodes broken in stage one are skipped)."""
     if not isinstance(document, dict) or not isinstance(document.get("nodes"), list):
-        return _sorted(errors, document)
-    broken = {error.path.split("/")[2] for error in errors if error.path.startswith("/nodes/") and error.path.count("/") >= 2}
+        return []
+    broken = {error.path.split("/")[2] for error in envelope
+              if error.path and error.path.startswith("/nodes/") and error.path.count("/") >= 2}
+    errors = []
     for index, node in enumerate(document["nodes"]):
         if str(index) in broken or not isinstance(node, dict):
             continue
@@ -114,7 +120,13 @@ def schema_errors(document):
             continue
         validator = jsonschema.Draft202012Validator(schema.node_params_schema(op_class))
         errors += _schema_errors(document, validator, node, ["nodes", index])
-    return _sorted(errors, document)
+    return errors
+
+
+def schema_errors(document):
+    """All schema errors of a parsed model document, in file order (empty when valid)."""
+    envelope = envelope_errors(document)
+    return in_file_order(envelope + params_errors(document, envelope), document)
 
 
 def _file_position(document, path):
@@ -133,5 +145,6 @@ def _file_position(document, path):
     return key
 
 
-def _sorted(errors, document):
+def in_file_order(errors, document):
+    """``errors`` sorted by where their JSON paths point in the file."""
     return sorted(errors, key=lambda error: _file_position(document, error.path or ""))
