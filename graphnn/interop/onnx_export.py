@@ -117,6 +117,30 @@ def _conv2d(emit, step):
               dilations=list(dilation), pads=[top, left, bottom, right], group=step.op.params["groups"])
 
 
+def _pool(op_type, **attributes):
+    """maxpool2d, avgpool2d: MaxPool / AveragePool, floor mode; the average counts the padding."""
+    def export(emit, step):
+        kernel, stride, (top, bottom, left, right), _ = step.op.geometry(step.in_shapes[0])
+        emit.node(op_type, step.inputs, step.name, step.name, kernel_shape=list(kernel), strides=list(stride),
+                  pads=[top, left, bottom, right], **attributes)
+    return export
+
+
+def _global_avgpool(emit, step):
+    """global_avgpool: GlobalAveragePool gives (N, C, 1, 1); a Flatten named after the node makes it (N, C)."""
+    pooled = emit.fresh(f"{step.name}.pool")
+    emit.node("GlobalAveragePool", step.inputs, pooled, pooled)
+    emit.node("Flatten", [pooled], step.name, step.name, axis=1)
+
+
+def _batchnorm(emit, step):
+    """batchnorm: BatchNormalization in inference mode with the running statistics from the state."""
+    inputs = [step.inputs[0], emit.weight(step, "gamma"), emit.weight(step, "beta"),
+              emit.weight(step, "running_mean", emit.state), emit.weight(step, "running_var", emit.state)]
+    emit.node("BatchNormalization", inputs, step.name, step.name, epsilon=float(step.op.params["epsilon"]),
+              momentum=float(step.op.params["momentum"]))
+
+
 # graphnn op -> function(emitter, step) writing the ONNX nodes whose last output is the tensor step.name.
 # data and loss nodes are handled by the graph itself (inputs, outputs, --softmax).
 EXPORTERS = {
@@ -128,6 +152,10 @@ EXPORTERS = {
     "reshape": _reshape,
     "flatten": _flatten,
     "conv2d": _conv2d,
+    "maxpool2d": _pool("MaxPool"),
+    "avgpool2d": _pool("AveragePool", count_include_pad=1),
+    "global_avgpool": _global_avgpool,
+    "batchnorm": _batchnorm,
 }
 
 
