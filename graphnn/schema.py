@@ -12,7 +12,7 @@ from graphnn.limits import MAX_NAME_LENGTH, MAX_NODES
 
 FORMAT = "graphnn/1"
 NODE_KEYS = ("name", "op", "inputs")
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*(?!\n)$"  # (?!\n): Python's $ also matches before a final newline
 
 NAME = {"type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": MAX_NAME_LENGTH,
         "description": "Unique node name: a letter or _, then letters, digits, _ . -"}
