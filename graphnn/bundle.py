@@ -13,16 +13,19 @@ Keys are ``weights/NODE/NAME`` (trained), ``state/NODE/NAME`` (running statistic
 ``extra/...`` (e.g. solver state for resuming). Like safetensors, the format carries no code: loading
 reads JSON and raw numbers only. Every size is checked against the real file size before anything is
 allocated, the checksum catches truncation and bit flips, and every weight is checked against the
-shape its graph expects. Saving is deterministic: save -> load -> save gives the same bytes.
+shape its graph expects. Keys are matched whole against a fixed pattern (no absolute paths, ``..``,
+backslashes or trailing newlines; they are names, never paths on disk). Weights and state are floats, and
+no array may hold NaN or infinity. Saving is deterministic: save -> load -> save gives the same bytes.
 """
 
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -36,7 +39,8 @@ from graphnn.network import Network
 MAGIC = b"\x89GNN\r\n\x1a\n"
 FORMAT = "graphnn-bundle/1"
 DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64}
-_KEY = re.compile(r"^(weights|state|extra)(/(?!\.\.?(?:/|$))[A-Za-z0-9_.\-]{1,128}){1,4}$")  # no . or .. parts
+_KEY = re.compile(r"(weights|state|extra)(/(?!\.\.?(?:/|$))[A-Za-z0-9_.\-]{1,128}){1,4}")  # no . or .. parts
+FLOAT_DTYPES = ("<f4", "<f8")  # what weights and state may be
 _PREFIX = len(MAGIC) + 8
 _CHECKSUM = 32
 
@@ -73,6 +77,9 @@ def to_bytes(bundle):
     for key, array in _tensor_entries(bundle):
         array = np.ascontiguousarray(array)
         dtype = array.dtype.newbyteorder("<").str
+        if not _KEY.fullmatch(key):
+            raise BundleError(f"cannot save an array under the key {key!r}; keys are weights/NODE/NAME, "
+                              "state/NODE/NAME or extra/... with parts of letters, digits, _ . -")
         if dtype not in DTYPES:
             raise BundleError(f"array {key} has dtype {array.dtype}; bundles hold {', '.join(DTYPES)}")
         tensors.append({"key": key, "dtype": dtype, "shape": list(array.shape)})
@@ -93,7 +100,11 @@ def load_bundle(path):
     """Read and fully verify a bundle file; raises BundleError (or ModelInvalid) naming the file."""
     path = str(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):  # a FIFO or /dev/zero would never end
+                raise BundleError("not a regular file", file=path)
+            data = handle.read(status.st_size)
     except OSError as error:
         raise BundleError(f"cannot read the file: {error.strerror}", file=path) from None
     return from_bytes(data, file=path)
@@ -126,10 +137,13 @@ def from_bytes(data, file=None):
             error.path = "/model" + (error.path or "")
         raise ModelInvalid(invalid.errors) from None
     arrays, offset = {}, data_start
-    for entry in tensors:
+    for index, entry in enumerate(tensors):
         dtype = np.dtype(DTYPES[entry["dtype"]])
         count = math.prod(entry["shape"])
-        arrays[entry["key"]] = np.frombuffer(data, dtype, count, offset).reshape(entry["shape"]).copy()
+        array = np.frombuffer(data, dtype, count, offset).reshape(entry["shape"])
+        if dtype.kind == "f" and not np.isfinite(array).all():
+            fail(f"tensor {entry['key']!r} holds NaN or infinite values", path=f"/tensors/{index}")
+        arrays[entry["key"]] = array.copy()
         offset += count * dtype.itemsize
     return _assemble(model, header["metadata"], arrays, fail)
 
@@ -158,13 +172,15 @@ def _check_header(header, data_size, fail):
         if not isinstance(entry, dict) or set(entry) != {"key", "dtype", "shape"}:
             fail("each tensor entry must have exactly key, dtype, shape", path=where)
         key, dtype, shape = entry["key"], entry["dtype"], entry["shape"]
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
             fail(f"bad tensor key {key!r}; expected weights/NODE/NAME, state/NODE/NAME or extra/...", path=where)
         if key in seen:
             fail(f"tensor {key!r} appears twice", path=where)
         seen.add(key)
         if not isinstance(dtype, str) or dtype not in DTYPES:
             fail(f"tensor {key!r} has dtype {dtype!r}; expected one of {', '.join(DTYPES)}", path=where)
+        if not key.startswith("extra/") and dtype not in FLOAT_DTYPES:
+            fail(f"tensor {key!r} has dtype {dtype!r}; weights and state are {' or '.join(FLOAT_DTYPES)}", path=where)
         if (not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS
                 or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in shape)):
             fail(f"tensor {key!r} has bad shape {shape!r}; expected at most {MAX_DIMENSIONS} sizes >= 0", path=where)
