@@ -28,10 +28,12 @@ def check_fields(plan, split):
 
 
 def feeds(plan, batch, dtype):
-    """{data node: array} for one batch ``{"x": samples, "y": class indices}``."""
+    """{data node: array} for one batch ``{"x": samples, "y": class indices}`` (fields it lacks are skipped)."""
     values = {}
     for step in plan.inputs:
         field, shape = step.op.params["field"], step.out_shape
+        if field not in batch:
+            continue  # e.g. no labels when predicting
         raw = batch[field]
         if field == "y":
             values[step.name] = raw.astype(np.int64) if shape == () else one_hot(raw, shape[0], dtype)

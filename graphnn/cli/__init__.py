@@ -13,7 +13,9 @@ import click
 COMMANDS = {
     "check": ("graphnn.cli.check", "Validate a model file and print its nodes, shapes, parameters and FLOPs."),
     "test": ("graphnn.cli.test", "Evaluate a saved network (.gnn) on its test set."),
+    "predict": ("graphnn.cli.predict", "Print predicted classes and probabilities for samples in a file."),
     "run": ("graphnn.cli.run", "Train a model file and test it; write the trained bundle and metrics."),
+    "viz": ("graphnn.cli.viz", "Draw a model, bundle or run directory as an HTML page, SVG or DOT."),
 }
 
 

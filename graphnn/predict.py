@@ -1,0 +1,58 @@
+"""Predicting classes with a trained network: read samples from a file, run forward up to the node
+that feeds the primary loss, and turn its outputs into class probabilities (softmax for a
+softmax_cross_entropy loss; the raw outputs, as scores, for least squares)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from graphnn.errors import DataError
+from graphnn.evaluate import primary_loss
+from graphnn.feeding import feeds
+from graphnn.limits import MAX_TENSOR_ELEMENTS
+
+
+def read_samples(path):
+    """Samples from a .npy file, a .npz archive (array ``x``, or its only array) or an IDX file."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith(".npy"):
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise DataError(f"cannot read as .npy: {error}", file=str(path)) from None
+        if array.size > MAX_TENSOR_ELEMENTS:
+            raise DataError(f"holds {array.size:,} values; the limit is {MAX_TENSOR_ELEMENTS:,}", file=str(path))
+        return np.array(array)
+    if name.endswith(".npz"):
+        from graphnn.datasets.npzfile import read_npz
+
+        return read_npz(path, "test")[0]
+    from graphnn.datasets.idx import read_idx
+
+    return read_idx(path)
+
+
+def predict(network, samples, batch_size=1000):
+    """(classes (N,), probabilities (N, C)) for ``samples`` (N, ...) fed to the network's sample input."""
+    plan = network.plan
+    loss = plan.by_name[primary_loss(plan)]
+    prediction = loss.inputs[0]
+    sample_nodes = [step for step in plan.steps_until(prediction) if step.op.is_input]
+    if len(sample_nodes) != 1 or sample_nodes[0].op.params["field"] != "x":
+        raise DataError(f"node '{prediction}' needs inputs {[s.name for s in sample_nodes]}; "
+                        "predict feeds exactly one sample input")
+    expected = sample_nodes[0].out_shape
+    if samples.ndim < 1 or int(np.prod(samples.shape[1:])) != int(np.prod(expected)):
+        raise DataError(f"samples have shape {samples.shape[1:]}; the network's input '{sample_nodes[0].name}' "
+                        f"expects {expected}")
+    probabilities = []
+    for start in range(0, len(samples), batch_size):
+        batch = {"x": samples[start:start + batch_size]}
+        values = network.forward(feeds(plan, batch, network.dtype), until=prediction).values[prediction]
+        if loss.op.params["function"] == "softmax_cross_entropy":
+            values = np.exp(values - values.max(axis=1, keepdims=True))
+            values /= values.sum(axis=1, keepdims=True)
+        probabilities.append(values)
+    probabilities = np.concatenate(probabilities)
+    return probabilities.argmax(axis=1), probabilities
