@@ -14,6 +14,8 @@ COMMANDS = {
     "check": ("graphnn.cli.check", "Validate a model file and print its nodes, shapes, parameters and FLOPs."),
     "test": ("graphnn.cli.test", "Evaluate a saved network (.gnn) on its test set."),
     "predict": ("graphnn.cli.predict", "Print predicted classes and probabilities for samples in a file."),
+    "export": ("graphnn.cli.export", "Export a trained network (.gnn) or a model file to ONNX."),
+    "import": ("graphnn.cli.import_cmd", "Import an ONNX model as a graphnn model file and bundle."),
     "run": ("graphnn.cli.run", "Train a model file and test it; write the trained bundle and metrics."),
     "viz": ("graphnn.cli.viz", "Draw a model, bundle or run directory as an HTML page, SVG or DOT."),
 }

@@ -1,0 +1,34 @@
+"""``graphnn import model.onnx -o model.json``: an ONNX model as a graphnn model file and bundle."""
+
+import click
+
+LOSSES = ("softmax_cross_entropy", "least_squares")
+
+
+@click.command("import")
+@click.argument("source", metavar="MODEL.onnx", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="model.gnn (a bundle: model and weights) or model.json (the model file, and model.gnn "
+                   "beside it when there are weights). Default: MODEL with the suffix .gnn.")
+@click.option("--loss", type=click.Choice(LOSSES),
+              help="Add this loss on every output, with a data node 'label' (class indices), so the model "
+                   "can be trained; a final Softmax becomes the softmax_cross_entropy loss.")
+@click.option("--name", help="The model's name (default: the ONNX graph's name).")
+def command(source, output, loss, name):
+    """Import MODEL.onnx into graphnn, when graphnn's ops can express it.
+
+    Supported ONNX operators (opset 13+): Gemm, MatMul (+ Add bias), Relu, Tanh, Sigmoid, LeakyRelu,
+    Softmax, Identity, Dropout, Add, Sum, Concat, Flatten, Reshape, Conv, MaxPool, AveragePool,
+    GlobalAveragePool, BatchNormalization, Constant. Anything else is an error naming the ONNX node and
+    its op_type. Weights go into the bundle (.gnn); the ONNX file is only parsed, never executed, and
+    files with external data are refused.
+    """
+    from pathlib import Path
+
+    from graphnn.interop.onnx_import import import_file
+
+    output = output or str(Path(source).with_suffix(".gnn"))
+    bundle, written = import_file(source, output, loss=loss, name=name)
+    nodes = len(bundle.model.plan.steps)
+    click.echo(f"{source}: {nodes} graphnn nodes, {bundle.model.plan.parameter_count():,} parameters; "
+               f"wrote {', '.join(map(str, written))}")
