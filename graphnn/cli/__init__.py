@@ -12,6 +12,7 @@ import click
 # name -> (module, one-line help). The help is repeated here so that listing commands imports nothing.
 COMMANDS = {
     "check": ("graphnn.cli.check", "Validate a model file and print its nodes, shapes, parameters and FLOPs."),
+    "data": ("graphnn.cli.data", "Find or download a named dataset (mnist, fashion-mnist) and verify it."),
     "test": ("graphnn.cli.test", "Evaluate a saved network (.gnn) on its test set."),
     "predict": ("graphnn.cli.predict", "Print predicted classes and probabilities for samples in a file."),
     "export": ("graphnn.cli.export", "Export a trained network (.gnn) or a model file to ONNX."),

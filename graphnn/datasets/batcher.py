@@ -1,0 +1,88 @@
+"""Batches in the seed's wrap-around order, reshuffled every epoch.
+
+Epoch ``e`` visits the samples in the order ``permutation(e)``: a permutation drawn from a
+``numpy.random.Generator`` seeded by (run seed, e), or the stored order when not shuffling. Batches are
+consecutive runs of that order; a batch that runs past the end of an epoch continues from the start of
+the next epoch's order (the seed's ``pull_data``), so every batch has exactly ``batch_size`` samples.
+
+Because each epoch's order is derived from (seed, epoch), the whole position is three numbers —
+``{"epoch", "cursor", "seed"}`` plus checks — and ``restore`` resumes it exactly.
+"""
+
+import numpy as np
+
+from graphnn.errors import DataError
+
+DATA_STREAM = 0x64617461  # "data": keeps these generators apart from others seeded from the run's seed
+POSITION_FORMAT = "graphnn-batcher/1"
+
+
+class Batcher:
+    """``next()`` gives ``{"x": samples, "y": class indices}`` of ``batch_size`` samples from ``split``."""
+
+    def __init__(self, split, batch_size, seed=0, shuffle=True):
+        if len(split) == 0:
+            raise DataError("cannot draw batches from an empty split", file=split.source)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise DataError(f"batch size must be an integer >= 1; got {batch_size!r}")
+        self.split, self.batch_size, self.seed, self.shuffle = split, batch_size, seed, shuffle
+        self.epoch, self.cursor = 0, 0
+        self.order = self.permutation(0)
+
+    def permutation(self, epoch):
+        """The order of epoch ``epoch``: indices (N,), or None for the stored order."""
+        if not self.shuffle:
+            return None
+        sequence = np.random.SeedSequence(self.seed, spawn_key=(DATA_STREAM, epoch))
+        return np.random.default_rng(sequence).permutation(len(self.split))
+
+    def next(self):
+        """The next batch; advances the position, starting a new epoch (and order) at the end of one."""
+        count, parts = len(self.split), []
+        needed = self.batch_size
+        while needed:
+            take = min(needed, count - self.cursor)
+            parts.append((self.cursor, self.cursor + take) if self.order is None
+                         else self.order[self.cursor:self.cursor + take])
+            self.cursor += take
+            needed -= take
+            if self.cursor == count:
+                self.epoch, self.cursor = self.epoch + 1, 0
+                self.order = self.permutation(self.epoch)
+        x, y = self.split.x, self.split.y
+        if not self.shuffle and len(parts) == 1:
+            start, stop = parts[0]
+            return {"x": x[start:stop], "y": y[start:stop]}  # views: no copy
+        index = np.concatenate([np.arange(*part) if not self.shuffle else part for part in parts])
+        return {"x": x[index], "y": y[index]}
+
+    __next__ = next
+
+    def __iter__(self):
+        return self
+
+    @property
+    def epochs_done(self):
+        """Epochs completed, with the fraction of the current one: epoch + cursor / N."""
+        return self.epoch + self.cursor / len(self.split)
+
+    def position(self):
+        """Where the batcher is, as plain JSON-able data; ``restore`` resumes from it exactly."""
+        return {"format": POSITION_FORMAT, "epoch": self.epoch, "cursor": self.cursor, "seed": self.seed,
+                "shuffle": self.shuffle, "samples": len(self.split)}
+
+    def restore(self, position):
+        """Resume from ``position()``'s data; DataError when it does not belong to this split and seed."""
+        expected = {"format": POSITION_FORMAT, "seed": self.seed, "shuffle": self.shuffle, "samples": len(self.split)}
+        if not isinstance(position, dict):
+            raise DataError(f"a batcher position must be an object; got {type(position).__name__}")
+        for key, value in expected.items():
+            if position.get(key) != value:
+                raise DataError(f"batcher position has {key}={position.get(key)!r}; this run has {value!r}")
+        epoch, cursor = position.get("epoch"), position.get("cursor")
+        if not (type(epoch) is int and type(cursor) is int and epoch >= 0 and 0 <= cursor < len(self.split)):
+            raise DataError(f"batcher position needs an epoch >= 0 and a cursor in [0, {len(self.split)}); "
+                            f"got epoch={epoch!r}, cursor={cursor!r}")
+        self.epoch, self.cursor = epoch, cursor
+        self.order = self.permutation(epoch)
+        return self

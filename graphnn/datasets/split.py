@@ -1,0 +1,114 @@
+"""One split of a dataset in memory, and ``load_split``, which turns a model file's data section into one.
+
+Samples stay as stored: uint8 images are not converted to float here (60000x28x28 uint8 is 47 MB, as
+float32 188 MB); they are scaled per batch when fed (graphnn/feeding.py). Labels become class indices.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from graphnn.errors import DataError
+
+SPLITS = ("train", "test")
+
+
+@dataclass
+class Split:
+    """``x``: samples (N, ...), uint8 or float; ``y``: class indices (N,) int64; ``num_classes``; ``source``:
+    where the data was found (a folder or file)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    num_classes: int
+    source: str
+
+    def __len__(self):
+        return len(self.y)
+
+    def head(self, count):
+        """The first ``count`` samples (views, no copy)."""
+        return Split(self.x[:count], self.y[:count], self.num_classes, self.source)
+
+
+def load_split(spec, split=None, data_dir=None, root=None, report=None):
+    """The Split a data section describes: ``{"dataset": "mnist"|"fashion-mnist"}`` or ``{"path": FILE}``,
+    with optional ``"split"`` ('train'/'test'; default the ``split`` argument) and ``"limit"``.
+
+    ``data_dir`` is looked in first for a named dataset (see lookup.py); a relative ``path`` is taken
+    relative to ``root`` (the model file's folder; default the current one). ``report`` hears about
+    downloads. Every failure is a DataError.
+    """
+    split = spec.get("split", split)
+    if split not in SPLITS:
+        raise DataError(f"split must be 'train' or 'test'; got {split!r}")
+    if "dataset" in spec:
+        from graphnn.datasets.catalog import get_dataset
+        from graphnn.datasets.named import load_named
+
+        x, y, source = load_named(spec["dataset"], split, data_dir=data_dir, report=report)
+        result = make_split(x, y, source, get_dataset(spec["dataset"]).num_classes)
+    elif "path" in spec:
+        path = Path(root or ".") / spec["path"]
+        result = make_split(*read_path(path, split), str(path))
+    else:
+        raise DataError("a data section needs 'dataset' (a named dataset) or 'path' (a file or folder)")
+    limit = spec.get("limit")
+    return result.head(limit) if limit else result
+
+
+def read_path(path, split):
+    """(samples, labels) of ``split`` from a .npz or .mat file or a folder of IDX files."""
+    from graphnn.datasets.idx import read_idx_folder
+    from graphnn.datasets.matfile import read_mat
+    from graphnn.datasets.npzfile import read_npz
+
+    if path.is_dir():
+        return read_idx_folder(path, split)
+    if not path.exists():
+        raise DataError("no such file or folder", file=str(path))
+    readers = {".npz": read_npz, ".mat": read_mat}
+    if path.suffix.lower() not in readers:
+        raise DataError(f"unknown data file type {path.suffix!r}; expected a .npz or .mat file, or a folder "
+                        "of IDX files", file=str(path))
+    return readers[path.suffix.lower()](path, split)
+
+
+def make_split(x, y, source, num_classes=None):
+    """A checked Split: numeric samples, labels turned into class indices, as many labels as samples."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim < 1 or not (x.dtype == np.uint8 or np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"samples must be a uint8 or floating-point array; got {x.dtype} of shape {x.shape}",
+                        file=source)
+    if x.dtype != np.uint8 and not np.isfinite(x).all():
+        raise DataError("samples contain NaN or infinity", file=source)
+    y, width = class_indices(y, source)
+    if len(x) != len(y):
+        raise DataError(f"{len(x)} samples but {len(y)} labels", file=source)
+    if len(y) == 0:
+        raise DataError("the split is empty", file=source)
+    num_classes = num_classes or width or int(y.max()) + 1
+    if y.max() >= num_classes:
+        raise DataError(f"label {int(y.max())} is out of range for {num_classes} classes", file=source)
+    return Split(x, y, num_classes, source)
+
+
+def class_indices(y, source):
+    """(class indices (N,) int64, one-hot width or None) from indices (N,) or (N, 1), or one-hot rows (N, C)."""
+    if y.dtype == bool:
+        y = y.astype(np.uint8)
+    if not np.issubdtype(y.dtype, np.integer) and not np.issubdtype(y.dtype, np.floating):
+        raise DataError(f"labels must be numbers; got {y.dtype}", file=source)
+    if y.ndim == 2 and y.shape[1] > 1:
+        if not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
+            raise DataError(f"labels of shape {y.shape} must be one-hot rows (one 1, the rest 0)", file=source)
+        return y.argmax(axis=1).astype(np.int64), y.shape[1]
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(f"labels must be class indices (N,) or one-hot rows (N, C); got shape {y.shape}",
+                        file=source)
+    if len(y) and (not np.isfinite(y).all() or (y != np.round(y)).any() or y.min() < 0):
+        raise DataError("labels must be non-negative whole numbers (class indices)", file=source)
+    return y.astype(np.int64), None
