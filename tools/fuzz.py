@@ -1,0 +1,89 @@
+"""A long fuzz campaign over graphnn's loaders: the properties of tests/test_fuzz.py, with fresh random
+seeds, for a number of cases or a length of time.
+
+    python tools/fuzz.py                         # 2000 model files and 1000 bundles
+    python tools/fuzz.py --minutes 60            # as many as fit in an hour, in rounds
+    python tools/fuzz.py --models 50000 --bundles 0 --save tests/fixtures/fuzz
+
+Each failing input is shrunk by hypothesis, printed, and saved under ``--save`` (default
+tests/fixtures/fuzz/) as ``found-<sha256 prefix>.json`` or ``.gnn``; the test suite then loads every
+file there and requires a clean refusal, so a fixed bug stays fixed. Exit status 1 when anything failed.
+"""
+
+import argparse
+import hashlib
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import test_fuzz  # the strategies and properties
+
+ROUND = 500  # cases per hypothesis run; a time-bounded campaign runs rounds until time is up
+
+
+def save(data, suffix, folder):
+    """Write a failing input as a regression fixture; returns its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"found-{hashlib.sha256(data).hexdigest()[:12]}{suffix}"
+    path.write_bytes(data)
+    return path
+
+
+def campaign(kind, count, folder, scratch, totals):
+    """Run ``count`` cases of one property, counting each in ``totals``; returns the saved failures."""
+    failures = []
+    strategy, suffix = {"model": (test_fuzz.mutated_texts(), ".json"),
+                        "bundle": (test_fuzz.mutated_bundles(), ".gnn")}[kind]
+
+    @settings(max_examples=count, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck))
+    @given(data=strategy)
+    def run(data):
+        totals[kind] += 1
+        try:
+            if kind == "model":
+                test_fuzz.check_model_bytes(data, scratch)
+            else:
+                test_fuzz.check_bundle_bytes(data)
+        except BaseException:
+            failures.append(data)
+            raise
+
+    try:
+        run()
+    except Exception as error:  # noqa: BLE001 — hypothesis re-raises the shrunk failure
+        print(f"FAILED ({kind}): {type(error).__name__}: {error}", file=sys.stderr)
+        return [save(failures[-1], suffix, folder)] if failures else []
+    return []
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=2000, help="model-file cases per round")
+    parser.add_argument("--bundles", type=int, default=1000, help="bundle cases per round")
+    parser.add_argument("--minutes", type=float, default=0, help="keep running rounds for this long")
+    parser.add_argument("--save", type=Path, default=ROOT / "tests" / "fixtures" / "fuzz")
+    args = parser.parse_args(argv)
+    started, totals, found = time.monotonic(), {"model": 0, "bundle": 0}, []
+    with tempfile.TemporaryDirectory() as scratch:
+        while True:
+            for kind, count in (("model", args.models), ("bundle", args.bundles)):
+                for chunk in [ROUND] * (count // ROUND) + ([count % ROUND] if count % ROUND else []):
+                    found += campaign(kind, chunk, args.save, scratch, totals)
+            if time.monotonic() - started >= args.minutes * 60:
+                break
+    print(f"fuzzed {totals['model']} model files and {totals['bundle']} bundles in "
+          f"{time.monotonic() - started:.0f} s; {len(found)} failure(s)")
+    for path in found:
+        print(f"  saved {path}")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
