@@ -1,0 +1,34 @@
+"""``graphnn viz SOURCE -o OUT``: draw a model file, bundle or run directory as HTML, SVG or DOT."""
+
+from pathlib import Path
+
+import click
+
+
+@click.command("viz")
+@click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path(exists=True))
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
+              help="Where to write: .html (the interactive page), .svg or .dot. Default: SOURCE's name + .html, here.")
+def command(source, output):
+    """Draw a model file (.json), a trained bundle (.gnn) or a run directory written by `graphnn run`.
+
+    The HTML page is one self-contained file: the graph with shapes on its edges, a panel for each
+    node (parameters, shapes, weight statistics and histograms), search, and for a run directory the
+    training curves. An invalid model is still drawn, with its errors marked and listed.
+    """
+    from graphnn.atomic import write_atomic
+    from graphnn.viz import FORMATS, format_of, load_view, render
+
+    output = Path(output) if output else Path(f"{Path(source).resolve().stem}.html")
+    fmt = format_of(output)
+    if fmt is None:
+        raise click.UsageError(f"cannot tell the format of {output}: end its name with one of {', '.join(FORMATS)}")
+    view = load_view(source)
+    write_atomic(output, render(view, fmt).encode("utf-8"))
+    message = f"wrote {output}: {len(view.nodes)} nodes, {view.total_parameters:,} parameters"
+    if view.errors:
+        count = len(view.errors)
+        message += f"; the model has {count} error{'s' if count > 1 else ''}, marked on the drawing"
+    click.echo(message)
+    for note in view.notes:
+        click.echo(f"note: {note}", err=True)

@@ -1,0 +1,325 @@
+"""What the visualiser draws, read from a model file, a bundle (``.gnn``) or a run directory.
+
+A ``View`` holds the nodes (name, op, parameters, shapes, parameter count, errors, weight statistics),
+the edges (producer -> consumer, labelled with the producer's output shape), the model's errors worded
+exactly as ``graphnn check`` words them, and, for a run directory, the training curves.
+
+An invalid model is read as far as it goes: the errors come from ``model_from_text`` (so the stages
+and their wording are the loader's own), and the drawing is built from the raw parsed document. Nodes
+keep their place even when names repeat; inputs that name no node are left out; edges that close a
+cycle are kept but flagged; shapes that cannot be inferred are None (drawn as '?').
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from graphnn import jsontext, ops
+from graphnn.errors import GraphnnError, ModelInvalid, ShapeError
+from graphnn.model import model_from_text, read_text
+from graphnn.ops.registry import input_count_range
+from graphnn.schema import NODE_KEYS
+
+HISTOGRAM_BINS = 32
+MAX_CURVE_POINTS = 2000  # per series; longer series are thinned evenly (the last point is kept)
+_NODE_PATH = re.compile(r"^/nodes/(\d+)(?:/|$)")
+
+
+@dataclass
+class NodeView:
+    """One node as drawn. ``id`` ("n" + position in the file) is unique even when names repeat."""
+
+    id: str
+    index: int
+    name: str
+    op: str
+    inputs: list  # input names as written
+    written: dict  # parameters as written in the file
+    params: dict  # parameters with the op's defaults filled in (= written when the op is unknown)
+    in_shapes: list = field(default_factory=list)  # a tuple or None per input
+    out_shape: tuple = None
+    parameters: int = None  # trained weights' element count; None when the shapes are unknown
+    flops: int = None
+    errors: list = field(default_factory=list)  # str(error), as `graphnn check` prints them
+    weights: dict = field(default_factory=dict)  # weight name -> array_stats(...)
+    state: dict = field(default_factory=dict)  # state name -> array_stats(...)
+
+
+@dataclass
+class EdgeView:
+    source: str  # node ids
+    target: str
+    position: int  # which input of the target
+    shape: tuple = None  # the source's output shape
+    cyclic: bool = False  # removed to break a cycle (drawn, but not used for layering)
+
+
+@dataclass
+class View:
+    name: str
+    source: str  # the path it was read from
+    kind: str  # "model", "bundle" or "run"
+    description: str = ""
+    nodes: list = field(default_factory=list)
+    edges: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # every model error, one line each
+    metadata: dict = field(default_factory=dict)  # a bundle's metadata
+    summary: dict = field(default_factory=dict)  # a run's summary.json
+    curves: dict = field(default_factory=dict)  # "loss"|"accuracy"|"lr" -> {phase: [(iteration, value)]}
+    notes: list = field(default_factory=list)  # things skipped while reading, e.g. a bad metrics line
+
+    @property
+    def total_parameters(self):
+        return sum(node.parameters or 0 for node in self.nodes)
+
+
+def shape_text(shape):
+    """A shape without its batch dimension, e.g. (32, 14, 14) -> "32×14×14"; unknown -> "?"."""
+    if shape is None:
+        return "?"
+    return "×".join(str(d) for d in shape) or "scalar"
+
+
+def load_view(path):
+    """A View of a model file (.json), a bundle (.gnn) or a run directory; see the module docstring."""
+    path = Path(path)
+    if path.is_dir():
+        return _run_view(path)
+    if path.suffix == ".gnn":
+        return _bundle_view(path)
+    return _model_file_view(path)
+
+
+def _model_file_view(path):
+    file = str(path)
+    try:
+        text = read_text(path)
+    except GraphnnError as error:
+        return View(path.stem, file, "model", errors=[str(error)])
+    try:
+        return view_of_model(model_from_text(text, file=file), file)
+    except ModelInvalid as invalid:
+        errors = invalid.errors
+    try:
+        document, _ = jsontext.parse(text, file=file)
+    except GraphnnError:
+        document = None
+    return view_of_document(document, errors, file)
+
+
+def _bundle_view(path, kind="bundle"):
+    from graphnn.bundle import load_bundle
+
+    bundle = load_bundle(path)
+    view = view_of_model(bundle.model, str(path), kind)
+    view.metadata = bundle.metadata
+    for node in view.nodes:
+        node.weights = {name: array_stats(array) for name, array in bundle.weights.get(node.name, {}).items()}
+        node.state = {name: array_stats(array) for name, array in bundle.state.get(node.name, {}).items()}
+    return view
+
+
+def _run_view(folder):
+    bundle = folder / "model.gnn"
+    if not bundle.exists():
+        raise GraphnnError("not a run directory: it has no model.gnn (written by `graphnn run` when training "
+                           "ends)", file=str(folder))
+    view = _bundle_view(bundle, "run")
+    view.source = str(folder)
+    metrics = folder / "metrics.jsonl"
+    if metrics.exists():
+        view.curves, view.notes = read_curves(metrics)
+    else:
+        view.notes.append(f"{metrics}: not found; no training curves")
+    summary = folder / "summary.json"
+    if summary.exists():
+        try:
+            view.summary = json.loads(summary.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            view.notes.append(f"{summary}: not valid JSON ({error}); summary left out")
+    return view
+
+
+def view_of_model(model, source, kind="model"):
+    """A View of a valid Model: shapes and counts come from its plan."""
+    plan = model.plan
+    view = _frame(model.document, source, kind)
+    by_name = {}
+    for step in sorted(plan.steps, key=lambda s: s.index):
+        node = _node_of(step.index, model.document["nodes"][step.index])
+        node.params = dict(step.op.params)
+        node.in_shapes = list(step.in_shapes)
+        node.out_shape = step.out_shape
+        node.parameters = plan.parameter_count(step)
+        node.flops = plan.flops(step)
+        view.nodes.append(node)
+        by_name[node.name] = node
+    view.edges = [EdgeView(by_name[source].id, node.id, position, by_name[source].out_shape)
+                  for node in view.nodes for position, source in enumerate(node.inputs)]
+    return view
+
+
+def view_of_document(document, errors, source):
+    """A View of a possibly invalid parsed document and its errors (GraphnnError objects)."""
+    view = _frame(document, source, "model")
+    view.errors = [str(error) for error in errors]
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    if not isinstance(nodes, list):
+        return view
+    view.nodes = [_node_of(index, node) for index, node in enumerate(nodes)]
+    _attach_errors(view.nodes, errors)
+    graph = _tolerant_graph(view)
+    _infer_shapes(view, graph, skip={index for index, error in _errors_by_index(view.nodes, errors)
+                                     if not isinstance(error, ShapeError)})
+    shapes = {node.id: node.out_shape for node in view.nodes}
+    for edge in view.edges:
+        edge.shape = shapes[edge.source]
+    return view
+
+
+def _frame(document, source, kind):
+    document = document if isinstance(document, dict) else {}
+    name = document.get("name")
+    description = document.get("description")
+    return View(name if isinstance(name, str) else Path(source).stem, source, kind,
+                description if isinstance(description, str) else "")
+
+
+def _node_of(index, node):
+    """A NodeView of one raw node entry, whatever it holds."""
+    node = node if isinstance(node, dict) else {}
+    name, op, inputs = node.get("name"), node.get("op"), node.get("inputs")
+    written = {key: value for key, value in node.items() if key not in NODE_KEYS}
+    return NodeView(
+        id=f"n{index}", index=index,
+        name=name if isinstance(name, str) else f"#{index}",
+        op=op if isinstance(op, str) else "?",
+        inputs=[source for source in inputs if isinstance(source, str)] if isinstance(inputs, list) else [],
+        written=written, params=dict(written))
+
+
+def _errors_by_index(nodes, errors):
+    """(node index, error) for each error that points into a node (by JSON path, else by name)."""
+    first = {}
+    for node in nodes:
+        first.setdefault(node.name, node.index)
+    for error in errors:
+        match = _NODE_PATH.match(error.path or "")
+        if match and int(match.group(1)) < len(nodes):
+            yield int(match.group(1)), error
+        elif error.node in first:
+            yield first[error.node], error
+
+
+def _attach_errors(nodes, errors):
+    for index, error in _errors_by_index(nodes, errors):
+        nodes[index].errors.append(str(error))
+
+
+def _tolerant_graph(view):
+    """The DAG of the nodes' resolvable inputs; fills view.edges (cycle-closing edges flagged)."""
+    first = {}
+    for node in view.nodes:
+        first.setdefault(node.name, node)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(node.id for node in view.nodes)
+    for node in view.nodes:
+        for position, source in enumerate(node.inputs):
+            if source in first:
+                view.edges.append(EdgeView(first[source].id, node.id, position))
+                graph.add_edge(first[source].id, node.id)
+    while True:
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            break
+        source, target = cycle[-1][:2]
+        graph.remove_edge(source, target)
+        for edge in view.edges:
+            if (edge.source, edge.target) == (source, target):
+                edge.cyclic = True
+    return graph
+
+
+def _infer_shapes(view, graph, skip):
+    """Infer the shapes that can be inferred, in topological order. Nodes in ``skip`` (indices of nodes
+    with schema or graph errors), of an unknown op, with the wrong number of inputs or with an input of
+    unknown shape keep None."""
+    by_id = {node.id: node for node in view.nodes}
+    first = {}
+    for node in view.nodes:
+        first.setdefault(node.name, node)
+    known = set(ops.names())
+    for node_id in nx.lexicographical_topological_sort(graph, key=lambda i: by_id[i].index):
+        node = by_id[node_id]
+        if node.index in skip or node.op not in known:
+            continue
+        op_class = ops.get(node.op)
+        low, high = input_count_range(op_class)
+        sources = [first.get(name) for name in node.inputs]
+        node.in_shapes = [source.out_shape if source else None for source in sources]
+        if not low <= len(sources) <= (high if high is not None else math.inf) or None in node.in_shapes:
+            continue
+        op = op_class(node.name, node.written)
+        node.params = dict(op.params)
+        try:
+            node.out_shape = tuple(op.infer_shape(node.in_shapes))
+            weight_shapes = op.weight_shapes(node.in_shapes)
+        except (GraphnnError, TypeError, ValueError, KeyError, IndexError):
+            # a size limit stops validation before the parameters are checked, so they may be anything
+            node.out_shape = None
+            continue
+        node.parameters = sum(math.prod(shape) for shape in weight_shapes.values())
+        node.flops = op.flops(node.in_shapes, node.out_shape)
+
+
+def array_stats(array, bins=HISTOGRAM_BINS):
+    """Shape, dtype, min, max, mean, std and a histogram of an array's finite values."""
+    values = np.asarray(array, dtype=np.float64).ravel()
+    finite = values[np.isfinite(values)]
+    stats = {"shape": list(np.shape(array)), "dtype": str(np.asarray(array).dtype), "size": int(values.size),
+             "nonfinite": int(values.size - finite.size)}
+    if finite.size:
+        counts, edges = np.histogram(finite, bins=bins)
+        stats.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()),
+                     std=float(finite.std()), histogram={"counts": counts.tolist(), "edges": edges.tolist()})
+    return stats
+
+
+def read_curves(path):
+    """({"loss"|"accuracy"|"lr": {phase: [(iteration, value), ...]}}, notes) from a metrics.jsonl file."""
+    curves, notes = {}, []
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                notes.append(f"{path}:{number}: not a JSON object; skipped")
+                continue
+            if not isinstance(record, dict) or not _is_number(record.get("iteration")):
+                notes.append(f"{path}:{number}: no numeric 'iteration'; skipped")
+                continue
+            phase = record.get("phase") if isinstance(record.get("phase"), str) else "train"
+            for metric in ("loss", "accuracy", "lr"):
+                if _is_number(record.get(metric)):
+                    curves.setdefault(metric, {}).setdefault(phase, []).append((record["iteration"], record[metric]))
+    return {metric: {phase: _thin(points) for phase, points in series.items()}
+            for metric, series in curves.items()}, notes
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _thin(points, limit=MAX_CURVE_POINTS):
+    if len(points) <= limit:
+        return points
+    step = (len(points) - 1) / (limit - 1)
+    return [points[round(i * step)] for i in range(limit)]
