@@ -173,6 +173,7 @@ class _Importer:
     def add(self, node, op, inputs, weights=None, state=None, name=None, **params):
         """Append a graphnn node computed from ONNX ``node``; its output tensor now maps to it."""
         name = name or self.unique(sanitize(node.name or node.output[0]))
+        inputs = self.distinct(node, inputs)
         op_class = ops.get(op)
         defaults = {key: spec["default"] for key, spec in op_class.params_schema["properties"].items() if "default" in spec}
         params = {key: _plain(value) for key, value in params.items() if key not in defaults or defaults[key] != _plain(value)}
@@ -191,6 +192,19 @@ class _Importer:
             self.state[name] = state
         self.source[node.output[0]] = name
         return document
+
+    def distinct(self, node, inputs):
+        """graphnn names each input once: a repeat (ONNX Add(x, x)) reads an identity copy instead."""
+        seen, result = set(), []
+        for source in inputs:
+            if source in seen:
+                copy = self.unique(f"{source}.copy")
+                self.nodes.append({"name": copy, "op": "activation", "inputs": [source], "function": "identity"})
+                self.shapes[copy] = self.shapes[source]
+                source = copy
+            seen.add(source)
+            result.append(source)
+        return result
 
     def materialize(self, tensor):
         """A GlobalAveragePool not followed by a Flatten: global_avgpool, then back to (C, 1, 1)."""
@@ -362,8 +376,9 @@ class _Importer:
         top, left, bottom, right = self.pads(node, a, in_shape, kernel, stride, dilation)
         if top == bottom and left == right:
             padding = top if top == left else [top, left]
-        elif conv and a.get("auto_pad") == "SAME_UPPER":
-            padding = "same"
+        elif conv and (top, left, bottom, right) == self.pads(node, {"auto_pad": "SAME_UPPER"}, in_shape, kernel,
+                                                               stride, dilation):
+            padding = "same"  # TensorFlow's rule, as graphnn's "same": the odd pixel at the bottom/right
         else:
             self.fail(f"asymmetric pads (top {top}, left {left}, bottom {bottom}, right {right}) are not supported; "
                       "graphnn pads both sides alike (or convolves 'same', SAME_UPPER)", node)
