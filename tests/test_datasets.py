@@ -572,3 +572,12 @@ def test_batcher_arguments():
         Batcher(small_split(), 0)
     batch = Batcher(small_split(), 3).next()
     assert batch["x"].dtype == np.uint8 and batch["y"].dtype == np.int64 and len(batch["y"]) == 3
+
+
+def test_fashion_mnist_from_the_system_folder():
+    """Checks the catalog's Fashion-MNIST sums against Debian's dataset-fashion-mnist, where installed."""
+    if not (lookup.SYSTEM_ROOT / "fashion-mnist").is_dir():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed (/usr/share/datasets/fashion-mnist)")
+    test = load_split({"dataset": "fashion-mnist"}, "test")
+    assert test.x.shape == (10000, 28, 28) and np.bincount(test.y).tolist() == [1000] * 10
+    assert test.source == str(lookup.SYSTEM_ROOT / "fashion-mnist")

@@ -41,9 +41,11 @@ def offline():
 
 
 def places(name, data_dir):
-    """(place, root, folders to look in) in lookup order; root is None for a place that is not set."""
-    given = [("--data-dir", data_dir), ("$GRAPHNN_DATA", os.environ.get("GRAPHNN_DATA") or None)]
-    result = [(place, root, [Path(root) / name, Path(root)] if root else []) for place, root in given]
+    """(place, root or None when not set, folders to look in), in lookup order."""
+    result = []
+    for place, root in (("--data-dir", data_dir), ("$GRAPHNN_DATA", os.environ.get("GRAPHNN_DATA"))):
+        root = Path(root).expanduser() if root else None
+        result.append((place, root, [root / name, root] if root else []))
     for place, folder in (("user cache", cache_root() / name), ("system folder", SYSTEM_ROOT / name)):
         result.append((place, folder, [folder]))
     return result
@@ -79,7 +81,7 @@ def locate(name, files=None, data_dir=None, report=None):
                 found[file.name] = Found(path, place)
         still = [file for file in missing if file.name not in found]
         if still:
-            tried.append(f"{place} {root}: {absent(Path(root), still)}")
+            tried.append(f"{place} {root}: {absent(root, still)}")
     missing = [file for file in wanted if file.name not in found]
     if missing and offline():
         tried.append("download: off ($GRAPHNN_OFFLINE is set)")
