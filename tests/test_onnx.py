@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-onnx = pytest.importorskip("onnx", reason="the ONNX tests need the 'onnx' package: pip install 'graphnn[onnx]'")
-ort = pytest.importorskip("onnxruntime",
-                          reason="the ONNX tests need 'onnxruntime': pip install 'graphnn[onnx]'")
+onnx = pytest.importorskip("onnx", reason="the ONNX tests need 'onnx': pip install 'graphnn[onnx]'")
+ort = pytest.importorskip("onnxruntime", reason="the ONNX tests need onnxruntime: pip install graphnn[onnx]")
 
 from onnx import TensorProto, helper, numpy_helper
 
@@ -40,38 +39,42 @@ def example_network(name, index):
     """A tiny graph around one example of op ``name``: data inputs -> the op (as node 'y'), random weights."""
     op_class = ops.get(name)
     example = op_class.examples[index]
-    nodes = [{"name": f"x{k}", "op": "data", "shape": list(shape)} for k, shape in enumerate(example["inputs"])]
+    nodes = [{"name": f"x{k}", "op": "data", "shape": list(shape)}
+             for k, shape in enumerate(example["inputs"])]
     if op_class.is_loss:
         nodes[1]["field"] = "y"
     nodes.append({"name": "y", "op": name, "inputs": [node["name"] for node in nodes], **example["params"]})
-    network = Network.initialise(model_from_dict({"format": "graphnn/1", "name": f"{name}{index}", "nodes": nodes}))
-    return randomised(network)
+    model = model_from_dict({"format": "graphnn/1", "name": f"{name}{index}", "nodes": nodes})
+    return randomised(Network.initialise(model))
 
 
 def randomised(network, seed=0, scale=1.0):
-    """Weights drawn from N(0, scale^2) (a zero bias would hide a dropped bias), positive running variances."""
+    """Weights drawn from N(0, scale^2) (a zero bias would hide a lost bias), positive running variances."""
     rng = np.random.default_rng(seed)
     for arrays in network.weights.values():
         for array in arrays.values():
             array[...] = rng.normal(scale=scale, size=array.shape)
     for arrays in network.state.values():
         for key, array in arrays.items():
-            array[...] = rng.uniform(0.5, 1.5, array.shape) if key == "running_var" else rng.normal(size=array.shape)
+            variance = key == "running_var"
+            array[...] = rng.uniform(0.5, 1.5, array.shape) if variance else rng.normal(size=array.shape)
     return network
 
 
 def random_feeds(proto, seed=1):
     """N(0, 1) samples for every graph input."""
     rng = np.random.default_rng(seed)
-    return {value.name: rng.normal(size=(BATCH,) + tuple(d.dim_value for d in value.type.tensor_type.shape.dim[1:]))
-            .astype(np.float32) for value in proto.graph.input}
+    shapes = {value.name: tuple(d.dim_value for d in value.type.tensor_type.shape.dim[1:])
+              for value in proto.graph.input}
+    return {name: rng.normal(size=(BATCH,) + shape).astype(np.float32) for name, shape in shapes.items()}
 
 
 def model_network(path):
-    """A model's network with weights at its own fillers' scale (N(0, 1) weights on 784 inputs would give outputs
-    of size 30 whose float32 rounding exceeds the tolerance) and random biases and statistics."""
+    """A model's network with weights at its own fillers' scale (N(0, 1) weights on 784 inputs would give
+    outputs near 30 whose float32 rounding exceeds the tolerance) and random biases and statistics."""
     network = Network.initialise(load_model(path), seed=0)
-    fresh = {node: {key: array.copy() for key, array in arrays.items()} for node, arrays in network.weights.items()}
+    fresh = {node: {key: array.copy() for key, array in arrays.items()}
+             for node, arrays in network.weights.items()}
     randomised(network, scale=0.1)
     for node, arrays in fresh.items():
         for key, array in arrays.items():
@@ -102,7 +105,8 @@ def check_export(network, softmax):
             expected = np.exp(logits - logits.max(axis=1, keepdims=True))
             expected /= expected.sum(axis=1, keepdims=True)
         else:
-            expected = network.forward(inputs, until=name.removesuffix(".output")).values[name.removesuffix(".output")]
+            original = name.removesuffix(".output")  # a loss read a data node: the export passed it on
+            expected = network.forward(inputs, until=original).values[original]
         np.testing.assert_allclose(value, expected, rtol=RTOL, atol=ATOL, err_msg=name)
     return proto
 
@@ -120,7 +124,7 @@ def check_round_trip(network, softmax):
     got = {name: imported.forward(inputs, until=name).values[name] for name in names
            if not imported.plan.by_name[name].op.is_loss}
     for name, value in got.items():
-        original = name.removesuffix(".output")  # a loss read a data node: the export passed it on by Identity
+        original = name.removesuffix(".output")  # a loss read a data node: the export passed it on
         expected = network.forward(inputs, until=original).values[original]
         np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-7, err_msg=name)
     return imported
@@ -167,14 +171,15 @@ def test_cli_bundle_to_onnx_to_model_file_and_bundle(tmp_path):
     network = model_network("models/lenet.json")
     save_bundle(tmp_path / "lenet.gnn", Bundle(network.model, network.weights, network.state))
     runner = CliRunner()
-    result = runner.invoke(main, ["export", str(tmp_path / "lenet.gnn"), "-o", str(tmp_path / "lenet.onnx"), "--softmax"])
+    result = runner.invoke(main, ["export", str(tmp_path / "lenet.gnn"), "-o", str(tmp_path / "lenet.onnx"),
+                                  "--softmax"])
     assert result.exit_code == 0, result.output
     assert "outputs loss [N, 10]" in result.output
     result = runner.invoke(main, ["import", str(tmp_path / "lenet.onnx"), "-o", str(tmp_path / "back.json"),
                                   "--loss", "softmax_cross_entropy"])
     assert result.exit_code == 0, result.output
-    assert load_model(tmp_path / "back.json").document["nodes"] == load_bundle(tmp_path / "back.gnn").model.nodes
     back = load_bundle(tmp_path / "back.gnn")
+    assert load_model(tmp_path / "back.json").document["nodes"] == back.model.nodes
     assert [(s.name, s.op.name) for s in back.model.plan.steps if s.op.name != "data"] == \
         [(s.name, s.op.name) for s in network.plan.steps if s.op.name != "data"]
     x = {"image": np.random.default_rng(2).random((4, 1, 28, 28), dtype=np.float32)}
@@ -185,7 +190,8 @@ def test_cli_bundle_to_onnx_to_model_file_and_bundle(tmp_path):
 def test_export_of_a_model_file_uses_fresh_weights_from_the_seed(tmp_path):
     runner = CliRunner()
     for seed in ("0", "0", "1"):
-        result = runner.invoke(main, ["export", "models/mlp784.json", "-o", str(tmp_path / f"m{seed}.onnx"), "--seed", seed])
+        result = runner.invoke(main, ["export", "models/mlp784.json", "-o", str(tmp_path / f"m{seed}.onnx"),
+                                      "--seed", seed])
         assert result.exit_code == 0, result.output
     assert (tmp_path / "m0.onnx").read_bytes() != (tmp_path / "m1.onnx").read_bytes()
     proto = onnx.load(str(tmp_path / "m0.onnx"))
@@ -211,10 +217,13 @@ def test_trained_mlp784_has_the_same_test_accuracy_in_onnxruntime(mnist_dir):
 # --- importing graphs as other tools write them -------------------------------------------------------
 
 def onnx_model(nodes, inputs, outputs, initializers=(), opset=17):
-    graph = helper.make_graph(nodes, "g", inputs, outputs,
-                              [numpy_helper.from_array(np.asarray(a, np.int64 if n.endswith("shape") else np.float32), n)
-                               for n, a in initializers])
+    graph = helper.make_graph(nodes, "g", inputs, outputs, [constant(name, a) for name, a in initializers])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
+
+
+def constant(name, array):
+    """An initializer: int64 when named 'shape' (a Reshape target), float32 otherwise."""
+    return numpy_helper.from_array(np.asarray(array, np.int64 if name == "shape" else np.float32), name)
 
 
 def tensor(name, *shape):
@@ -226,9 +235,12 @@ IMPORT_CASES = {
     "matmul_add": ([helper.make_node("MatMul", ["x", "w"], ["h"], name="/fc/MatMul"),
                     helper.make_node("Add", ["h", "b"], ["y"], name="/fc/Add")],
                    [tensor("x", 4)], [("w", R.normal(size=(4, 3))), ("b", R.normal(size=3))], ["fc"]),
-    "gemm_transb_alpha_beta": ([helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1, alpha=0.5, beta=2.0)],
-                               [tensor("x", 4)], [("w", R.normal(size=(3, 4))), ("b", R.normal(size=(1, 3)))], ["fc"]),
-    "flatten_gemm": ([helper.make_node("Flatten", ["x"], ["f"], axis=1), helper.make_node("Gemm", ["f", "w"], ["y"])],
+    "gemm_transb_alpha_beta": ([helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1, alpha=0.5,
+                                                 beta=2.0)],
+                               [tensor("x", 4)], [("w", R.normal(size=(3, 4))), ("b", R.normal(size=(1, 3)))],
+                               ["fc"]),
+    "flatten_gemm": ([helper.make_node("Flatten", ["x"], ["f"], axis=1),
+                      helper.make_node("Gemm", ["f", "w"], ["y"])],
                      [tensor("x", 2, 3, 3)], [("w", R.normal(size=(18, 2)))], ["fc"]),
     "reshape_zero_and_minus_one": ([helper.make_node("Reshape", ["x", "shape"], ["y"])], [tensor("x", 2, 6)],
                                    [("shape", [0, 0, -1, 2])], ["reshape"]),
@@ -237,10 +249,12 @@ IMPORT_CASES = {
                                [tensor("x", 3, 4, 4)], [], ["global_avgpool"]),
     "global_avgpool_alone": ([helper.make_node("GlobalAveragePool", ["x"], ["y"], name="gap")],
                              [tensor("x", 3, 4, 4)], [], ["global_avgpool", "reshape"]),
-    "conv_same_upper": ([helper.make_node("Conv", ["x", "w", "b"], ["y"], auto_pad="SAME_UPPER", strides=[2, 2])],
+    "conv_same_upper": ([helper.make_node("Conv", ["x", "w", "b"], ["y"], auto_pad="SAME_UPPER",
+                                          strides=[2, 2])],
                         [tensor("x", 2, 6, 7)], [("w", R.normal(size=(4, 2, 3, 3))), ("b", R.normal(size=4))],
                         ["conv2d"]),
-    "conv_grouped_dilated": ([helper.make_node("Conv", ["x", "w"], ["y"], group=2, dilations=[2, 1], pads=[1, 0, 1, 0])],
+    "conv_grouped_dilated": ([helper.make_node("Conv", ["x", "w"], ["y"], group=2, dilations=[2, 1],
+                                               pads=[1, 0, 1, 0])],
                              [tensor("x", 4, 7, 5)], [("w", R.normal(size=(2, 2, 3, 2)))], ["conv2d"]),
     "avgpool_padded": ([helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
                                          pads=[1, 1, 1, 1], count_include_pad=1)], [tensor("x", 2, 5, 5)], [],
@@ -250,13 +264,15 @@ IMPORT_CASES = {
     "sum_three_leaky_softmax": ([helper.make_node("Sum", ["x", "x", "x"], ["s"]),
                                  helper.make_node("LeakyRelu", ["s"], ["l"]),
                                  helper.make_node("Softmax", ["l"], ["y"])],
-                                [tensor("x", 2, 3)], [], ["activation", "activation", "add", "activation", "activation"]),
+                                [tensor("x", 2, 3)], [],
+                                ["activation", "activation", "add", "activation", "activation"]),  # x copies
     "batchnorm_constant_dropout": ([helper.make_node("Constant", [], ["ratio"], value_float=0.25),
                                     helper.make_node("BatchNormalization", ["x", "g", "b", "m", "v"], ["n"],
                                                      epsilon=1e-3),
                                     helper.make_node("Dropout", ["n", "ratio"], ["y"])],
-                                   [tensor("x", 3, 2)], [("g", R.normal(size=3)), ("b", R.normal(size=3)),
-                                                         ("m", R.normal(size=3)), ("v", R.uniform(0.5, 2, 3))],
+                                   [tensor("x", 3, 2)],
+                                   [("g", R.normal(size=3)), ("b", R.normal(size=3)), ("m", R.normal(size=3)),
+                                    ("v", R.uniform(0.5, 2, 3))],
                                    ["batchnorm", "dropout"]),
     "concat_negative_axis": ([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Tanh", ["x"], ["t"]),
                               helper.make_node("Concat", ["r", "t"], ["y"], axis=-1)],
@@ -267,7 +283,8 @@ IMPORT_CASES = {
 @pytest.mark.parametrize("case", IMPORT_CASES)
 def test_import_matches_onnxruntime(case):
     nodes, inputs, initializers, expected_ops = IMPORT_CASES[case]
-    proto = onnx_model(nodes, inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializers)
+    proto = onnx_model(nodes, inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                       initializers)
     network = onnx_to_bundle(proto).network()
     assert [s.op.name for s in network.plan.steps if not s.op.is_input] == expected_ops
     x = np.random.default_rng(6).normal(size=(BATCH,) + network.plan.inputs[0].out_shape).astype(np.float32)
@@ -286,9 +303,10 @@ def test_unexportable_op_names_the_node(monkeypatch, tmp_path):
     monkeypatch.delitem(onnx_export.EXPORTERS, "activation")
     result = invoke(["export", "models/mlp784.json", "-o", str(tmp_path / "m.onnx")])
     assert result.exit_code == 1
-    assert result.output.splitlines() == [
-        "error: models/mlp784.json: node 'act1' (op activation): op 'activation' has no ONNX export; exportable ops: "
-        + ", ".join(sorted(onnx_export.EXPORTERS))]
+    exportable = ", ".join(sorted(onnx_export.EXPORTERS))
+    expected = ("error: models/mlp784.json: node 'act1' (op activation): op 'activation' has no ONNX "
+                f"export; exportable ops: {exportable}")
+    assert result.output.splitlines() == [expected]
     assert not (tmp_path / "m.onnx").exists()
 
 
@@ -313,17 +331,20 @@ def test_import_error_names_the_onnx_node_and_op(tmp_path, case, node, message):
         "unsupported_op": ([helper.make_node("Cos", ["x"], ["y"], name="c")], [x2], []),
         "custom_domain": ([helper.make_node("Cos", ["x"], ["y"], name="c", domain="com.example")], [x2], []),
         "weights_not_constant": ([helper.make_node("MatMul", ["x", "x"], ["y"], name="mm")], [x2], []),
-        "asymmetric_pads": ([helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 0, 0, 0])], [x4],
-                            [("w", np.ones((1, 1, 2, 2)))]),
-        "ceil_mode": ([helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2], strides=[2, 2],
+        "asymmetric_pads": ([helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 0, 0, 0])],
+                            [x4], [("w", np.ones((1, 1, 2, 2)))]),
+        "ceil_mode": ([helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2],
+                                        strides=[2, 2],
                                         ceil_mode=1)], [x4], []),
-        "reshape_batch": ([helper.make_node("Reshape", ["x", "shape"], ["y"], name="r")], [x2], [("shape", [2, -1])]),
+        "reshape_batch": ([helper.make_node("Reshape", ["x", "shape"], ["y"], name="r")], [x2],
+                          [("shape", [2, -1])]),
         "softmax_batch_axis": ([helper.make_node("Softmax", ["x"], ["y"], name="s", axis=0)], [x2], []),
     }
     nodes, inputs, initializers = cases[case]
-    graph = helper.make_graph(nodes, "g", inputs, y, [numpy_helper.from_array(
-        np.asarray(a, np.int64 if n == "shape" else np.float32), n) for n, a in initializers])
-    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid("com.example", 1)] if case == "custom_domain" else [])
+    graph = helper.make_graph(nodes, "g", inputs, y, [constant(name, array) for name, array in initializers])
+    opsets = [helper.make_opsetid("", 17)]
+    if case == "custom_domain":
+        opsets.append(helper.make_opsetid("com.example", 1))
     path = write(helper.make_model(graph, opset_imports=opsets, ir_version=8), tmp_path / f"{case}.onnx")
     with pytest.raises(GraphnnError) as caught:
         onnx_import.import_onnx(path)
@@ -349,8 +370,10 @@ def test_import_refuses_garbage_old_opsets_external_data_and_oversized_files(tmp
     weight.ClearField("raw_data")
     weight.data_location = TensorProto.EXTERNAL
     weight.external_data.add(key="location", value="/etc/passwd")
-    external = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [tensor("x", 3)], y, [weight])
-    path = write(helper.make_model(external, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "ext.onnx")
+    external = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [tensor("x", 3)], y,
+                                 [weight])
+    path = write(helper.make_model(external, opset_imports=[helper.make_opsetid("", 17)]),
+                 tmp_path / "ext.onnx")
     with pytest.raises(GraphnnError, match="tensor 'w' keeps its data in an external file"):
         onnx_import.import_onnx(path)
     monkeypatch.setattr(onnx_import, "MAX_ONNX_BYTES", 10)

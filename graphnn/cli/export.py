@@ -8,12 +8,14 @@ import click
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="The ONNX file to write (default: SOURCE with the suffix .onnx).")
 @click.option("--softmax", is_flag=True,
-              help="Replace each softmax_cross_entropy loss by a Softmax output (probabilities) of the same name.")
+              help="Replace each softmax_cross_entropy loss by a Softmax output (probabilities) of the same "
+                   "name.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="For a model .json: the seed of the fresh weights.")
-@click.option("--opset", type=click.IntRange(min=17), default=17, show_default=True, help="ONNX opset to write.")
+@click.option("--opset", type=click.IntRange(min=17), default=17, show_default=True,
+              help="ONNX opset to write.")
 def command(source, output, softmax, seed, opset):
-    """Export SOURCE, a trained network (.gnn) or a model file (.json, with fresh weights from --seed), to ONNX.
+    """Export SOURCE, a trained network (.gnn) or a model file (.json: fresh weights from --seed), to ONNX.
 
     Every op becomes standard ONNX operators; weights become initializers; node names and shapes are kept;
     the batch dimension is the symbolic N. Loss nodes are left out: the predictions they read are the
@@ -33,8 +35,9 @@ def command(source, output, softmax, seed, opset):
     proto = export_file(source, output, softmax=softmax, seed=seed, opset=opset)
 
     def describe(values):
-        return ", ".join(f"{value.name} [{', '.join(d.dim_param or str(d.dim_value) for d in value.type.tensor_type.shape.dim)}]"
-                         for value in values)
+        shapes = {value.name: [d.dim_param or str(d.dim_value) for d in value.type.tensor_type.shape.dim]
+                  for value in values}
+        return ", ".join(f"{name} [{', '.join(shape)}]" for name, shape in shapes.items())
 
-    click.echo(f"{output}: {len(proto.graph.node)} ONNX nodes, opset {opset}; inputs {describe(proto.graph.input)}; "
-               f"outputs {describe(proto.graph.output)}")
+    click.echo(f"{output}: {len(proto.graph.node)} ONNX nodes, opset {opset}; "
+               f"inputs {describe(proto.graph.input)}; outputs {describe(proto.graph.output)}")

@@ -56,7 +56,8 @@ class _Emitter:
         return self.constant(f"{step.name}.{key}", np.asarray(arrays[step.name][key], np.float32))
 
     def node(self, op_type, inputs, output, name, **attributes):
-        self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), [output], name=name, **attributes))
+        node = self.onnx.helper.make_node(op_type, list(inputs), [output], name=name, **attributes)
+        self.nodes.append(node)
 
 
 def _fc(emit, step):
@@ -84,7 +85,7 @@ def _activation(emit, step):
 
 
 def _dropout(emit, step):
-    """dropout: ONNX Dropout with its ratio; at inference (training_mode absent = false) it is the identity."""
+    """dropout: ONNX Dropout with its ratio; at inference (training_mode absent: false) it is the identity."""
     ratio = emit.constant(f"{step.name}.ratio", np.asarray(step.op.params["ratio"], np.float32))
     emit.node("Dropout", [step.inputs[0], ratio], step.name, step.name)
 
@@ -127,7 +128,7 @@ def _pool(op_type, **attributes):
 
 
 def _global_avgpool(emit, step):
-    """global_avgpool: GlobalAveragePool gives (N, C, 1, 1); a Flatten named after the node makes it (N, C)."""
+    """global_avgpool: GlobalAveragePool gives (N, C, 1, 1); a Flatten named after the node gives (N, C)."""
     pooled = emit.fresh(f"{step.name}.pool")
     emit.node("GlobalAveragePool", step.inputs, pooled, pooled)
     emit.node("Flatten", [pooled], step.name, step.name, axis=1)
@@ -199,13 +200,15 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
             exporter = EXPORTERS.get(step.op.name)
             if exporter is None:
                 raise GraphnnError(f"op '{step.op.name}' has no ONNX export; exportable ops: "
-                                   f"{', '.join(sorted(EXPORTERS))}", file=file, node=step.name, op=step.op.name)
+                                   f"{', '.join(sorted(EXPORTERS))}",
+                                   file=file, node=step.name, op=step.op.name)
             exporter(emit, step)
             shapes[step.name] = step.out_shape
             if not consumers[step.name]:
                 outputs.setdefault(step.name, step.out_shape)
     if not outputs:
-        raise GraphnnError("the network computes nothing to export (no node besides data and losses)", file=file)
+        raise GraphnnError("the network computes nothing to export (no node besides data and losses)",
+                           file=file)
     graph_inputs = {info.name for info in inputs}
     for name in [name for name in outputs if name in graph_inputs]:  # a loss reads a data node: pass it on
         passed = emit.fresh(f"{name}.output")
@@ -217,15 +220,16 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
         initializer=emit.initializers,
         value_info=[_tensor_info(onnx, name, shape) for name, shape in shapes.items() if name not in outputs])
     opsets = [onnx.helper.make_opsetid("", opset)]
+    ir_version = onnx.helper.find_min_ir_version_for(opsets)  # the oldest that fits: more runtimes read it
     proto = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="graphnn",
-                                   producer_version=__version__, ir_version=onnx.helper.find_min_ir_version_for(opsets))
+                                   producer_version=__version__, ir_version=ir_version)
     if network.model.document.get("description"):
         proto.doc_string = network.model.document["description"]
     return proto
 
 
 def load_network(source, seed=0):
-    """A Network from a bundle (.gnn, its trained weights) or a model file (.json, fresh weights from ``seed``)."""
+    """A Network from a bundle (.gnn: its weights) or a model file (.json: fresh weights from ``seed``)."""
     from graphnn.bundle import load_bundle
     from graphnn.model import load_model
     from graphnn.network import Network

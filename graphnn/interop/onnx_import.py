@@ -102,11 +102,12 @@ class _Importer:
         self.shapes = {}  # graphnn node -> shape of one sample
         self.nodes, self.weights, self.state = [], {}, {}
         self.taken = set()
-        self.fixed_batch = set()  # fixed leading sizes of the graph inputs: Reshape may name them as the batch
+        self.fixed_batch = set()  # fixed leading sizes of graph inputs: a Reshape may give them as the batch
         self.fc_from_matmul = {}  # ONNX tensor -> fc node made from a MatMul (an Add may give it a bias)
         self.flattened = {}  # ONNX tensor of a Flatten read only by a Gemm or MatMul -> the unflattened node
         self.uses = Counter(name for node in self.graph.node for name in node.input if name)
-        self.fc_readers = {node.input[0] for node in self.graph.node if node.op_type in ("Gemm", "MatMul") and node.input}
+        self.fc_readers = {node.input[0] for node in self.graph.node
+                           if node.op_type in ("Gemm", "MatMul") and node.input}
         self.uses.update(output.name for output in self.graph.output)
 
     # --- errors, names, tensors ---------------------------------------------------------------------
@@ -131,8 +132,8 @@ class _Importer:
                       "self-contained .onnx files only", node)
         count = math.prod(tensor.dims)
         if len(tensor.dims) > MAX_DIMENSIONS or count > MAX_TENSOR_ELEMENTS:
-            self.fail(f"tensor '{tensor.name}' has shape {tuple(tensor.dims)}; the limits are {MAX_DIMENSIONS} "
-                      f"dimensions and {MAX_TENSOR_ELEMENTS:,} elements", node)
+            self.fail(f"tensor '{tensor.name}' has shape {tuple(tensor.dims)}; the limits are "
+                      f"{MAX_DIMENSIONS} dimensions and {MAX_TENSOR_ELEMENTS:,} elements", node)
         try:
             array = self.onnx.numpy_helper.to_array(tensor)
         except (ValueError, TypeError) as error:  # raw_data that does not fit dims, an unknown data type
@@ -166,21 +167,25 @@ class _Importer:
             return self.constants[name]
         if not name and not required:
             return None
-        self.fail(f"input {index} ('{name or 'absent'}') must be a constant (an initializer or Constant)", node)
+        self.fail(f"input {index} ('{name or 'absent'}') must be a constant (an initializer or Constant)",
+                  node)
 
     # --- graphnn nodes ------------------------------------------------------------------------------
 
     def add(self, node, op, inputs, weights=None, state=None, name=None, **params):
         """Append a graphnn node computed from ONNX ``node``; its output tensor now maps to it."""
         name = name or self.unique(sanitize(node.name or node.output[0]))
-        inputs = self.distinct(node, inputs)
+        inputs = self.distinct(inputs)
         op_class = ops.get(op)
-        defaults = {key: spec["default"] for key, spec in op_class.params_schema["properties"].items() if "default" in spec}
-        params = {key: _plain(value) for key, value in params.items() if key not in defaults or defaults[key] != _plain(value)}
+        defaults = {key: spec["default"] for key, spec in op_class.params_schema["properties"].items()
+                    if "default" in spec}
+        params = {key: _plain(value) for key, value in params.items()
+                  if key not in defaults or defaults[key] != _plain(value)}
         document = {"name": name, "op": op, **({"inputs": list(inputs)} if inputs else {}), **params}
-        errors = list(jsonschema.Draft202012Validator(schema.node_params_schema(op_class)).iter_errors(document))
-        if errors:
-            self.fail(f"{op} parameter {'/'.join(map(str, errors[0].absolute_path))}: {describe(errors[0])}", node)
+        validator = jsonschema.Draft202012Validator(schema.node_params_schema(op_class))
+        error = next(iter(validator.iter_errors(document)), None)
+        if error is not None:
+            self.fail(f"{op} parameter {'/'.join(map(str, error.absolute_path))}: {describe(error)}", node)
         try:
             self.shapes[name] = tuple(op_class(name, params).infer_shape([self.shapes[s] for s in inputs]))
         except ShapeError as error:
@@ -193,13 +198,14 @@ class _Importer:
         self.source[node.output[0]] = name
         return document
 
-    def distinct(self, node, inputs):
+    def distinct(self, inputs):
         """graphnn names each input once: a repeat (ONNX Add(x, x)) reads an identity copy instead."""
         seen, result = set(), []
         for source in inputs:
             if source in seen:
                 copy = self.unique(f"{source}.copy")
-                self.nodes.append({"name": copy, "op": "activation", "inputs": [source], "function": "identity"})
+                self.nodes.append({"name": copy, "op": "activation", "inputs": [source],
+                                   "function": "identity"})
                 self.shapes[copy] = self.shapes[source]
                 source = copy
             seen.add(source)
@@ -209,7 +215,8 @@ class _Importer:
     def materialize(self, tensor):
         """A GlobalAveragePool not followed by a Flatten: global_avgpool, then back to (C, 1, 1)."""
         node, source = self.deferred.pop(tensor)
-        pooled = self.add(node, "global_avgpool", [source], name=self.unique(sanitize(f"{node.name or tensor}.pool")))
+        pooled_name = self.unique(sanitize(f"{node.name or tensor}.pool"))
+        pooled = self.add(node, "global_avgpool", [source], name=pooled_name)
         channels = self.shapes[pooled["name"]][0]
         self.add(node, "reshape", [pooled["name"]], shape=[channels, 1, 1])
 
@@ -225,10 +232,12 @@ class _Importer:
             x = self.tensor(node, 0)
             size = self.shapes[x][0] if len(self.shapes[x]) == 1 else None
         if size is None or w.ndim != 2 or w.shape[0] != size:
-            self.fail(f"multiplies input shape (N, {', '.join(map(str, self.shapes[x]))}) by weights {w.shape}; "
-                      "graphnn's fc needs (N, D) @ (D, units)", node)
+            shape = ", ".join(map(str, self.shapes[x]))
+            self.fail(f"multiplies input shape (N, {shape}) by weights {w.shape}; graphnn's fc needs "
+                      "(N, D) @ (D, units)", node)
         weights = {"W": w} if b is None else {"W": w, "b": self.bias(node, b, w.shape[1])}
-        return self.add(node, "fc", [x], weights, units=int(w.shape[1]), **({} if b is not None else {"bias": False}))
+        no_bias = {} if b is not None else {"bias": False}
+        return self.add(node, "fc", [x], weights, units=int(w.shape[1]), **no_bias)
 
     def bias(self, node, c, units):
         try:
@@ -260,8 +269,8 @@ class _Importer:
             self.weights[fc["name"]]["b"] = self.bias(node, self.constants[constant[0]], fc["units"])
             self.source[node.output[0]] = fc["name"]
         elif constant:
-            self.fail(f"adds the constant '{constant[0]}'; graphnn's add takes computed inputs of equal shape "
-                      "(a bias right after a MatMul is folded into fc)", node)
+            self.fail(f"adds the constant '{constant[0]}'; graphnn's add takes computed inputs of equal "
+                      "shape (a bias right after a MatMul is folded into fc)", node)
         elif len(names) == 1:
             self.add(node, "activation", [self.tensor(node, 0)], function="identity")
         else:
@@ -288,8 +297,8 @@ class _Importer:
             self.fail("the attribute axis is missing", node)
         axis = axis + rank if axis < 0 else axis
         if not 1 <= axis < rank:
-            self.fail(f"axis {a.get('axis', default)} of a rank-{rank} tensor: graphnn needs an axis after the "
-                      "batch (axis 0)", node)
+            self.fail(f"axis {a.get('axis', default)} of a rank-{rank} tensor: graphnn needs an axis after "
+                      "the batch (axis 0)", node)
         return axis
 
     def softmax(self, node, a):
@@ -309,8 +318,8 @@ class _Importer:
 
     def flatten(self, node, a):
         name = node.input[0]
-        if name in self.deferred and self.uses[name] == 1 and a.get("axis", 1) == 1:  # GlobalAveragePool + Flatten
-            _, source = self.deferred.pop(name)
+        if name in self.deferred and self.uses[name] == 1 and a.get("axis", 1) == 1:
+            _, source = self.deferred.pop(name)  # GlobalAveragePool + Flatten: one global_avgpool
             self.add(node, "global_avgpool", [source])
             return
         x = self.tensor(node, 0)
@@ -376,12 +385,12 @@ class _Importer:
         top, left, bottom, right = self.pads(node, a, in_shape, kernel, stride, dilation)
         if top == bottom and left == right:
             padding = top if top == left else [top, left]
-        elif conv and (top, left, bottom, right) == self.pads(node, {"auto_pad": "SAME_UPPER"}, in_shape, kernel,
-                                                               stride, dilation):
+        elif conv and (top, left, bottom, right) == self.pads(node, {"auto_pad": "SAME_UPPER"}, in_shape,
+                                                               kernel, stride, dilation):
             padding = "same"  # TensorFlow's rule, as graphnn's "same": the odd pixel at the bottom/right
         else:
-            self.fail(f"asymmetric pads (top {top}, left {left}, bottom {bottom}, right {right}) are not supported; "
-                      "graphnn pads both sides alike (or convolves 'same', SAME_UPPER)", node)
+            self.fail(f"asymmetric pads (top {top}, left {left}, bottom {bottom}, right {right}) are not "
+                      "supported; graphnn pads both sides alike (or convolves 'same', SAME_UPPER)", node)
         return list(stride), list(dilation), padding
 
     def conv(self, node, a):
@@ -393,8 +402,8 @@ class _Importer:
         b = self.constant(node, 2, required=False)
         stride, dilation, padding = self.window(node, a, in_shape, w.shape[2:], conv=True)
         weights = {"W": w} if b is None else {"W": w, "b": b}
-        self.add(node, "conv2d", [x], weights, filters=int(w.shape[0]), kernel=list(w.shape[2:]), stride=stride,
-                 padding=padding, dilation=dilation, groups=int(a.get("group", 1)),
+        self.add(node, "conv2d", [x], weights, filters=int(w.shape[0]), kernel=list(w.shape[2:]),
+                 stride=stride, padding=padding, dilation=dilation, groups=int(a.get("group", 1)),
                  **({} if b is not None else {"bias": False}))
 
     def pool(self, node, a):
@@ -460,7 +469,8 @@ class _Importer:
             handler(self, node, self.attributes(node))
             for extra in node.output[1:]:
                 if extra and self.uses[extra]:
-                    self.fail(f"its extra output '{extra}' is used; graphnn computes only the first output", node)
+                    self.fail(f"its extra output '{extra}' is used; graphnn computes only the first output",
+                              node)
         outputs = []
         for value in self.graph.output:
             if value.name in self.deferred:
@@ -475,8 +485,8 @@ class _Importer:
         versions = {entry.domain: entry.version for entry in self.proto.opset_import}
         version = versions.get("", versions.get("ai.onnx"))
         if version is None or version < MIN_IMPORT_OPSET:
-            raise GraphnnError(f"the model uses opset {version}; graphnn imports opset {MIN_IMPORT_OPSET} and newer "
-                               "(convert it with onnx.version_converter)", file=self.file)
+            raise GraphnnError(f"the model uses opset {version}; graphnn imports opset {MIN_IMPORT_OPSET} "
+                               "and newer (convert it with onnx.version_converter)", file=self.file)
 
     def data_input(self, value):
         tensor_type = value.type.tensor_type
@@ -486,14 +496,15 @@ class _Importer:
                                "graphnn's data nodes take float or double", **where)
         dims = tensor_type.shape.dim
         if not dims or len(dims) > MAX_DIMENSIONS + 1:
-            raise GraphnnError(f"rank {len(dims)}: expected a batch axis and at most {MAX_DIMENSIONS} more", **where)
+            raise GraphnnError(f"rank {len(dims)}: expected a batch axis and at most {MAX_DIMENSIONS} more",
+                               **where)
         if dims[0].HasField("dim_value"):
             self.fixed_batch.add(dims[0].dim_value)
         shape = []
         for axis, dim in enumerate(dims[1:], start=1):
             if not dim.HasField("dim_value") or dim.dim_value < 1:
-                raise GraphnnError(f"axis {axis} has no fixed size ({dim.dim_param or '?'}); graphnn needs every "
-                                   "size but the batch's", **where)
+                raise GraphnnError(f"axis {axis} has no fixed size ({dim.dim_param or '?'}); graphnn needs "
+                                   "every size but the batch's", **where)
             shape.append(dim.dim_value)
         name = self.unique(sanitize(value.name))
         self.nodes.append({"name": name, "op": "data", "shape": shape, "field": "x"})
@@ -503,16 +514,17 @@ class _Importer:
     def add_losses(self, outputs, function):
         label = self.unique("label")
         self.nodes.append({"name": label, "op": "data", "shape": [], "field": "y"})
+        read = {source for node in self.nodes for source in node.get("inputs", [])}
         for output in outputs:
             node = next(node for node in self.nodes if node["name"] == output)
             name = self.unique("loss")
-            if (function == "softmax_cross_entropy" and node["op"] == "activation" and node["function"] == "softmax"
-                    and len(self.shapes[output]) == 1 and output not in {s for n in self.nodes for s in n.get("inputs", [])}):
+            if (function == "softmax_cross_entropy" and node["op"] == "activation" and output not in read
+                    and node["function"] == "softmax" and len(self.shapes[output]) == 1):
                 self.nodes.remove(node)  # the loss applies the softmax itself
                 name, output = node["name"], node["inputs"][0]
             if len(self.shapes[output]) != 1:
-                raise GraphnnError(f"output '{output}' has sample shape {self.shapes[output]}; a loss needs (C,)",
-                                   file=self.file, node=output)
+                raise GraphnnError(f"output '{output}' has sample shape {self.shapes[output]}; a loss needs "
+                                   "(C,)", file=self.file, node=output)
             self.nodes.append({"name": name, "op": "loss", "inputs": [output, label], "function": function})
 
 
@@ -556,7 +568,8 @@ def onnx_to_bundle(proto, *, loss=None, file=None, name=None):
     if proto.doc_string:
         document["description"] = proto.doc_string
     model = model_from_dict(document, file=file)
-    arrays = [a for group in (importer.weights, importer.state) for node in group.values() for a in node.values()]
+    arrays = [array for group in (importer.weights, importer.state) for node in group.values()
+              for array in node.values()]
     dtype = np.float64 if arrays and all(a.dtype == np.float64 for a in arrays) else np.float32
     weights, state = ({node: {key: np.ascontiguousarray(a, dtype) for key, a in group.items()}
                        for node, group in source.items()} for source in (importer.weights, importer.state))
