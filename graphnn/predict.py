@@ -25,9 +25,9 @@ def read_samples(path):
             raise DataError(f"holds {array.size:,} values; the limit is {MAX_TENSOR_ELEMENTS:,}", file=str(path))
         return np.array(array)
     if name.endswith(".npz"):
-        from graphnn.datasets.npzfile import read_npz
+        from graphnn.datasets.npzfile import read_samples_npz
 
-        return read_npz(path, "test")[0]
+        return read_samples_npz(path)
     from graphnn.datasets.idx import read_idx
 
     return read_idx(path)

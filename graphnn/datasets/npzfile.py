@@ -19,12 +19,30 @@ def read_npz(path, split):
             raise DataError("holds a single array (.npy); expected a .npz archive with x and y")
         with archive:
             keys = pick_keys(set(archive.files), split)
-            members = {info.filename: info for info in archive.zip.infolist()}
-            for key in keys:  # each member's declared length, before anything is allocated
-                size = (members.get(f"{key}.npy") or members[key]).file_size
-                if size > MAX_DATA_BYTES:
-                    raise DataError(f"array {key!r} is {size} bytes; the limit is {MAX_DATA_BYTES}")
-            return archive[keys[0]], archive[keys[1]]
+            return tuple(load_member(archive, key) for key in keys)
+
+
+def read_samples_npz(path):
+    """The array ``x`` of the .npz file ``path``, or its only array (samples without labels)."""
+    path = Path(path)
+    with reading(path):
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise DataError("holds a single array (.npy); expected a .npz archive")
+        with archive:
+            names = archive.files
+            if "x" not in names and len(names) != 1:
+                raise DataError(f"has arrays {sorted(names)}; expected x, or a single array")
+            return load_member(archive, "x" if "x" in names else names[0])
+
+
+def load_member(archive, key):
+    """One array of an open archive, its declared length checked before anything is allocated."""
+    members = {info.filename: info for info in archive.zip.infolist()}
+    size = (members.get(f"{key}.npy") or members[key]).file_size
+    if size > MAX_DATA_BYTES:
+        raise DataError(f"array {key!r} is {size} bytes; the limit is {MAX_DATA_BYTES}")
+    return archive[key]
 
 
 def pick_keys(names, split):
