@@ -1,0 +1,290 @@
+"""One contender on one workload, in this process; prints one JSON line (run.py starts one process each).
+
+    python benchmarks/contenders.py graphnn mlp784 [--quick] [--threads 2]
+
+Each contender keeps the MNIST images as uint8 and converts each batch to float32 in [0, 1] (scikit-learn
+cannot take batches, so it converts the training set once, inside the timed part). Timed:
+
+- training: the loop over ``iterations`` batches (batch order, forward, backward, update), nothing else,
+  after a warm-up of a few iterations on a throwaway copy of the network (first-call costs: thread pools,
+  kernel selection, allocator);
+- inference: class predictions for the test set in batches of ``test_batch_size``, best of a few passes.
+
+The JSON line has train/inference seconds and samples, test accuracy, peak RSS (``ru_maxrss`` of this
+process: VmHWM, see rss_bytes), RSS after imports, the library versions and the BLAS threadpools threadpoolctl reports.
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mnist import load_mnist, mnist_dir
+from workloads import WORKLOADS
+
+INFERENCE_PASSES = 3
+WARMUP_ITERATIONS = 5
+SEED = 0
+
+
+def rss_bytes():
+    """Peak resident set size of this process so far, in bytes.
+
+    Linux's ``VmHWM`` (/proc/self/status) where there is one: unlike ``ru_maxrss``, which carries the
+    parent's RSS at fork across exec, it covers only this program. Else ``ru_maxrss`` (KiB on Linux).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def batch_orders(train_size, batch_size, iterations, seed=SEED):
+    """Index arrays of each iteration's batch: a fresh permutation per epoch, consecutive batches of it."""
+    per_epoch = train_size // batch_size
+    order = None
+    for it in range(iterations):
+        epoch, k = divmod(it, per_epoch)
+        if k == 0:
+            order = np.random.default_rng([seed, epoch]).permutation(train_size)
+        yield order[k * batch_size:(k + 1) * batch_size]
+
+
+def best_pass(predict, test, batch_size, passes):
+    """(seconds of the fastest pass, accuracy): ``predict(uint8 images) -> classes`` over the test set."""
+    best, correct = float("inf"), 0
+    for _ in range(passes):
+        started = time.perf_counter()
+        correct = 0
+        for start in range(0, len(test.y), batch_size):
+            classes = predict(test.x[start:start + batch_size])
+            correct += int(np.count_nonzero(classes == test.y[start:start + batch_size]))
+        best = min(best, time.perf_counter() - started)
+    return best, correct / len(test.y)
+
+
+def run_graphnn(workload, iterations, train_n, test_n, threads):
+    import graphnn
+    from graphnn.datasets import load_split
+    from graphnn.evaluate import evaluate
+    from graphnn.model import model_from_dict
+    from graphnn.train import Trainer, resolve_settings
+
+    imported = rss_bytes()
+    model = model_from_dict(workload.document(iterations))
+    train = load_split({"dataset": "mnist"}, "train", data_dir=str(mnist_dir())).head(train_n)
+    test = load_split({"dataset": "mnist"}, "test", data_dir=str(mnist_dir())).head(test_n)
+    Trainer(model, resolve_settings(model, {"iterations": WARMUP_ITERATIONS}), train, None).run()
+    trainer = Trainer(model, resolve_settings(model, {}, train_size=len(train)), train, None)
+    started = time.perf_counter()
+    trainer.run()
+    train_seconds = time.perf_counter() - started
+    best, metrics = float("inf"), None
+    for _ in range(INFERENCE_PASSES):
+        started = time.perf_counter()
+        metrics = evaluate(trainer.network, test, workload.test_batch_size)
+        best = min(best, time.perf_counter() - started)
+    return {"train_seconds": train_seconds, "infer_seconds": best, "accuracy": metrics["accuracy"],
+            "rss_after_import": imported, "versions": {"graphnn": graphnn.__version__}}
+
+
+def run_numpy(workload, iterations, train_n, test_n, threads):
+    from numpy_mlp import NumpyMLP
+
+    imported = rss_bytes()
+    train, test = load_mnist()
+    test.x, test.y = test.x[:test_n], test.y[:test_n]
+    sizes = [784, *workload.hidden, 10]
+
+    def train_loop(net, iterations):
+        for index in batch_orders(train_n, workload.batch_size, iterations):
+            net.train_step(train.x[index], train.y[index], workload.lr, workload.momentum, workload.weight_decay)
+
+    train_loop(NumpyMLP(sizes, workload.batch_size, seed=SEED + 1), WARMUP_ITERATIONS)
+    net = NumpyMLP(sizes, workload.batch_size, seed=SEED)
+    started = time.perf_counter()
+    train_loop(net, iterations)
+    train_seconds = time.perf_counter() - started
+    infer_seconds, accuracy = best_pass(net.predict, test, workload.test_batch_size, INFERENCE_PASSES)
+    return {"train_seconds": train_seconds, "infer_seconds": infer_seconds, "accuracy": accuracy,
+            "rss_after_import": imported, "versions": {}}
+
+
+def torch_network(document):
+    """A torch.nn.Sequential for a chain model document (data -> conv2d/maxpool2d/fc/activation -> loss),
+    initialised like Caffe's xavier filler: U(-a, a), a = sqrt(3 / fan_in), biases 0."""
+    import torch
+    from torch import nn
+
+    nodes = {node["name"]: node for node in document["nodes"]}
+    image = next(node for node in document["nodes"] if node["op"] == "data" and node.get("field", "x") == "x")
+    shape = (1, *image["shape"])
+    layers = []
+    activations = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+    for node in document["nodes"]:
+        op = node["op"]
+        if op in ("data", "loss"):
+            continue
+        if op == "conv2d":
+            layer = nn.Conv2d(shape[1], node["filters"], node["kernel"], stride=node.get("stride", 1),
+                              padding=node.get("padding", 0), dilation=node.get("dilation", 1),
+                              groups=node.get("groups", 1), bias=node.get("bias", True))
+        elif op == "maxpool2d":
+            layer = nn.MaxPool2d(node["kernel"], stride=node.get("stride"), padding=node.get("padding", 0))
+        elif op == "fc":
+            if len(shape) > 2:
+                layers.append(nn.Flatten())
+                shape = (1, int(np.prod(shape[1:])))
+            layer = nn.Linear(shape[1], node["units"], bias=node.get("bias", True))
+        elif op == "activation":
+            layer = activations[node["function"]]()
+        else:
+            raise ValueError(f"node {node['name']!r}: op {op!r} has no PyTorch translation here")
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            fan_in = layer.weight[0].numel()
+            with torch.no_grad():
+                layer.weight.uniform_(-(3 / fan_in) ** 0.5, (3 / fan_in) ** 0.5)
+                if layer.bias is not None:
+                    layer.bias.zero_()
+        layers.append(layer)
+        with torch.no_grad():
+            shape = tuple(layer(torch.zeros(shape)).shape)
+    del nodes
+    return nn.Sequential(*layers)
+
+
+def run_torch(workload, iterations, train_n, test_n, threads):
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(SEED)
+    imported = rss_bytes()
+    train, test = load_mnist()
+    test.x, test.y = test.x[:test_n], test.y[:test_n]
+    document = workload.document(iterations)
+    sample_shape = tuple(next(n for n in document["nodes"] if n["op"] == "data")["shape"])
+    labels = torch.from_numpy(train.y.astype(np.int64))
+
+    def floats(images):
+        return torch.from_numpy(images).reshape((len(images),) + sample_shape).to(torch.float32).mul_(1 / 255)
+
+    def train_loop(net, iterations):
+        decayed = [p for name, p in net.named_parameters() if name.endswith("weight")]
+        others = [p for name, p in net.named_parameters() if not name.endswith("weight")]
+        optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": workload.weight_decay},
+                                     {"params": others, "weight_decay": 0.0}],
+                                    lr=workload.lr, momentum=workload.momentum)
+        net.train()
+        for index in batch_orders(train_n, workload.batch_size, iterations):
+            x, y = floats(train.x[index]), labels[torch.from_numpy(index)]
+            optimizer.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(net(x), y)
+            loss.backward()
+            optimizer.step()
+            loss.item()  # as a training loop that logs its loss does (graphnn checks every loss)
+
+    train_loop(torch_network(document), WARMUP_ITERATIONS)
+    net = torch_network(document)
+    started = time.perf_counter()
+    train_loop(net, iterations)
+    train_seconds = time.perf_counter() - started
+    net.eval()
+
+    def predict(images):
+        with torch.inference_mode():
+            return net(floats(images)).argmax(dim=1).numpy()
+
+    infer_seconds, accuracy = best_pass(predict, test, workload.test_batch_size, INFERENCE_PASSES)
+    return {"train_seconds": train_seconds, "infer_seconds": infer_seconds, "accuracy": accuracy,
+            "rss_after_import": imported, "versions": {"torch": torch.__version__, "torch_threads": threads}}
+
+
+def run_sklearn(workload, iterations, train_n, test_n, threads):
+    import sklearn
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    imported = rss_bytes()
+    train, test = load_mnist()
+    test.x, test.y = test.x[:test_n], test.y[:test_n]
+    per_epoch = train_n // workload.batch_size
+    if iterations % per_epoch:
+        raise ValueError(f"scikit-learn trains whole epochs; {iterations} iterations are not a multiple of "
+                         f"{per_epoch} batches")
+
+    def fit(samples, epochs):
+        classifier = MLPClassifier(
+            hidden_layer_sizes=workload.hidden, activation="tanh", solver="sgd", batch_size=workload.batch_size,
+            learning_rate="constant", learning_rate_init=workload.lr, momentum=workload.momentum,
+            nesterovs_momentum=False, alpha=workload.weight_decay * workload.batch_size,
+            max_iter=epochs, shuffle=True, random_state=SEED, tol=0.0, n_iter_no_change=10 ** 9,
+            early_stopping=False)
+        x = train.x[:samples].reshape(samples, -1).astype(np.float32)
+        x *= np.float32(1 / 255)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return classifier.fit(x, train.y[:samples])
+
+    fit(WARMUP_ITERATIONS * workload.batch_size, 1)
+    started = time.perf_counter()
+    classifier = fit(train_n, iterations // per_epoch)
+    train_seconds = time.perf_counter() - started
+
+    def predict(images):
+        features = images.reshape(len(images), -1).astype(np.float32)
+        features *= np.float32(1 / 255)
+        return classifier.predict(features)
+
+    infer_seconds, accuracy = best_pass(predict, test, workload.test_batch_size, INFERENCE_PASSES)
+    return {"train_seconds": train_seconds, "infer_seconds": infer_seconds, "accuracy": accuracy,
+            "rss_after_import": imported, "versions": {"scikit-learn": sklearn.__version__}}
+
+
+CONTENDERS = {"graphnn": run_graphnn, "pytorch": run_torch, "sklearn": run_sklearn, "numpy": run_numpy}
+# which workloads each contender can run: None means all
+CAN_RUN = {"graphnn": None, "pytorch": None, "sklearn": lambda w: w.is_mlp, "numpy": lambda w: w.is_mlp}
+MODULES = {"pytorch": "torch", "sklearn": "sklearn"}  # what must be importable
+
+
+def blas_info():
+    """The BLAS/OpenMP threadpools loaded, as threadpoolctl reports them (None without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    keys = ("user_api", "internal_api", "prefix", "version", "architecture", "num_threads", "threading_layer")
+    return [{key: pool.get(key) for key in keys if key in pool} for pool in threadpool_info()]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("contender", choices=sorted(CONTENDERS))
+    parser.add_argument("workload", choices=sorted(WORKLOADS))
+    parser.add_argument("--quick", action="store_true", help="a few iterations on a small test set")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args(argv)
+    workload = WORKLOADS[args.workload]
+    iterations, train_n, test_n = workload.schedule(args.quick)
+    result = CONTENDERS[args.contender](workload, iterations, train_n, test_n, args.threads)
+    result.update(
+        contender=args.contender, workload=workload.name, iterations=iterations, batch_size=workload.batch_size,
+        train_samples=iterations * workload.batch_size, infer_samples=test_n, peak_rss=rss_bytes(),
+        blas=blas_info(), numpy=np.__version__)
+    result["train_samples_per_s"] = result["train_samples"] / result["train_seconds"]
+    result["infer_samples_per_s"] = result["infer_samples"] / result["infer_seconds"]
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
