@@ -1,7 +1,14 @@
-"""``graphnn run MODEL.json``: train with the model's train section, test with its test section."""
+"""``graphnn run MODEL.json``: train with the model's train section, test with its test section.
+
+Snapshots (graphnn/snapshot.py) go to RUN_DIR/snapshot.gnn every ``--snapshot-interval`` iterations, after
+the last one, and on Ctrl-C or SIGTERM, which stop the run at the end of the current iteration; it then
+exits 130 (SIGINT) or 143 (SIGTERM) with one line saying where the snapshot is. ``--resume RUN_DIR``
+continues from that snapshot, bit for bit as if never stopped; it refuses another model or settings.
+"""
 
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -11,21 +18,22 @@ from graphnn.cli.options import model_argument
 class Progress:
     """A one-line progress bar on a terminal; plain periodic lines otherwise."""
 
-    def __init__(self, total, stream=sys.stderr):
+    def __init__(self, total, batch_size, stream=sys.stderr):
         self.total = total
+        self.batch_size = batch_size
         self.stream = stream
         self.tty = stream.isatty()
         self.last_line = 0.0
 
     def __call__(self, record):
         if record["phase"] == "test":
-            self._clear()
+            self.clear()
             click.echo(f"iteration {record['iteration']}: test accuracy {record['accuracy']:.4f}, "
                        f"loss {record['loss']:.4f}", err=True)
             return
-        rate = record["iteration"] / record["elapsed"] if record["elapsed"] else 0.0
+        rate = record["iteration"] * self.batch_size / record["elapsed"] if record["elapsed"] else 0.0
         text = (f"iteration {record['iteration']}/{self.total}  loss {record['loss']:.4f}  "
-                f"accuracy {record['accuracy']:.3f}  lr {record['lr']:.4g}  {rate:.0f} it/s")
+                f"accuracy {record['accuracy']:.3f}  lr {record['lr']:.4g}  {rate:,.0f} samples/s")
         if self.tty:
             filled = int(30 * record["iteration"] / self.total)
             self.stream.write("\r[" + "#" * filled + "." * (30 - filled) + "] " + text)
@@ -34,7 +42,7 @@ class Progress:
             self.last_line = time.monotonic()
             click.echo(text, err=True)
 
-    def _clear(self):
+    def clear(self):
         if self.tty:
             self.stream.write("\r\033[K")
 
@@ -50,27 +58,56 @@ class Progress:
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding the dataset files.")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default runs/<model name>/).")
 @click.option("--test-interval", type=click.IntRange(min=1), help="Test every this many iterations.")
-def command(model_path, out, **overrides):
+@click.option("--snapshot-interval", type=click.IntRange(min=1),
+              help="Write a snapshot every this many iterations (one is also written at the end and on Ctrl-C).")
+@click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
+              help="Continue the run in RUN_DIR from its snapshot (same model file and settings).")
+@click.pass_context
+def command(ctx, model_path, out, resume, **overrides):
     """Train MODEL (a .json model file) and test it; write the trained bundle, metrics and summary.
 
-    Exit 0 on success, 2 for an invalid model or usage, 1 for a failure during the run.
+    Exit 0 on success, 2 for an invalid model or usage, 1 for a failure during the run, 130 or 143 when
+    stopped by SIGINT (Ctrl-C) or SIGTERM after writing a snapshot.
     """
+    from graphnn import snapshot
+    from graphnn.errors import TrainingError
     from graphnn.model import load_model
-    from graphnn.runner import prepare_run
-
-    model = load_model(model_path)
-    trainer = prepare_run(model, overrides)
-    folder = out or f"runs/{model.name}"
     from graphnn.rundir import RunDirectory
+    from graphnn.runner import prepare_run
+    from graphnn.signals import Interrupted, stop_signals
 
-    directory = RunDirectory(folder)
-    progress = Progress(trainer.settings.iterations)
+    if resume and out and Path(out).resolve() != Path(resume).resolve():
+        raise click.UsageError("--resume continues in its own folder; leave out --out or name the same folder")
+    model = load_model(model_path)
+    folder = resume or out or f"runs/{model.name}"
+    saved = snapshot.read(folder) if resume else None  # a missing or damaged snapshot fails before data loads
+    trainer = prepare_run(model, overrides)
+    if saved is not None:
+        info = snapshot.restore(trainer, saved, file=str(snapshot.snapshot_path(folder)))
+        directory = RunDirectory(folder, keep=info["records"])
+    else:
+        snapshot.snapshot_path(folder).unlink(missing_ok=True)  # a new run: an old run's snapshot is not ours
+        directory = RunDirectory(folder)
+    progress = Progress(trainer.settings.iterations, trainer.settings.batch_size)
 
     def log(record):
         directory.log(record)
         progress(record)
 
-    test_metrics = trainer.run(log)
+    with stop_signals() as stop:
+        checkpoint = snapshot.Checkpointer(folder, directory, stop,
+                                           resume_hint=f"; resume with: graphnn run {model_path} --resume {folder}")
+        try:
+            test_metrics = trainer.run(log, checkpoint)
+        except Interrupted as stopped:
+            directory.close()
+            progress.clear()
+            click.echo(str(stopped), err=True)
+            ctx.exit(stopped.exit_code)
+        except TrainingError as error:
+            if checkpoint.last is not None:
+                error.message += f" (the last snapshot, of iteration {checkpoint.last}, is in {folder})"
+            raise
     summary = directory.finish(trainer, test_metrics)
     train = summary["train"]
     line = f"trained {model.name}: {train['iterations']} iterations in {train['seconds']:.1f} s " \
