@@ -1,6 +1,7 @@
 """NumPy ``.npz`` archives: arrays ``x`` and ``y`` (the file is one split), or ``x_train``, ``y_train``,
 ``x_test``, ``y_test``. Read with ``allow_pickle=False``: object arrays are refused, never unpickled."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -12,28 +13,29 @@ from graphnn.errors import DataError
 
 def read_npz(path, split):
     """(samples, labels) of ``split`` from the .npz file ``path``."""
-    path = Path(path)
-    with reading(path):
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise DataError("holds a single array (.npy); expected a .npz archive with x and y")
-        with archive:
-            keys = pick_keys(set(archive.files), split)
-            return tuple(load_member(archive, key) for key in keys)
+    with open_archive(path) as archive:
+        return tuple(load_member(archive, key) for key in pick_keys(set(archive.files), split))
 
 
 def read_samples_npz(path):
     """The array ``x`` of the .npz file ``path``, or its only array (samples without labels)."""
+    with open_archive(path) as archive:
+        names = archive.files
+        if "x" not in names and len(names) != 1:
+            raise DataError(f"has arrays {sorted(names)}; expected x, or a single array")
+        return load_member(archive, "x" if "x" in names else names[0])
+
+
+@contextmanager
+def open_archive(path):
+    """The open .npz archive at ``path``; errors become DataError naming the file."""
     path = Path(path)
     with reading(path):
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise DataError("holds a single array (.npy); expected a .npz archive")
         with archive:
-            names = archive.files
-            if "x" not in names and len(names) != 1:
-                raise DataError(f"has arrays {sorted(names)}; expected x, or a single array")
-            return load_member(archive, "x" if "x" in names else names[0])
+            yield archive
 
 
 def load_member(archive, key):
