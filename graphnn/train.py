@@ -6,7 +6,10 @@
 
 Each iteration: take the next batch (wrap-around, reshuffled each epoch from the seed), run forward in
 training mode, backward in reverse order, and let the solver update the weights at this iteration's
-learning rate.
+learning rate. The divergence guard (graphnn/guard.py) stops the run in the step where the loss or a
+gradient stops being finite. Everything the loop carries from one iteration to the next lives on the
+Trainer (weights, solver state, batcher position, dropout generator, the display window), so that
+graphnn/snapshot.py can save it and resume it exactly.
 """
 
 import math
@@ -15,14 +18,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphnn.errors import GraphnnError, TrainingError
+from graphnn.errors import GraphnnError
 from graphnn.evaluate import evaluate, primary_loss
 from graphnn.feeding import check_fields, feeds
-from graphnn.lr_policies import learning_rate
+from graphnn.guard import check_forward, check_gradients, checked_learning_rate
 from graphnn.network import Network
 from graphnn.solvers import Solver
 
-OVERRIDABLE = ("iterations", "epochs", "batch_size", "lr", "seed", "dtype", "test_interval", "data_dir")
+OVERRIDABLE = ("iterations", "epochs", "batch_size", "lr", "seed", "dtype", "test_interval", "data_dir",
+               "snapshot_interval")
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Settings:
     test_interval: int
     display_interval: int
     data_dir: str = None
+    snapshot_interval: int = 0  # 0: snapshots only at the end and on a stop signal
 
 
 def resolve_settings(model, overrides, train_size=None):
@@ -57,7 +62,11 @@ def resolve_settings(model, overrides, train_size=None):
     batch_size = overrides.get("batch_size", train["batch_size"])
     epochs = overrides.get("epochs", None if "iterations" in overrides else train.get("epochs"))
     if epochs is not None:
-        iterations = math.ceil(epochs * train_size / batch_size)
+        iterations = epochs * train_size / batch_size
+        if not math.isfinite(iterations):
+            raise GraphnnError(f"{epochs} epochs of {train_size} samples is too many iterations", file=model.file,
+                               path="/train/epochs")
+        iterations = math.ceil(iterations)
     else:
         iterations = overrides.get("iterations", train.get("iterations"))
     lr = dict(train["lr"])
@@ -69,7 +78,8 @@ def resolve_settings(model, overrides, train_size=None):
         dtype=overrides.get("dtype", train.get("dtype", "float32")), solver=train["solver"], lr=lr,
         train_data=train["data"], test_data=test.get("data"), test_batch_size=test.get("batch_size", 1000),
         test_interval=overrides.get("test_interval", train.get("test_interval", 0)),
-        display_interval=train.get("display_interval", 10), data_dir=overrides.get("data_dir"))
+        display_interval=train.get("display_interval", 10), data_dir=overrides.get("data_dir"),
+        snapshot_interval=overrides.get("snapshot_interval", train.get("snapshot_interval", 0)))
 
 
 class Trainer:
@@ -89,40 +99,48 @@ class Trainer:
         self.rng = np.random.default_rng([settings.seed, 1])  # dropout masks
         self.train_split, self.test_split = train_split, test_split
         self.iteration = 0
+        self.window = [0.0, 0.0, 0]  # loss sum, accuracy sum and iterations since the last train record
+        self.elapsed = 0.0  # seconds trained before this process (restored from a snapshot)
         self.primary = primary_loss(model.plan)
 
     def test(self):
         return evaluate(self.network, self.test_split, self.settings.test_batch_size)
 
-    def run(self, log=lambda record: None):
-        """Train until ``settings.iterations``; returns the final test metrics (or None without a test set)."""
+    def run(self, log=lambda record: None, checkpoint=None):
+        """Train until ``settings.iterations``; returns the final test metrics (or None without a test set).
+
+        ``checkpoint(trainer)``, when given, is called at the end of every iteration, after its records are
+        logged (graphnn/snapshot.py uses it to write snapshots and to stop on a signal).
+        """
         settings, plan = self.settings, self.model.plan
-        started = time.perf_counter()
-        window_loss, window_accuracy, window = 0.0, 0.0, 0
+        started = time.perf_counter() - self.elapsed
         samples_per_epoch = len(self.train_split.y)
         while self.iteration < settings.iterations:
-            lr = learning_rate(settings.lr, self.iteration, settings.iterations)
+            lr = checked_learning_rate(settings, self.iteration)
             batch = self.batcher.next()
             result = self.network.forward(feeds(plan, batch, self.network.dtype), train=True, rng=self.rng)
-            loss = result.objective
-            if not math.isfinite(loss):
-                raise TrainingError(f"loss is {loss} at iteration {self.iteration}; lower the learning rate")
+            loss = check_forward(self.network, result, self.iteration)
             grads = self.network.backward(result)
+            check_gradients(self.network, result, grads, self.iteration)
             self.solver.step(self.network.weights, grads, lr)
             self.iteration += 1
-            window_loss += loss
-            window_accuracy += self.network.metrics(result)[self.primary]["accuracy"]
-            window += 1
+            self.window[0] += loss
+            self.window[1] += self.network.metrics(result)[self.primary]["accuracy"]
+            self.window[2] += 1
             if self.iteration % settings.display_interval == 0 or self.iteration == settings.iterations:
+                window_loss, window_accuracy, window = self.window
                 log({"phase": "train", "iteration": self.iteration,
                      "epoch": self.iteration * settings.batch_size / samples_per_epoch,
                      "loss": window_loss / window, "accuracy": window_accuracy / window, "lr": lr,
                      "elapsed": time.perf_counter() - started})
-                window_loss, window_accuracy, window = 0.0, 0.0, 0
+                self.window = [0.0, 0.0, 0]
             if self.test_split is not None and settings.test_interval and self.iteration % settings.test_interval == 0 \
                     and self.iteration != settings.iterations:
                 log({"phase": "test", "iteration": self.iteration, **_short(self.test()),
                      "elapsed": time.perf_counter() - started})
+            self.elapsed = time.perf_counter() - started
+            if checkpoint is not None:
+                checkpoint(self)
         self.seconds = time.perf_counter() - started
         if self.test_split is None:
             return None
