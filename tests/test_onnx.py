@@ -385,3 +385,40 @@ def test_import_output_must_be_a_bundle_or_model_file(tmp_path):
     result = invoke(["import", "nothing.onnx", "-o", str(tmp_path / "model.txt")])
     assert result.exit_code == 1
     assert result.output.startswith("error: output must end in .gnn (a bundle) or .json (a model file)")
+
+
+@pytest.mark.slow  # importing torch alone takes seconds
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_import_of_a_pytorch_export_matches_pytorch(tmp_path):
+    torch = pytest.importorskip("torch", reason="needs PyTorch (the bench extra) to write a real ONNX file")
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.bn = nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4)
+            self.conv2 = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2)
+            self.fc_pooled, self.fc = nn.Linear(24, 6), nn.Linear(6, 10)
+
+        def forward(self, x):
+            x = nn.functional.max_pool2d(torch.relu(self.bn(self.conv1(x))), 2)
+            y = self.conv2(x)
+            mixed = torch.flatten(nn.functional.adaptive_avg_pool2d(y, 1), 1) \
+                + self.fc_pooled(torch.flatten(nn.functional.avg_pool2d(y, 2), 1))
+            return torch.softmax(self.fc(torch.tanh(mixed)), dim=1)
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    with torch.no_grad():
+        net.bn.running_mean.uniform_(-1, 1)
+        net.bn.running_var.uniform_(0.5, 2)
+    x = torch.randn(BATCH, 1, 16, 16)
+    path = tmp_path / "torch.onnx"
+    torch.onnx.export(net, (x,), str(path), input_names=["image"], output_names=["prob"], opset_version=17,
+                      dynamic_axes={"image": {0: "batch"}, "prob": {0: "batch"}}, dynamo=False)
+    network = onnx_import.import_onnx(path).network()
+    assert [s.op.name for s in network.plan.steps] == [
+        "data", "conv2d", "activation", "maxpool2d", "conv2d", "global_avgpool", "avgpool2d", "fc", "add",
+        "activation", "fc", "activation"]  # PyTorch folds the batch norm into conv1; GAP + Flatten: one node
+    got = network.forward({"image": x.numpy()}).values[network.plan.steps[-1].name]
+    np.testing.assert_allclose(got, net(x).detach().numpy(), rtol=RTOL, atol=ATOL)
