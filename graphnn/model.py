@@ -84,7 +84,8 @@ def read_text(path):
         size = os.stat(path).st_size
         if size > jsontext.MAX_MODEL_BYTES:
             raise LimitError(f"file is {size:,} bytes; the limit is {jsontext.MAX_MODEL_BYTES:,}", file=str(path))
-        data = path.read_bytes()
+        with open(path, "rb") as handle:  # one byte past the limit at most: /dev/zero cannot exhaust memory
+            data = handle.read(jsontext.MAX_MODEL_BYTES + 1)
     except OSError as error:
         raise GraphnnError(f"cannot read the file: {error.strerror}", file=str(path)) from None
     return jsontext.decode(data, file=str(path))
