@@ -148,6 +148,14 @@ def test_bundle_view_has_weight_statistics(tmp_path):
     assert len(stats["histogram"]["edges"]) == len(stats["histogram"]["counts"]) + 1
 
 
+def test_a_bundle_is_known_by_its_magic_bytes_whatever_its_name(tmp_path):
+    folder, _ = make_run(tmp_path / "run")
+    renamed = tmp_path / "trained.bin"
+    renamed.write_bytes((folder / "model.gnn").read_bytes())
+    view = load_view(renamed)
+    assert view.kind == "bundle" and view.nodes[2].weights["W"]["shape"] == [784, 50]
+
+
 def test_run_view_reads_curves_summary_and_notes_bad_lines(tmp_path):
     folder, _ = make_run(tmp_path / "run")
     view = load_view(folder)

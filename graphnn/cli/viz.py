@@ -16,7 +16,7 @@ def command(source, output):
     node (parameters, shapes, weight statistics and histograms), search, and for a run directory the
     training curves. An invalid model is still drawn, with its errors marked and listed.
     """
-    from graphnn.atomic import write_atomic
+    from graphnn.errors import GraphnnError
     from graphnn.viz import FORMATS, format_of, load_view, render
 
     output = Path(output) if output else Path(f"{Path(source).resolve().stem}.html")
@@ -24,7 +24,11 @@ def command(source, output):
     if fmt is None:
         raise click.UsageError(f"cannot tell the format of {output}: end its name with one of {', '.join(FORMATS)}")
     view = load_view(source)
-    write_atomic(output, render(view, fmt).encode("utf-8"))
+    try:  # a derived file: written plainly, with the user's usual permissions
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(render(view, fmt), encoding="utf-8")
+    except OSError as error:
+        raise GraphnnError(f"cannot write the file: {error.strerror}", file=str(output)) from None
     message = f"wrote {output}: {len(view.nodes)} nodes, {view.total_parameters:,} parameters"
     if view.errors:
         count = len(view.errors)

@@ -7,9 +7,13 @@
    "bend" slot on every rank between. So edges only cross ranks through slots, never through a box.
 3. **Order** within each rank: barycentre sweeps, down then up, keeping the order with fewest crossings
    (crossings between two ranks are counted as inversions, in O(E log V)).
-4. **x**: sweeping down and up, each rank's slots are moved as near as they can get to the mean x of
-   their neighbours in the rank before, keeping their order and spacing. "As near as they can" is a
-   least-squares fit under ``x[i+1] - x[i] >= gap``, solved exactly by pool-adjacent-violators.
+4. **x**: sweeping down and up (then both ways at once), each rank's slots are moved as near as they
+   can get to the weighted median x of their neighbours, keeping their order and spacing. Edges pull
+   with different weights: a long edge's bends hardest, an edge between neighbouring layers next, a long
+   edge's ends least, so chains of boxes line up and a skip connection bends round them instead of
+   dragging them sideways. "As near as they can" is a least-squares fit under
+   ``x[i+1] - x[i] >= gap``, solved exactly by pool-adjacent-violators. Last, each long edge's bends
+   are set on one straight line where the ranks have room for it.
 5. **y**: ranks are stacked, each as tall as its tallest slot.
 
 Sizes are in SVG user units; ``layered_layout`` knows nothing of what the boxes hold.
@@ -26,12 +30,12 @@ GAP_Y = 16  # between ranks
 BEND_WIDTH = 2
 LINE_INSET = 3  # a label slot's edge runs this far inside its left side; the text sits right of it
 MARGIN = 20
-SWEEPS = 24
-BALANCE_PASSES = 8
+SWEEPS = 24  # ordering sweeps at most
+PLACEMENT_PASSES = 6  # down-and-up x passes, each rank pulled by one side
+BALANCE_PASSES = 8  # then passes pulled by both sides
 # How hard an edge pulls the slots it joins into line: a long edge's bends hardest (it runs straight), an
 # edge between neighbouring layers next (its boxes line up), a long edge's ends least (it bends there).
 PULL_INSIDE_LONG_EDGE, PULL_SHORT_EDGE, PULL_END_OF_LONG_EDGE = 8, 4, 1
-PLACEMENT_PASSES = 6
 
 
 @dataclass

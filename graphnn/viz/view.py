@@ -20,6 +20,7 @@ import networkx as nx
 import numpy as np
 
 from graphnn import jsontext, ops
+from graphnn.bundle import MAGIC, load_bundle
 from graphnn.errors import GraphnnError, ModelInvalid, ShapeError
 from graphnn.model import model_from_text, read_text
 from graphnn.ops.registry import input_count_range
@@ -90,9 +91,12 @@ def load_view(path):
     path = Path(path)
     if path.is_dir():
         return _run_view(path)
-    if path.suffix == ".gnn":
-        return _bundle_view(path)
-    return _model_file_view(path)
+    try:
+        with open(path, "rb") as file:
+            is_bundle = path.suffix == ".gnn" or file.read(len(MAGIC)) == MAGIC
+    except OSError:
+        is_bundle = False  # reading the model file will say what is wrong
+    return _bundle_view(path) if is_bundle else _model_file_view(path)
 
 
 def _model_file_view(path):
@@ -113,8 +117,6 @@ def _model_file_view(path):
 
 
 def _bundle_view(path, kind="bundle"):
-    from graphnn.bundle import load_bundle
-
     bundle = load_bundle(path)
     view = view_of_model(bundle.model, str(path), kind)
     view.metadata = bundle.metadata
@@ -142,6 +144,9 @@ def _run_view(folder):
             view.summary = json.loads(summary.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as error:
             view.notes.append(f"{summary}: not valid JSON ({error}); summary left out")
+        if not isinstance(view.summary, dict):
+            view.notes.append(f"{summary}: not a JSON object; summary left out")
+            view.summary = {}
     return view
 
 
@@ -203,17 +208,23 @@ def _node_of(index, node):
         written=written, params=dict(written))
 
 
-def _errors_by_index(nodes, errors):
-    """(node index, error) for each error that points into a node (by JSON path, else by name)."""
+def _first_by_name(nodes):
+    """name -> the first node of that name (the one inputs refer to, as in graphnn.graph)."""
     first = {}
     for node in nodes:
-        first.setdefault(node.name, node.index)
+        first.setdefault(node.name, node)
+    return first
+
+
+def _errors_by_index(nodes, errors):
+    """(node index, error) for each error that points into a node (by JSON path, else by name)."""
+    first = _first_by_name(nodes)
     for error in errors:
         match = _NODE_PATH.match(error.path or "")
         if match and int(match.group(1)) < len(nodes):
             yield int(match.group(1)), error
         elif error.node in first:
-            yield first[error.node], error
+            yield first[error.node].index, error
 
 
 def _attach_errors(nodes, errors):
@@ -223,9 +234,7 @@ def _attach_errors(nodes, errors):
 
 def _tolerant_graph(view):
     """The DAG of the nodes' resolvable inputs; fills view.edges (cycle-closing edges flagged)."""
-    first = {}
-    for node in view.nodes:
-        first.setdefault(node.name, node)
+    first = _first_by_name(view.nodes)
     graph = nx.DiGraph()
     graph.add_nodes_from(node.id for node in view.nodes)
     for node in view.nodes:
@@ -251,9 +260,7 @@ def _infer_shapes(view, graph, skip):
     with schema or graph errors), of an unknown op, with the wrong number of inputs or with an input of
     unknown shape keep None."""
     by_id = {node.id: node for node in view.nodes}
-    first = {}
-    for node in view.nodes:
-        first.setdefault(node.name, node)
+    first = _first_by_name(view.nodes)
     known = set(ops.names())
     for node_id in nx.lexicographical_topological_sort(graph, key=lambda i: by_id[i].index):
         node = by_id[node_id]
