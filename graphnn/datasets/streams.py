@@ -24,7 +24,8 @@ def reading(name):
         yield
     except DataError as error:
         raise error.located(file=str(name)) from None
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, ValueError) as error:
+    except (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile,
+            NotImplementedError, RuntimeError) as error:  # zipfile: unsupported method, encrypted member
         raise DataError(f"cannot read: {error}", file=str(name)) from None
 
 
