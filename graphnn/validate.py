@@ -107,6 +107,8 @@ def params_errors(document, envelope):
     """Stage two: each node's own keys against its op's schema (nodes broken in stage one are skipped)."""
     if not isinstance(document, dict) or not isinstance(document.get("nodes"), list):
         return []
+    if any(isinstance(error, LimitError) for error in envelope):
+        return []  # an over-limit document is not worked through node by node
     broken = {error.path.split("/")[2] for error in envelope
               if error.path and error.path.startswith("/nodes/") and error.path.count("/") >= 2}
     errors = []
