@@ -1,0 +1,192 @@
+"""The executor on a branching DAG: fan-out, add, concat, reshape/flatten, dropout and two weighted
+losses. Backward must equal central differences of the whole objective sum(loss_weight * loss) in
+float64, for every weight."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from graphnn.builder import Graph
+from graphnn.model import load_model
+from graphnn.network import Network
+
+MODELS = Path(__file__).parent.parent / "models"
+BATCH = 4
+
+
+def branching_graph(aux_weight=0.3, main_weight=1.0):
+    """image (2, 3) -> flatten -> {tanh path, sigmoid path} -> concat, + an fc skip -> add -> dropout
+    -> reshape -> fc -> softmax loss; the tanh path also feeds a least-squares loss."""
+    g = Graph("branching")
+    image = g.data("image", shape=[2, 3])
+    label = g.data("label", shape=[], field="y")
+    target = g.data("target", shape=[4], field="t")
+    flat = g.flatten(image, name="flat")  # three consumers
+    tanh = g.tanh(g.fc(flat, 5, name="fc_a"), name="tanh")  # two consumers
+    sigmoid = g.sigmoid(g.fc(flat, 5, name="fc_b"), name="sigmoid")
+    merged = g.concat(tanh, sigmoid, name="merge")
+    summed = g.add(merged, g.fc(flat, 10, name="fc_skip"), name="sum")
+    dropped = g.dropout(summed, 0.5, name="drop")
+    grid = g.reshape(dropped, [2, 5], name="grid")
+    g.loss(g.fc(grid, 4, name="fc_out"), label, "softmax_cross_entropy", name="loss", loss_weight=main_weight)
+    g.loss(g.fc(tanh, 4, name="fc_aux"), target, "least_squares", name="aux_loss", loss_weight=aux_weight)
+    return g
+
+
+def feeds_for(model, rng, batch=BATCH):
+    """Random samples for every data node; class indices for a label of shape []."""
+    values = {}
+    for step in model.plan.inputs:
+        if step.out_shape == ():
+            values[step.name] = rng.integers(0, 4, size=batch)
+        else:
+            values[step.name] = rng.normal(size=(batch,) + step.out_shape)
+    return values
+
+
+def network64(model, seed=0):
+    """A float64 network whose weights (biases too) are all non-trivial."""
+    net = Network.initialise(model, seed=seed, dtype="float64")
+    rng = np.random.default_rng(seed + 100)
+    for arrays in net.weights.values():
+        for array in arrays.values():
+            array[...] = rng.normal(scale=1 / np.sqrt(array.shape[0]), size=array.shape)  # O(1) activations
+    return net
+
+
+def objective(net, feeds, seed=5):
+    """The network's objective in training mode, with the same dropout masks on every call."""
+    return net.forward(feeds, train=True, rng=np.random.default_rng(seed)).objective
+
+
+def finite_difference(net, feeds, array, indices, eps=1e-6):
+    """Central differences of the objective with respect to ``array`` at flat ``indices``."""
+    flat = array.reshape(-1)
+    grad = []
+    for i in indices:
+        original = flat[i]
+        flat[i] = original + eps
+        up = objective(net, feeds)
+        flat[i] = original - eps
+        down = objective(net, feeds)
+        flat[i] = original
+        grad.append((up - down) / (2 * eps))
+    return np.array(grad)
+
+
+def check_all_weights(net, feeds, sample=None):
+    """Compare backward to central differences for every weight (``sample`` entries of each when given)."""
+    grads = net.backward(net.forward(feeds, train=True, rng=np.random.default_rng(5)))
+    assert set(grads) == set(net.weights)
+    rng = np.random.default_rng(9)
+    checked = 0
+    for node, arrays in net.weights.items():
+        assert set(grads[node]) == set(arrays)
+        for key, array in arrays.items():
+            size = array.size
+            indices = range(size) if sample is None or size <= sample else rng.choice(size, sample, replace=False)
+            indices = list(indices)
+            expected = finite_difference(net, feeds, array, indices)
+            np.testing.assert_allclose(grads[node][key].reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8,
+                                       err_msg=f"{node}/{key}")
+            checked += len(indices)
+    return checked
+
+
+def test_branching_gradients_match_finite_differences():
+    model = branching_graph().build()
+    net = network64(model)
+    checked = check_all_weights(net, feeds_for(model, np.random.default_rng(1)))
+    assert checked == model.plan.parameter_count()
+
+
+def test_branchy_model_gradients_match_finite_differences():
+    model = load_model(MODELS / "branchy.json")
+    net = network64(model)
+    feeds = feeds_for(model, np.random.default_rng(2), batch=3)
+    feeds["label"] = np.array([3, 0, 9])
+    assert check_all_weights(net, feeds, sample=12) > 0
+
+
+def weight_grads(net, feeds):
+    return net.backward(net.forward(feeds, train=True, rng=np.random.default_rng(5)))
+
+
+def test_fan_out_accumulates_consumer_gradients():
+    """tanh feeds two losses: fc_a's gradient is the sum of what each loss alone sends back."""
+    feeds = feeds_for(branching_graph().build(), np.random.default_rng(3))
+    both, main_only, aux_only = (weight_grads(network64(branching_graph(aux, main).build()), feeds)
+                                 for aux, main in ((0.3, 1.0), (0.0, 1.0), (0.3, 0.0)))
+    for node in ("fc_a", "fc_b", "fc_skip"):  # below the fan-outs of tanh and flat
+        for key in both[node]:
+            np.testing.assert_allclose(both[node][key], main_only[node][key] + aux_only[node][key], rtol=1e-12)
+    assert not np.any(aux_only["fc_out"]["W"]) and not np.any(main_only["fc_aux"]["W"])
+
+
+def test_objective_is_the_weighted_sum_of_losses():
+    model = branching_graph(aux_weight=0.3).build()
+    net = network64(model)
+    result = net.forward(feeds_for(model, np.random.default_rng(4)), train=False)
+    unweighted = {name: float(result.values[name]) for name in ("loss", "aux_loss")}
+    assert result.losses == pytest.approx({"loss": unweighted["loss"], "aux_loss": 0.3 * unweighted["aux_loss"]})
+    assert result.objective == pytest.approx(unweighted["loss"] + 0.3 * unweighted["aux_loss"])
+
+
+def test_dropout_is_identity_at_test_time_and_seeded_in_training():
+    model = branching_graph().build()
+    net = network64(model)
+    feeds = feeds_for(model, np.random.default_rng(5), batch=200)
+    tested = net.forward(feeds, train=False)
+    np.testing.assert_array_equal(tested.values["drop"], tested.values["sum"])
+    first, again, other = (net.forward(feeds, train=True, rng=np.random.default_rng(seed)) for seed in (1, 1, 2))
+    np.testing.assert_array_equal(first.values["drop"], again.values["drop"])
+    assert not np.array_equal(first.values["drop"], other.values["drop"])
+    kept = first.values["drop"] != 0
+    np.testing.assert_allclose(first.values["drop"][kept], 2 * first.values["sum"][kept])  # 1 / (1 - 0.5)
+    assert 0.4 < 1 - kept.mean() < 0.6
+
+
+def test_float32_by_default_float64_on_request():
+    model = branching_graph().build()
+    feeds = feeds_for(model, np.random.default_rng(6))  # float64 samples, int64 labels
+    for net, dtype in ((Network.initialise(model), np.float32), (Network.initialise(model, dtype="float64"), np.float64)):
+        assert {a.dtype for arrays in net.weights.values() for a in arrays.values()} == {np.dtype(dtype)}
+        result = net.forward(feeds, train=True, rng=np.random.default_rng(0))
+        assert {v.dtype for k, v in result.values.items() if k != "label"} == {np.dtype(dtype)}
+        assert result.values["label"].dtype.kind == "i"
+        grads = net.backward(result)
+        assert {g.dtype for arrays in grads.values() for g in arrays.values()} == {np.dtype(dtype)}
+    net32 = Network.initialise(model)
+    assert Network.initialise(model, dtype="float64").weights["fc_a"]["W"] == pytest.approx(
+        net32.weights["fc_a"]["W"].astype(np.float64), rel=1e-6)  # the same draws, only the dtype differs
+    assert net32.astype("float64").weights["fc_a"]["W"].dtype == np.float64
+
+
+def test_skipped_input_gradients_leave_weight_gradients_unchanged():
+    model = branching_graph().build()
+    plan = model.plan
+    assert plan.by_name["fc_a"].op.input_grads == (False,)  # flat only reshapes fed data
+    assert plan.by_name["sum"].op.input_grads == (True, True)
+    net = network64(model)
+    feeds = feeds_for(model, np.random.default_rng(7))
+    result = net.forward(feeds, train=True, rng=np.random.default_rng(5))
+    step = plan.by_name["fc_a"]
+    dxs, _ = step.op.backward(net.weights["fc_a"], result.caches["fc_a"], np.ones((BATCH, 5)))
+    assert dxs == [None]
+    skipped = net.backward(result)
+    for step in plan.steps:
+        step.op.input_grads = (True,) * len(step.inputs)
+    full = net.backward(net.forward(feeds, train=True, rng=np.random.default_rng(5)))
+    assert skipped.keys() == full.keys()
+    for node in full:
+        for key in full[node]:
+            np.testing.assert_array_equal(skipped[node][key], full[node][key])
+
+
+def test_forward_until_runs_only_the_needed_steps():
+    model = branching_graph().build()
+    net = network64(model)
+    result = net.forward({"image": np.zeros((2, 2, 3))}, until="merge")
+    assert set(result.values) == {"image", "flat", "fc_a", "tanh", "fc_b", "sigmoid", "merge"}
+    assert result.values["merge"].shape == (2, 10)
