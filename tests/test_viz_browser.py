@@ -168,8 +168,22 @@ def test_a_300_node_graph_is_drawn_whole_without_overlaps(browser, tmp_path):
     pane = browser.execute_script("return document.getElementById('graph').getBoundingClientRect()")
     assert pane["top"] <= node["top"] < node["bottom"] <= pane["bottom"]  # scrolled into view
     assert pane["left"] <= node["left"] < node["right"] <= pane["right"]
+    browser.find_element(By.ID, "zoom-fit").click()  # the whole graph in the pane
+    size = browser.execute_script("var r = document.querySelector('#graph svg').getBoundingClientRect();"
+                                  "var p = document.getElementById('graph'); return [r.width, r.height, "
+                                  "p.clientWidth, p.clientHeight];")
+    assert size[0] <= size[2] + 1 and size[1] <= size[3] + 1
+    browser.find_element(By.ID, "zoom-reset").click()
+    assert browser.execute_script("return document.querySelector('#graph svg').getAttribute('width')") == \
+        str(round(layout_width(view)))
     screenshot(browser, tmp_path / "big.png", "viz-big.png")
     assert console_errors(browser) == []
+
+
+def layout_width(view):
+    from graphnn.viz.svg import layout_view
+
+    return layout_view(view)[0].width
 
 
 def write_model(tmp_path, document):

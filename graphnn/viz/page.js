@@ -153,7 +153,7 @@
   }
 
   function zoom(factor) {
-    scale = Math.min(Math.max(factor, 0.05), 4);
+    scale = Math.min(Math.max(factor, 0.01), 4);
     svg.setAttribute("width", (natural.width * scale).toFixed(0));
     svg.setAttribute("height", (natural.height * scale).toFixed(0));
   }
