@@ -8,11 +8,15 @@ independent convolutions) and Ho = floor((H + pad_top + pad_bottom - dh*(kh-1) -
 ``padding`` is a number, [ph, pw], ``"valid"`` (no padding) or ``"same"`` (TensorFlow's rule: Ho =
 ceil(H / sh), the odd padding pixel at the bottom/right).
 
-im2col: the padded input is seen through a strided view of every window (no copy), copied once into the
-column matrix cols (g, C/g*kh*kw, N*Ho*Wo), and one (batched over groups) matrix product gives y:
+im2col: the input, padded and transposed to (C, Hp, Wp, N) in one copy, is seen through a strided view
+of every window (no copy), copied once into the column matrix cols (g, K = C/g*kh*kw, Ho*Wo*N), and one
+(batched over groups) matrix product gives y:
 
-    y = W (g, F/g, K) @ cols (g, K, N*Ho*Wo);   dW = dy @ cols.T;   dcols = W.T @ dy;
+    y = W (g, F/g, K) @ cols (g, K, Ho*Wo*N);   dW = dy @ cols.T;   dcols = W.T @ dy;
     dx = col2im(dcols): each kernel offset (i, j) adds its slice of dcols into the padded gradient.
+
+Keeping the batch as the last axis inside the op makes the innermost runs of the im2col copy and of the
+col2im additions Wo*N long instead of Wo, which makes both several times faster for small images.
 
 The helpers here (``pair``, ``pad``, ``windows``, ``add_windows``) serve the pooling ops too.
 """
@@ -63,43 +67,55 @@ def check_fits(in_shape, kernel, dilation, pads):
                          f"padded to {padded[0]}x{padded[1]}")
 
 
-def pad(x, pads, value=0.0):
-    """x (N, C, H, W) padded by pads = (top, bottom, left, right) with ``value``; x itself when no padding."""
-    if not any(pads):
-        return x
+def pad(x, pads, value=0.0, batch_last=False):
+    """x (N, C, H, W) padded by pads = (top, bottom, left, right) with ``value``: (N, C, Hp, Wp), x itself
+    when there is no padding; with ``batch_last``, always a new contiguous (C, Hp, Wp, N) array."""
     top, bottom, left, right = pads
     n, c, h, w = x.shape
-    xp = np.full((n, c, h + top + bottom, w + left + right), value, x.dtype)
-    xp[:, :, top:top + h, left:left + w] = x
+    if batch_last:
+        x = x.transpose(1, 2, 3, 0)  # (C, H, W, N), a view
+        shape, axis = (c, h + top + bottom, w + left + right, n), 1
+    elif not any(pads):
+        return x
+    else:
+        shape, axis = (n, c, h + top + bottom, w + left + right), 2
+    xp = np.full(shape, value, x.dtype) if any(pads) else np.empty(shape, x.dtype)
+    xp[(slice(None),) * axis + (slice(top, top + h), slice(left, left + w))] = x
     return xp
 
 
-def unpad(dxp, pads):
-    """The part of a padded gradient that belongs to the unpadded input (a view)."""
+def unpad(dxp, pads, axis=2):
+    """The part of a padded gradient that belongs to the unpadded input (a view); the height axis is ``axis``."""
     top, bottom, left, right = pads
-    return dxp[:, :, top:dxp.shape[2] - bottom, left:dxp.shape[3] - right]
+    height, width = dxp.shape[axis:axis + 2]
+    return dxp[(slice(None),) * axis + (slice(top, height - bottom), slice(left, width - right))]
 
 
-def windows(xp, kernel, stride, dilation, out_hw):
-    """Read-only view (N, C, kh, kw, Ho, Wo) of xp (N, C, Hp, Wp) with
+def windows(xp, kernel, stride, dilation, out_hw, axis=2):
+    """Read-only view of every window of xp, whose height and width are axes ``axis`` and ``axis + 1``:
+    they become (kh, kw, Ho, Wo). For xp (N, C, Hp, Wp), the view is (N, C, kh, kw, Ho, Wo) with
     view[n, c, i, j, p, q] = xp[n, c, p*sh + i*dh, q*sw + j*dw]. Nothing is copied."""
-    sn, sc, sh, sw = xp.strides
-    shape = xp.shape[:2] + tuple(kernel) + tuple(out_hw)
-    strides = (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1])
+    sh, sw = xp.strides[axis:axis + 2]
+    shape = xp.shape[:axis] + tuple(kernel) + tuple(out_hw) + xp.shape[axis + 2:]
+    strides = (xp.strides[:axis] + (sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1])
+               + xp.strides[axis + 2:])
     return as_strided(xp, shape, strides, writeable=False)
 
 
-def add_windows(dxp, kernel, stride, dilation, out_hw, part):
-    """col2im: dxp[n, c, p*sh + i*dh, q*sw + j*dw] += part(i, j)[n, c, p, q] for every kernel offset (i, j).
+def add_windows(dxp, kernel, stride, dilation, out_hw, part, axis=2):
+    """col2im, the adjoint of ``windows``: for every kernel offset (i, j), with height and width at axes
+    ``axis`` and ``axis + 1``, e.g. for (N, C, Hp, Wp): dxp[n, c, p*sh + i*dh, q*sw + j*dw] += part(i, j)[n, c, p, q].
 
     One vectorised addition per offset (kh*kw of them); overlapping windows accumulate. When windows do
     not overlap (span <= stride, e.g. 2x2 pooling with stride 2) each pixel is written once, so dxp must
     start at zero and parts are assigned rather than added."""
     (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
     overlap = dh * (kernel[0] - 1) + 1 > sh or dw * (kernel[1] - 1) + 1 > sw
+    lead = (slice(None),) * axis
     for i in range(kernel[0]):
         for j in range(kernel[1]):
-            target = dxp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+            target = dxp[lead + (slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+                                 slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))]
             if overlap:
                 target += part(i, j)
             else:
@@ -190,12 +206,12 @@ class Conv2D(Op):
         kernel, stride, dilation, pads, (ho, wo) = self.geometry(x.shape[1:])
         w, groups = weights["W"], self.params["groups"]
         filters = len(w)
-        view = windows(pad(x, pads), kernel, stride, dilation, (ho, wo))  # (N, C, kh, kw, Ho, Wo), no copy
-        cols = np.ascontiguousarray(view.transpose(1, 2, 3, 0, 4, 5))  # (C, kh, kw, N, Ho, Wo): the copy
-        cols = cols.reshape(groups, -1, n * ho * wo)  # (g, K, N*Ho*Wo), K = C/g*kh*kw
-        y = w.reshape(groups, filters // groups, -1) @ cols  # (g, F/g, K) @ (g, K, NL) -> (g, F/g, NL)
-        y = y.reshape(filters, n, ho, wo).transpose(1, 0, 2, 3)  # (N, F, Ho, Wo), a view
-        out = np.empty((n, filters, ho, wo), y.dtype)
+        xp = pad(x, pads, batch_last=True)  # (C, Hp, Wp, N): batch last, so that rows of cols are long
+        view = windows(xp, kernel, stride, dilation, (ho, wo), axis=1)  # (C, kh, kw, Ho, Wo, N), no copy
+        cols = np.ascontiguousarray(view).reshape(groups, -1, ho * wo * n)  # (g, K, Ho*Wo*N), K = C/g*kh*kw
+        y = w.reshape(groups, filters // groups, -1) @ cols  # (g, F/g, K) @ (g, K, Ho*Wo*N)
+        y = y.reshape(filters, ho, wo, n).transpose(3, 0, 1, 2)  # (N, F, Ho, Wo), a view
+        out = np.empty(y.shape, y.dtype)
         if "b" in weights:
             np.add(y, weights["b"].reshape(filters, 1, 1), out=out)
         else:
@@ -206,19 +222,19 @@ class Conv2D(Op):
         x_shape, cols, pads, out_hw = cache
         w, groups = weights["W"], self.params["groups"]
         filters = len(w)
-        dy2 = np.ascontiguousarray(dy.transpose(1, 0, 2, 3)).reshape(groups, filters // groups, -1)  # (g, F/g, NL)
-        grads = {"W": (dy2 @ cols.transpose(0, 2, 1)).reshape(w.shape)}  # (g, F/g, NL) @ (g, NL, K)
+        dy_last = np.ascontiguousarray(dy.transpose(1, 2, 3, 0)).reshape(groups, filters // groups, -1)
+        grads = {"W": (dy_last @ cols.transpose(0, 2, 1)).reshape(w.shape)}  # (g, F/g, HoWoN) @ (g, HoWoN, K)
         if "b" in weights:
-            grads["b"] = dy2.reshape(filters, -1).sum(axis=1)
+            grads["b"] = dy_last.reshape(filters, -1).sum(axis=1)
         if not self.input_grads[0]:
             return [None], grads
         kernel, stride, dilation = (pair(self.params[key]) for key in ("kernel", "stride", "dilation"))
         n, channels, h, wd = x_shape
-        dcols = w.reshape(groups, filters // groups, -1).transpose(0, 2, 1) @ dy2  # (g, K, F/g) @ (g, F/g, NL)
-        dcols = dcols.reshape(channels, kernel[0], kernel[1], n, *out_hw)  # (C, kh, kw, N, Ho, Wo)
-        dxp = np.zeros((n, channels, h + pads[0] + pads[1], wd + pads[2] + pads[3]), dcols.dtype)
-        add_windows(dxp, kernel, stride, dilation, out_hw, lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3))
-        return [unpad(dxp, pads)], grads
+        dcols = w.reshape(groups, filters // groups, -1).transpose(0, 2, 1) @ dy_last  # (g, K, F/g) @ (g, F/g, HoWoN)
+        dcols = dcols.reshape(channels, kernel[0], kernel[1], *out_hw, n)  # (C, kh, kw, Ho, Wo, N)
+        dxp = np.zeros((channels, h + pads[0] + pads[1], wd + pads[2] + pads[3], n), dcols.dtype)
+        add_windows(dxp, kernel, stride, dilation, out_hw, lambda i, j: dcols[:, i, j], axis=1)
+        return [np.ascontiguousarray(unpad(dxp, pads, axis=1).transpose(3, 0, 1, 2))], grads
 
     def flops(self, in_shapes, out_shape):
         (channels, _, _), (kh, kw) = in_shapes[0], pair(self.params["kernel"])
