@@ -47,6 +47,10 @@ class Plan:
             try:
                 out_shape = tuple(op.infer_shape(in_shapes))
                 weight_shapes = {key: tuple(shape) for key, shape in op.weight_shapes(in_shapes).items()}
+            except ShapeError as error:
+                if len(inputs) > 1:  # ops number their inputs; name them
+                    error.message += " (inputs: " + ", ".join(f"{i} = '{n}'" for i, n in enumerate(inputs)) + ")"
+                raise error.located(**where)
             except GraphnnError as error:
                 raise error.located(**where)
             _check_shape(out_shape, where)
