@@ -85,7 +85,7 @@ def _check_depth(text, file):
 def decode(data, file=None):
     """Bytes -> str, with the size limit and a located error for bad UTF-8."""
     if len(data) > MAX_MODEL_BYTES:
-        raise LimitError(f"file is {len(data):,} bytes; the limit is {MAX_MODEL_BYTES:,}", file=file)
+        raise LimitError(f"file holds at least {len(data):,} bytes; the limit is {MAX_MODEL_BYTES:,}", file=file)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

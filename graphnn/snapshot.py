@@ -63,8 +63,8 @@ def capture(trainer, records):
     check_finite_arrays(network.state, "state")
     extra = {}
     for node, weights in solver.state.items():
-        check_finite_arrays(weights, "solver state of weight")
         for name, slots in weights.items():
+            check_finite_arrays({node: {f"{name}/{slot}": array for slot, array in slots.items()}}, "solver state")
             for slot, array in slots.items():
                 extra[f"extra/solver/{node}/{name}/{slot}"] = array
     metadata = {"snapshot": {

@@ -94,7 +94,10 @@ def command(ctx, model_path, out, resume, **overrides):
         directory.log(record)
         progress(record)
 
-    with stop_signals() as stop:
+    import numpy as np
+
+    # the divergence guard reports NaN and overflow, naming the node: numpy's own warnings would be noise
+    with stop_signals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         checkpoint = snapshot.Checkpointer(folder, directory, stop,
                                            resume_hint=f"; resume with: graphnn run {model_path} --resume {folder}")
         try:
