@@ -82,6 +82,8 @@ def to_bytes(bundle):
                               "state/NODE/NAME or extra/... with parts of letters, digits, _ . -")
         if dtype not in DTYPES:
             raise BundleError(f"array {key} has dtype {array.dtype}; bundles hold {', '.join(DTYPES)}")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise BundleError(f"cannot save array {key}: it holds NaN or infinite values")
         tensors.append({"key": key, "dtype": dtype, "shape": list(array.shape)})
         blobs.append(array.astype(dtype, copy=False).tobytes())
     metadata = {"graphnn_version": __version__, **bundle.metadata}
