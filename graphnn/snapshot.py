@@ -115,8 +115,12 @@ def verify(bundle, file=None):
     if info["format"] != FORMAT:
         fail(f"format is {info['format']!r}; expected {FORMAT!r}")
     window = info["window"]
-    if len(window) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in window):
-        fail("window must be [loss sum, accuracy sum, count]", "/metadata/snapshot/window")
+    if len(window) != 3 or not all(type(v) is float for v in window[:2]) or type(window[2]) is not int \
+            or window[2] < 0:
+        fail(f"window must be [loss sum, accuracy sum, count >= 0]; got {window!r}", "/metadata/snapshot/window")
+    if not _is_pcg64_state(info["rng"]):
+        fail("rng must be a PCG64 generator state: {bit_generator: 'PCG64', state: {state, inc: integers in "
+             "[0, 2**128)}, has_uint32: 0 or 1, uinteger: an integer in [0, 2**32)}", "/metadata/snapshot/rng")
     solver_type = info["settings"].get("solver", {}).get("type") if isinstance(info["settings"].get("solver"),
                                                                                dict) else None
     for key, array in bundle.extra.items():
@@ -127,6 +131,19 @@ def verify(bundle, file=None):
         if weight is None or weight.shape != array.shape or weight.dtype != array.dtype:
             fail(f"solver state {key!r} does not match a weight of the same shape and dtype")
     return bundle
+
+
+def _is_pcg64_state(state):
+    """Whether ``state`` is exactly what numpy's PCG64 ``bit_generator.state`` gives (numpy itself would
+    accept a float ``inc`` and resume from another state)."""
+    def integer(value, limit):
+        return type(value) is int and 0 <= value < limit
+
+    inner = state.get("state")
+    return (set(state) == {"bit_generator", "state", "has_uint32", "uinteger"} and state["bit_generator"] == "PCG64"
+            and isinstance(inner, dict) and set(inner) == {"state", "inc"}
+            and integer(inner["state"], 2**128) and integer(inner["inc"], 2**128)
+            and integer(state["has_uint32"], 2) and integer(state["uinteger"], 2**32))
 
 
 def _first_difference(old, new, path=""):
@@ -164,11 +181,11 @@ def _value_at(document, path):
 def check_same_run(bundle, trainer, file):
     """Refuse to resume ``trainer`` from a snapshot made with another model or other settings."""
     info = bundle.metadata["snapshot"]
-    for what, old, new in (("model", bundle.model.document, trainer.model.document),
-                           ("settings", info["settings"], settings_record(trainer.settings))):
+    for what, old, new in (("another model", bundle.model.document, trainer.model.document),
+                           ("other settings", info["settings"], settings_record(trainer.settings))):
         where = _first_difference(json.loads(json.dumps(old)), json.loads(json.dumps(new)))
         if where is not None:
-            raise GraphnnError(f"cannot resume: the snapshot was made with another {what}: at {where} it has "
+            raise GraphnnError(f"cannot resume: the snapshot was made with {what}: at {where} it has "
                                f"{_value_at(old, where)}, this run {_value_at(new, where)}", file=file)
 
 
@@ -194,7 +211,7 @@ def restore(trainer, bundle, file=None):
     trainer.solver.t = info["solver_t"]
     try:
         trainer.rng.bit_generator.state = info["rng"]
-    except (TypeError, ValueError, KeyError) as error:
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
         raise BundleError(f"snapshot's generator state cannot be restored: {error}", file=file,
                           path="/metadata/snapshot/rng") from None
     try:

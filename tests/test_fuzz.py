@@ -9,6 +9,7 @@ where ``test_regression_fixtures_are_refused_cleanly`` keeps it loaded from then
 """
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -23,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphnn import bundle, modelfile, ops
+from graphnn import bundle, modelfile, ops, snapshot
 from graphnn.builder import Graph
 from graphnn.errors import GraphnnError, ModelInvalid
 from graphnn.model import load_model
@@ -31,7 +32,7 @@ from graphnn.network import Network
 from graphnn.schema import LR_POLICIES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fuzz"
-FUZZ_EXAMPLES = {"model": 250, "bundle": 120}
+FUZZ_EXAMPLES = {"model": 250, "bundle": 120, "snapshot": 40}
 CI_SETTINGS = {"deadline": None, "derandomize": True, "database": None,
                "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 MAX_ROUND_TRIP_PARAMETERS = 20_000  # a valid mutant is saved and reloaded only when it is this small
@@ -312,6 +313,46 @@ def mutated_bundles(draw):
     return join_bundle(header, blobs)
 
 
+@functools.lru_cache(maxsize=1)
+def snapshot_case():
+    """(bytes of a real snapshot taken at iteration 6 of 12 adam iterations, the folder of its data)."""
+    from test_reliability import make_trainer, run_until
+
+    folder = tempfile.mkdtemp(prefix="graphnn-fuzz-")
+    run_until(make_trainer(folder, **SNAPSHOT_RUN), folder, 6, [])
+    return snapshot.snapshot_path(folder).read_bytes(), folder
+
+
+SNAPSHOT_RUN = {"iterations": 12, "solver": {"type": "adam"}, "test_interval": 5}
+
+
+@st.composite
+def mutated_snapshots(draw):
+    """A real snapshot with its snapshot metadata, a solver-state key or a stored number changed (and the
+    checksum recomputed, so the change reaches verification and restoring)."""
+    data, _ = snapshot_case()
+    header, blobs = split_bundle(data)
+    kind = draw(st.sampled_from(["metadata", "metadata", "key", "number"]))
+    if kind == "metadata":
+        info = header["metadata"]["snapshot"]
+        path = draw(st.sampled_from([p for p in _paths(info) if p]))
+        if draw(st.booleans()):
+            del _parent(info, path)[path[-1]]
+        else:
+            _parent(info, path)[path[-1]] = draw(st.one_of(ODD_VALUES, st.sampled_from(
+                [2**128, 2**64, -(2**63), 1.5, 10**30, 12, 13, 11, 0, "PCG64", "MT19937"])))
+    elif kind == "key":
+        entry = draw(st.sampled_from([t for t in header["tensors"] if t["key"].startswith("extra/")]))
+        entry["key"] = draw(st.sampled_from(["extra/solver/fc1/W/v", "extra/solver/fc1/W", "extra/solver/nowhere/W/m",
+                                             "extra/solver/fc1/b/m", "extra/other/fc1/W/m", "extra/solver/bn/gamma/s"]))
+    else:
+        index = draw(st.integers(0, len(blobs) - 1))
+        values = np.frombuffer(blobs[index], header["tensors"][index]["dtype"]).copy()
+        values[_position(draw, values.size)] = draw(st.sampled_from([np.nan, -np.inf, 1e30, -1.0, 0.0]))
+        blobs[index] = values.tobytes()
+    return join_bundle(header, blobs)
+
+
 # ----- the tests --------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -344,6 +385,28 @@ def test_mutated_bundles_load_or_are_refused_cleanly(data):
                 assert array.shape == shape and array.dtype.kind == "f" and np.isfinite(array).all()
 
 
+@settings(max_examples=FUZZ_EXAMPLES["snapshot"], **CI_SETTINGS)
+@given(data=mutated_snapshots())
+def test_mutated_snapshots_resume_or_are_refused_cleanly(data):
+    check_snapshot_bytes(data)
+
+
+def check_snapshot_bytes(data):
+    """Verify ``data`` as a snapshot and resume a fresh trainer from it to the end of its run: either all
+    of it works or a GraphnnError says why in one line."""
+    from test_reliability import make_trainer
+
+    _, folder = snapshot_case()
+    try:
+        saved = snapshot.verify(bundle.from_bytes(data, file="snapshot.gnn"), "snapshot.gnn")
+        trainer = make_trainer(folder, **SNAPSHOT_RUN)
+        snapshot.restore(trainer, saved, file="snapshot.gnn")
+        with np.errstate(all="ignore"):
+            trainer.run()
+    except Exception as error:  # noqa: BLE001
+        assert_clean_refusal(error)
+
+
 def _fixtures():
     return sorted(path for path in FIXTURES.iterdir() if path.suffix in (".json", ".gnn")) if FIXTURES.exists() else []
 
@@ -352,6 +415,9 @@ def _fixtures():
 def test_regression_fixtures_are_refused_cleanly(path, folder):
     """Every input a fuzz campaign (or a review) found to break a loader: refused, in one line, quickly."""
     started = time.perf_counter()
+    if path.name.endswith(".snapshot.gnn"):  # a snapshot: verified and resumed, or refused cleanly
+        check_snapshot_bytes(path.read_bytes())
+        return
     if path.suffix == ".gnn":
         with pytest.raises(GraphnnError) as raised:
             bundle.load_bundle(path)

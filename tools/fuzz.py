@@ -1,7 +1,7 @@
 """A long fuzz campaign over graphnn's loaders: the properties of tests/test_fuzz.py, with fresh random
 seeds, for a number of cases or a length of time.
 
-    python tools/fuzz.py                         # 2000 model files and 1000 bundles
+    python tools/fuzz.py                         # 2000 model files, 1000 bundles, 500 snapshots
     python tools/fuzz.py --minutes 60            # as many as fit in an hour, in rounds
     python tools/fuzz.py --models 50000 --bundles 0 --save tests/fixtures/fuzz
 
@@ -39,7 +39,8 @@ def campaign(kind, count, folder, scratch, totals):
     """Run ``count`` cases of one property, counting each in ``totals``; returns the saved failures."""
     failures = []
     strategy, suffix = {"model": (test_fuzz.mutated_texts(), ".json"),
-                        "bundle": (test_fuzz.mutated_bundles(), ".gnn")}[kind]
+                        "bundle": (test_fuzz.mutated_bundles(), ".gnn"),
+                        "snapshot": (test_fuzz.mutated_snapshots(), ".snapshot.gnn")}[kind]
 
     @settings(max_examples=count, deadline=None, database=None, derandomize=False,
               suppress_health_check=list(HealthCheck))
@@ -49,8 +50,10 @@ def campaign(kind, count, folder, scratch, totals):
         try:
             if kind == "model":
                 test_fuzz.check_model_bytes(data, scratch)
-            else:
+            elif kind == "bundle":
                 test_fuzz.check_bundle_bytes(data)
+            else:
+                test_fuzz.check_snapshot_bytes(data)
         except BaseException:
             failures.append(data)
             raise
@@ -67,18 +70,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=2000, help="model-file cases per round")
     parser.add_argument("--bundles", type=int, default=1000, help="bundle cases per round")
+    parser.add_argument("--snapshots", type=int, default=500, help="snapshot cases per round (verify and resume)")
     parser.add_argument("--minutes", type=float, default=0, help="keep running rounds for this long")
     parser.add_argument("--save", type=Path, default=ROOT / "tests" / "fixtures" / "fuzz")
     args = parser.parse_args(argv)
-    started, totals, found = time.monotonic(), {"model": 0, "bundle": 0}, []
+    started, totals, found = time.monotonic(), {"model": 0, "bundle": 0, "snapshot": 0}, []
     with tempfile.TemporaryDirectory() as scratch:
         while True:
-            for kind, count in (("model", args.models), ("bundle", args.bundles)):
+            for kind, count in (("model", args.models), ("bundle", args.bundles), ("snapshot", args.snapshots)):
                 for chunk in [ROUND] * (count // ROUND) + ([count % ROUND] if count % ROUND else []):
                     found += campaign(kind, chunk, args.save, scratch, totals)
             if time.monotonic() - started >= args.minutes * 60:
                 break
-    print(f"fuzzed {totals['model']} model files and {totals['bundle']} bundles in "
+    print(f"fuzzed {totals['model']} model files, {totals['bundle']} bundles and {totals['snapshot']} snapshots in "
           f"{time.monotonic() - started:.0f} s; {len(found)} failure(s)")
     for path in found:
         print(f"  saved {path}")
