@@ -391,18 +391,22 @@ def test_mutated_snapshots_resume_or_are_refused_cleanly(data):
     check_snapshot_bytes(data)
 
 
-def check_snapshot_bytes(data):
-    """Verify ``data`` as a snapshot and resume a fresh trainer from it to the end of its run: either all
-    of it works or a GraphnnError says why in one line."""
+def resume_from(data, file="snapshot.gnn"):
+    """Verify ``data`` as a snapshot and resume a fresh trainer from it to the end of its run."""
     from test_reliability import make_trainer
 
     _, folder = snapshot_case()
+    saved = snapshot.verify(bundle.from_bytes(data, file=file), file)
+    trainer = make_trainer(folder, **SNAPSHOT_RUN)
+    snapshot.restore(trainer, saved, file=file)
+    with np.errstate(all="ignore"):
+        trainer.run()
+
+
+def check_snapshot_bytes(data):
+    """Resuming from ``data`` either works or a GraphnnError says why in one line."""
     try:
-        saved = snapshot.verify(bundle.from_bytes(data, file="snapshot.gnn"), "snapshot.gnn")
-        trainer = make_trainer(folder, **SNAPSHOT_RUN)
-        snapshot.restore(trainer, saved, file="snapshot.gnn")
-        with np.errstate(all="ignore"):
-            trainer.run()
+        resume_from(data)
     except Exception as error:  # noqa: BLE001
         assert_clean_refusal(error)
 
@@ -415,10 +419,10 @@ def _fixtures():
 def test_regression_fixtures_are_refused_cleanly(path, folder):
     """Every input a fuzz campaign (or a review) found to break a loader: refused, in one line, quickly."""
     started = time.perf_counter()
-    if path.name.endswith(".snapshot.gnn"):  # a snapshot: verified and resumed, or refused cleanly
-        check_snapshot_bytes(path.read_bytes())
-        return
-    if path.suffix == ".gnn":
+    if path.name.endswith(".snapshot.gnn"):  # a snapshot: refused by verifying or restoring
+        with pytest.raises(GraphnnError) as raised:
+            resume_from(path.read_bytes(), file=str(path))
+    elif path.suffix == ".gnn":
         with pytest.raises(GraphnnError) as raised:
             bundle.load_bundle(path)
     else:
