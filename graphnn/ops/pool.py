@@ -42,6 +42,12 @@ class _Pool2D(Op):
         "padding": int_or_pair(0, "Padding on each side", default=0),
     }, required=["kernel"])
 
+    examples = (
+        {"params": {"kernel": 2}, "inputs": [(2, 4, 4)]},
+        {"params": {"kernel": 3, "stride": 2, "padding": 1}, "inputs": [(1, 5, 5)]},
+        {"params": {"kernel": [2, 3], "stride": [1, 2]}, "inputs": [(1, 3, 5)]},
+    )
+
     def geometry(self, in_shape):
         """(kernel, stride, pads, (Ho, Wo)); pads = (top, bottom, left, right)."""
         kernel = pair(self.params["kernel"])
@@ -63,20 +69,25 @@ class _Pool2D(Op):
         kh, kw = pair(self.params["kernel"])
         return kh * kw * math.prod(out_shape)
 
+    def window_view(self, x, pad_value):
+        """(kernel, read-only view (N, C, kh, kw, Ho, Wo) of every window of x padded with pad_value)."""
+        kernel, stride, pads, out_hw = self.geometry(x.shape[1:])
+        return kernel, windows(pad(x, pads, pad_value), kernel, stride, NO_DILATION, out_hw)
+
+    def scatter(self, x_shape, part, dtype):
+        """dx (N, C, H, W) = sum over kernel offsets (i, j) of part(i, j) (N, C, Ho, Wo) put back in place."""
+        kernel, stride, pads, out_hw = self.geometry(x_shape[1:])
+        dxp = np.zeros(x_shape[:2] + (x_shape[2] + 2 * pads[0], x_shape[3] + 2 * pads[2]), dtype)
+        return unpad(add_windows(dxp, kernel, stride, NO_DILATION, out_hw, part), pads)
+
 
 @register
 class MaxPool2D(_Pool2D):
     name = "maxpool2d"
-    examples = (
-        {"params": {"kernel": 2}, "inputs": [(2, 4, 4)]},
-        {"params": {"kernel": 3, "stride": 2, "padding": 1}, "inputs": [(1, 5, 5)]},
-        {"params": {"kernel": [2, 3], "stride": [1, 2]}, "inputs": [(1, 3, 5)]},
-    )
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        kernel, stride, pads, out_hw = self.geometry(x.shape[1:])
-        view = windows(pad(x, pads, -np.inf), kernel, stride, NO_DILATION, out_hw)  # (N, C, kh, kw, Ho, Wo)
+        kernel, view = self.window_view(x, -np.inf)
         y = view[:, :, 0, 0].copy()  # (N, C, Ho, Wo)
         arg_type = np.min_scalar_type(kernel[0] * kernel[1] - 1)
         argmax = np.zeros(y.shape, arg_type)  # row-major offset i*kw + j of each window's maximum
@@ -89,25 +100,17 @@ class MaxPool2D(_Pool2D):
 
     def backward(self, weights, cache, dy):
         x_shape, argmax = cache
-        kernel, stride, pads, out_hw = self.geometry(x_shape[1:])
-        dxp = np.zeros(x_shape[:2] + (x_shape[2] + 2 * pads[0], x_shape[3] + 2 * pads[2]), dy.dtype)
-        add_windows(dxp, kernel, stride, NO_DILATION, out_hw, lambda i, j: dy * (argmax == i * kernel[1] + j))
-        return [unpad(dxp, pads)], {}
+        kw = pair(self.params["kernel"])[1]
+        return [self.scatter(x_shape, lambda i, j: dy * (argmax == i * kw + j), dy.dtype)], {}
 
 
 @register
 class AvgPool2D(_Pool2D):
     name = "avgpool2d"
-    examples = (
-        {"params": {"kernel": 2}, "inputs": [(2, 4, 4)]},
-        {"params": {"kernel": 3, "stride": 2, "padding": 1}, "inputs": [(1, 5, 5)]},
-        {"params": {"kernel": [2, 3], "stride": [1, 2]}, "inputs": [(1, 3, 5)]},
-    )
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        kernel, stride, pads, out_hw = self.geometry(x.shape[1:])
-        view = windows(pad(x, pads), kernel, stride, NO_DILATION, out_hw)  # (N, C, kh, kw, Ho, Wo)
+        kernel, view = self.window_view(x, 0.0)
         y = view[:, :, 0, 0].copy()  # (N, C, Ho, Wo)
         for offset in range(1, kernel[0] * kernel[1]):
             y += view[:, :, offset // kernel[1], offset % kernel[1]]
@@ -115,12 +118,9 @@ class AvgPool2D(_Pool2D):
         return y, x.shape
 
     def backward(self, weights, cache, dy):
-        x_shape = cache
-        kernel, stride, pads, out_hw = self.geometry(x_shape[1:])
-        share = dy * (1.0 / (kernel[0] * kernel[1]))
-        dxp = np.zeros(x_shape[:2] + (x_shape[2] + 2 * pads[0], x_shape[3] + 2 * pads[2]), dy.dtype)
-        add_windows(dxp, kernel, stride, NO_DILATION, out_hw, lambda i, j: share)
-        return [unpad(dxp, pads)], {}
+        kh, kw = pair(self.params["kernel"])
+        share = dy * (1.0 / (kh * kw))
+        return [self.scatter(cache, lambda i, j: share, dy.dtype)], {}
 
 
 @register
