@@ -165,7 +165,8 @@ def kill_trials(folder, trials, seed=0, max_delay=0.4):
             _train_in_child(model, run, resume=trial > 0)
         if trial == 0 or trial % 2:  # wait for a write to begin (on the first trial: the first snapshot)
             deadline = time.monotonic() + 60
-            while not _writing(run, before) and time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (snapshot.snapshot_path(run).exists() if trial == 0
+                                                       else _writing(run, before)):
                 assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the run ended before writing a snapshot"
                 time.sleep(0.0005)
             time.sleep(chooser.uniform(0.0, 0.015))
