@@ -10,11 +10,8 @@ where ``test_regression_fixtures_are_refused_cleanly`` keeps it loaded from then
 
 import copy
 import functools
-import hashlib
 import json
-import math
 import random
-import struct
 import tempfile
 import time
 from pathlib import Path
@@ -247,26 +244,6 @@ def check_bundle_bytes(data):
         return None
 
 
-def split_bundle(data):
-    """(header, [each tensor's bytes]) of valid bundle bytes."""
-    start = len(bundle.MAGIC) + 8
-    (length,) = struct.unpack("<Q", data[len(bundle.MAGIC):start])
-    header = json.loads(data[start:start + length])
-    blobs, offset = [], start + length
-    for entry in header["tensors"]:
-        size = math.prod(entry["shape"]) * np.dtype(entry["dtype"]).itemsize
-        blobs.append(data[offset:offset + size])
-        offset += size
-    return header, blobs
-
-
-def join_bundle(header, blobs):
-    """Bundle bytes from any header (NaN allowed, so it reaches the parser) with a correct checksum."""
-    header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8", "surrogatepass")
-    body = bundle.MAGIC + struct.pack("<Q", len(header_bytes)) + header_bytes + b"".join(blobs)
-    return body + hashlib.sha256(body).digest()
-
-
 @st.composite
 def mutated_bundles(draw):
     """Bundle bytes of a small valid model, then damaged: bits flipped, truncated, or a header or tensor
@@ -284,7 +261,7 @@ def mutated_bundles(draw):
         return data
     if kind == "truncate":
         return data[:_position(draw, len(data))]
-    header, blobs = split_bundle(data)
+    header, blobs = bundle.split_parts(data)
     if kind == "header":
         paths = [p for p in _paths(header) if p and p[0] != "model"]
         path = draw(st.sampled_from(paths))
@@ -310,7 +287,7 @@ def mutated_bundles(draw):
         if values.size and dtype.kind == "f":
             values[draw(st.integers(0, values.size - 1))] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
         blobs[index] = values.tobytes()
-    return join_bundle(header, blobs)
+    return bundle.join_parts(header, blobs)
 
 
 @functools.lru_cache(maxsize=1)
@@ -331,7 +308,7 @@ def mutated_snapshots(draw):
     """A real snapshot with its snapshot metadata, a solver-state key or a stored number changed (and the
     checksum recomputed, so the change reaches verification and restoring)."""
     data, _ = snapshot_case()
-    header, blobs = split_bundle(data)
+    header, blobs = bundle.split_parts(data)
     kind = draw(st.sampled_from(["metadata", "metadata", "key", "number"]))
     if kind == "metadata":
         info = header["metadata"]["snapshot"]
@@ -350,7 +327,7 @@ def mutated_snapshots(draw):
         values = np.frombuffer(blobs[index], header["tensors"][index]["dtype"]).copy()
         values[_position(draw, values.size)] = draw(st.sampled_from([np.nan, -np.inf, 1e30, -1.0, 0.0]))
         blobs[index] = values.tobytes()
-    return join_bundle(header, blobs)
+    return bundle.join_parts(header, blobs)
 
 
 # ----- the tests --------------------------------------------------------------------------------------
