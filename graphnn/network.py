@@ -6,8 +6,12 @@
 
 The objective is ``sum(loss_weight * loss)`` over the loss nodes. A node read by several consumers
 receives the sum of their gradients.
+
+Both passes take an optional ``timings`` dict: each node's seconds in that pass are added to
+``timings[node]`` (``graphnn time`` uses it; the training loop passes nothing and pays nothing).
 """
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +44,10 @@ class Network:
         self.dtype = np.dtype(dtype)
         self.weights = weights
         self.state = state
+        # worked out once: the plan never changes, and every pass needs them
+        self._backward_steps = [step for step in reversed(self.plan.steps) if not step.op.is_input]
+        self._loss_weights = {step.name: step.op.params["loss_weight"] for step in self.plan.losses}
+        self._metric_steps = [step for step in self.plan.losses if hasattr(step.op, "metrics")]
 
     @classmethod
     def initialise(cls, model, seed=0, dtype="float32"):
@@ -66,36 +74,46 @@ class Network:
             raise ShapeError(f"fed value has sample shape {value.shape[1:]}; expected {step.out_shape}", node=step.name)
         return value if value.dtype.kind in "iu" else value.astype(self.dtype, copy=False)
 
-    def forward(self, feeds, train=False, rng=None, until=None):
+    def forward(self, feeds, train=False, rng=None, until=None, timings=None):
         """Run every step (or those needed for node ``until``). ``feeds`` maps data nodes to arrays."""
         values, caches, losses = {}, {}, {}
         steps = self.plan.steps if until is None else self.plan.steps_until(until)
+        weights, state, no_weights = self.weights, self.state, {}
         for step in steps:
-            if step.op.is_input:
-                values[step.name] = self._fed(step, feeds)
-                continue
-            ctx = ForwardContext(train=train, rng=rng, state=self.state.get(step.name, {}))
-            xs = [values[source] for source in step.inputs]
-            values[step.name], caches[step.name] = step.op.forward(self.weights.get(step.name, {}), xs, ctx)
-            if step.op.is_loss:
-                losses[step.name] = float(values[step.name]) * step.op.params["loss_weight"]
+            started = time.perf_counter() if timings is not None else 0.0
+            name, op = step.name, step.op
+            if op.is_input:
+                values[name] = self._fed(step, feeds)
+            else:
+                ctx = ForwardContext(train, rng, state.get(name, {}))
+                xs = [values[source] for source in step.inputs]
+                values[name], caches[name] = op.forward(weights.get(name, no_weights), xs, ctx)
+                if op.is_loss:
+                    losses[name] = float(values[name]) * self._loss_weights[name]
+            if timings is not None:
+                timings[step.name] = timings.get(step.name, 0.0) + time.perf_counter() - started
         return ForwardResult(values, caches, losses)
 
     def metrics(self, result):
         """Per loss node, its metrics (e.g. accuracy) on the batch of ``result``."""
-        return {step.name: step.op.metrics([result.values[s] for s in step.inputs])
-                for step in self.plan.losses if hasattr(step.op, "metrics")}
+        return {step.name: step.op.metrics([result.values[s] for s in step.inputs]) for step in self._metric_steps}
 
-    def backward(self, result):
+    def backward(self, result, timings=None):
         """Gradients of the objective with respect to every weight: {node: {weight: array}}."""
-        pending = {step.name: np.asarray(step.op.params["loss_weight"], self.dtype) for step in self.plan.losses}
+        pending = {name: np.asarray(weight, self.dtype) for name, weight in self._loss_weights.items()}
+        weights, caches, no_weights = self.weights, result.caches, {}
         grads = {}
-        for step in reversed(self.plan.steps):
+        for step in self._backward_steps:
             dy = pending.pop(step.name, None)
-            if dy is None or step.op.is_input:
+            if dy is None:
                 continue
-            dxs, grads[step.name] = step.op.backward(self.weights.get(step.name, {}), result.caches[step.name], dy)
+            started = time.perf_counter() if timings is not None else 0.0
+            dxs, node_grads = step.op.backward(weights.get(step.name, no_weights), caches[step.name], dy)
+            if node_grads:
+                grads[step.name] = node_grads
             for source, dx in zip(step.inputs, dxs):
                 if dx is not None:
                     pending[source] = dx if source not in pending else pending[source] + dx
-        return {node: g for node, g in grads.items() if g}
+            if timings is not None:
+                timings[step.name] = timings.get(step.name, 0.0) + time.perf_counter() - started
+        return grads

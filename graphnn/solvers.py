@@ -32,13 +32,19 @@ class Solver:
         self.plan = plan
         self.state = {}
         self.t = 0
+        self._update = getattr(self, "_" + self.type)
+        self._slots = SLOTS[self.type]
+        self._scale_cache = {}
 
     def _scales(self, node, name):
-        """(lr multiplier, decay) for one weight."""
-        op = self.plan.by_name[node].op
-        decayed = name in op.decayed_weights or self.settings["decay_biases"]
-        decay = self.settings["weight_decay"] * op.params.get("decay_mult", 1.0) if decayed else 0.0
-        return op.params.get("lr_mult", 1.0), decay
+        """(lr multiplier, decay) for one weight; they depend only on the plan, so are worked out once."""
+        scales = self._scale_cache.get((node, name))
+        if scales is None:
+            op = self.plan.by_name[node].op
+            decayed = name in op.decayed_weights or self.settings["decay_biases"]
+            decay = self.settings["weight_decay"] * op.params.get("decay_mult", 1.0) if decayed else 0.0
+            scales = self._scale_cache[node, name] = (op.params.get("lr_mult", 1.0), decay)
+        return scales
 
     def _clip_factor(self, grads):
         limit = self.settings["clip_gradients"]
@@ -52,6 +58,7 @@ class Solver:
         clip = self._clip_factor(grads)
         self.t += 1
         for node, node_grads in grads.items():
+            node_state = self.state.setdefault(node, {})
             for name, g in node_grads.items():
                 w = weights[node][name]
                 lr_mult, decay = self._scales(node, name)
@@ -59,11 +66,13 @@ class Solver:
                     g *= clip
                 if decay:
                     g += decay * w
-                slots = self.state.setdefault(node, {}).setdefault(name, {})
-                for slot in SLOTS[self.type]:
-                    if slot not in slots:
-                        slots[slot] = np.zeros_like(w)
-                getattr(self, "_" + self.type)(w, g, slots, lr * lr_mult)
+                slots = node_state.get(name)
+                if slots is None or len(slots) < len(self._slots):
+                    slots = node_state.setdefault(name, {})
+                    for slot in self._slots:
+                        if slot not in slots:
+                            slots[slot] = np.zeros_like(w)
+                self._update(w, g, slots, lr * lr_mult)
 
     def _sgd(self, w, g, slots, lr):
         v = slots["v"]

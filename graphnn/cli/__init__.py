@@ -18,6 +18,7 @@ COMMANDS = {
     "export": ("graphnn.cli.export", "Export a trained network (.gnn) or a model file to ONNX."),
     "import": ("graphnn.cli.import_cmd", "Import an ONNX model as a graphnn model file and bundle."),
     "run": ("graphnn.cli.run", "Train a model file and test it; write the trained bundle and metrics."),
+    "time": ("graphnn.cli.time", "Time each node's forward and backward pass and count its memory, on one batch."),
     "viz": ("graphnn.cli.viz", "Draw a model, bundle or run directory as an HTML page, SVG or DOT."),
 }
 

@@ -65,10 +65,15 @@ class Activation(Op):
 
     def backward(self, weights, cache, dy):
         function = self.params["function"]
-        if function == "sigmoid":
-            return [dy * cache * (1 - cache)], {}
-        if function == "tanh":
-            return [dy * (1 - cache * cache)], {}
+        if function == "sigmoid":  # dy * y * (1 - y), one temporary fewer than written out
+            dx = dy * cache
+            dx *= 1 - cache
+            return [dx], {}
+        if function == "tanh":  # dy * (1 - y^2)
+            dx = cache * cache
+            np.subtract(1, dx, out=dx)
+            dx *= dy
+            return [dx], {}
         if function == "relu":
             return [dy * cache], {}
         if function == "leaky_relu":

@@ -2,7 +2,9 @@
 
 - ``softmax_cross_entropy`` (Caffe's SoftmaxWithLoss), x: (N, C), label one-hot/probabilities (N, C) or
   class indices (N,):   L = -1/N sum_n sum_c t_nc log p_nc,  p = softmax(x) via log-sum-exp;
-  dL/dx = (p - t) / N.
+  dL/dx = (p - t) / N. Fused: with s = x - max_c x and e = exp(s), one exp gives both
+  log p = s - log sum_c e and p = e / sum_c e, which backward reuses; class indices are never expanded
+  to one-hot rows (log p and p - t are indexed per row instead).
 - ``least_squares`` (the seed's LeastSquareError, Caffe's EuclideanLoss), x and t of one shape (class
   indices are taken one-hot):   L = 1/(2N) sum_n ||x_n - t_n||^2;   dL/dx = (x - t) / N.
 
@@ -53,21 +55,34 @@ class Loss(Op):
     def forward(self, weights, xs, ctx):
         x, label = xs
         n, classes = x.shape
-        target = one_hot(label, classes, x.dtype) if label.ndim == 1 else label
+        indices = label.ndim == 1
         if self.params["function"] == "softmax_cross_entropy":
-            shifted = x - x.max(axis=1, keepdims=True)
-            log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-            log_p = shifted - log_sum  # (N, C)
-            loss = -(target * log_p).sum() / n
-            return np.asarray(loss, x.dtype), (np.exp(log_p), target)
+            shifted = x - x.max(axis=1, keepdims=True)  # (N, C), each row's largest entry 0
+            p = np.exp(shifted)
+            total = p.sum(axis=1, keepdims=True)  # (N, 1), in [1, C]
+            p /= total  # softmax(x)
+            log_total = np.log(total)
+            if indices:
+                label = label.astype(np.intp, copy=False)
+                loss = (log_total.sum() - shifted[np.arange(n), label].sum()) / n  # -1/N sum_n log p[n, label_n]
+            else:
+                shifted -= log_total  # log p
+                loss = -(label * shifted).sum() / n
+            return np.asarray(loss, x.dtype), (p, label)
+        target = one_hot(label, classes, x.dtype) if indices else label
         diff = x - target
         return np.asarray((diff * diff).sum() / (2 * n), x.dtype), (diff, None)
 
     def backward(self, weights, cache, dy):
-        first, target = cache
+        first, label = cache
         n = len(first)
         if self.params["function"] == "softmax_cross_entropy":
-            dx = (first - target) * (dy / n)
+            if label.ndim == 1:  # class indices: p - t subtracts 1 at each row's class
+                dx = first.copy()
+                dx[np.arange(n), label] -= 1
+                dx *= dy / n
+            else:
+                dx = (first - label) * (dy / n)
         else:
             dx = first * (dy / n)
         return [dx, None], {}
@@ -76,7 +91,7 @@ class Loss(Op):
         """Accuracy: the share of samples whose largest prediction is the labelled class."""
         x, label = xs
         truth = label if label.ndim == 1 else label.argmax(axis=1)
-        return {"accuracy": float(np.mean(x.argmax(axis=1) == truth))}
+        return {"accuracy": np.count_nonzero(x.argmax(axis=1) == truth) / len(truth)}
 
     def flops(self, in_shapes, out_shape):
         return 6 * in_shapes[0][0]
