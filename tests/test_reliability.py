@@ -78,8 +78,19 @@ def without_elapsed(records):
     return [{key: value for key, value in record.items() if key != "elapsed"} for record in records]
 
 
-def cli(*args, timeout=120):
-    """Run ``graphnn ARGS`` in a fresh interpreter; returns the CompletedProcess."""
+def cli(*args):
+    """Run ``graphnn ARGS`` in this process (click's test runner; an exception other than a GraphnnError
+    would propagate); returns a CompletedProcess with its exit code and output."""
+    from click.testing import CliRunner
+
+    from graphnn.cli import main
+
+    result = CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+def cli_process(*args, timeout=120):
+    """Run ``graphnn ARGS`` in a fresh interpreter, as a user would; returns the CompletedProcess."""
     return subprocess.run(CLI + [str(arg) for arg in args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT, check=False)
 
@@ -291,7 +302,7 @@ def test_cli_names_the_file_and_place_in_one_line(tmp_path):
     model = write_model(tmp_path, data)
     broken = tmp_path / "broken.json"
     broken.write_text(model.read_text().replace('"units": 16', '"units": 1e400'))
-    line = assert_one_line_error(cli("check", broken), broken, "1e400")
+    line = assert_one_line_error(cli_process("check", broken), broken, "1e400")  # a real process: no traceback
     assert f"{broken}:" in line and ":" in line.split(str(broken))[1]  # file:line:column
     damaged = tmp_path / "damaged.gnn"
     damaged.write_bytes(b"\x89GNN\r\n\x1a\n" + b"\x00" * 50)
