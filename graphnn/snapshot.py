@@ -121,8 +121,8 @@ def verify(bundle, file=None):
     if not _is_pcg64_state(info["rng"]):
         fail("rng must be a PCG64 generator state: {bit_generator: 'PCG64', state: {state, inc: integers in "
              "[0, 2**128)}, has_uint32: 0 or 1, uinteger: an integer in [0, 2**32)}", "/metadata/snapshot/rng")
-    solver_type = info["settings"].get("solver", {}).get("type") if isinstance(info["settings"].get("solver"),
-                                                                               dict) else None
+    solver = info["settings"].get("solver")
+    solver_type = solver.get("type") if isinstance(solver, dict) and isinstance(solver.get("type"), str) else None
     for key, array in bundle.extra.items():
         parts = key.split("/")
         if len(parts) != 5 or parts[1] != "solver" or parts[4] not in SLOTS.get(solver_type, ()):
