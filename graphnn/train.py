@@ -10,6 +10,9 @@ learning rate. The divergence guard (graphnn/guard.py) stops the run in the step
 gradient stops being finite. Everything the loop carries from one iteration to the next lives on the
 Trainer (weights, solver state, batcher position, dropout generator, the display window), so that
 graphnn/snapshot.py can save it and resume it exactly.
+
+In a data-parallel run (graphnn/distributed.py) ``parallel`` gives each rank its slice of the batch and
+its dropout generator, and averages gradients, loss and accuracy over the ranks before the update.
 """
 
 import math
@@ -102,8 +105,11 @@ class Trainer:
         self.window = [0.0, 0.0, 0]  # loss sum, accuracy sum and iterations since the last train record
         self.elapsed = 0.0  # seconds trained before this process (restored from a snapshot)
         self.primary = primary_loss(model.plan)
+        self.parallel = None  # a distributed.DataParallel in a data-parallel run
 
     def test(self):
+        if self.parallel is not None:  # each rank tests a part of the set; the sums are added
+            return self.parallel.evaluate(self.network, self.test_split, self.settings.test_batch_size)
         return evaluate(self.network, self.test_split, self.settings.test_batch_size)
 
     def run(self, log=lambda record: None, checkpoint=None):
@@ -117,15 +123,20 @@ class Trainer:
         samples_per_epoch = len(self.train_split.y)
         while self.iteration < settings.iterations:
             lr = checked_learning_rate(settings, self.iteration)
-            batch = self.batcher.next()
-            result = self.network.forward(feeds(plan, batch, self.network.dtype), train=True, rng=self.rng)
+            batch, rng = self.batcher.next(), self.rng
+            if self.parallel is not None:  # this rank's slice of the global batch, and its dropout generator
+                batch, rng = self.parallel.shard(batch), self.parallel.rng(self.iteration)
+            result = self.network.forward(feeds(plan, batch, self.network.dtype), train=True, rng=rng)
             loss = check_forward(self.network, result, self.iteration)
             grads = self.network.backward(result)
+            accuracy = self.network.metrics(result)[self.primary]["accuracy"]
+            if self.parallel is not None:  # one allreduce: gradients, state, loss and accuracy averaged
+                grads, loss, accuracy = self.parallel.average(self.network, grads, loss, accuracy)
             check_gradients(self.network, result, grads, self.iteration)
             self.solver.step(self.network.weights, grads, lr)
             self.iteration += 1
             self.window[0] += loss
-            self.window[1] += self.network.metrics(result)[self.primary]["accuracy"]
+            self.window[1] += accuracy
             self.window[2] += 1
             if self.iteration % settings.display_interval == 0 or self.iteration == settings.iterations:
                 window_loss, window_accuracy, window = self.window
