@@ -4,6 +4,9 @@ Snapshots (graphnn/snapshot.py) go to RUN_DIR/snapshot.gnn every ``--snapshot-in
 the last one, and on Ctrl-C or SIGTERM, which stop the run at the end of the current iteration; it then
 exits 130 (SIGINT) or 143 (SIGTERM) with one line saying where the snapshot is. ``--resume RUN_DIR``
 continues from that snapshot, bit for bit as if never stopped; it refuses another model or settings.
+
+``mpiexec -n K graphnn run MODEL --distributed`` trains data-parallel on K ranks (graphnn/distributed.py,
+docs/distributed.md); rank 0 writes the run folder and prints, and an error on any rank ends the job.
 """
 
 import sys
@@ -62,28 +65,54 @@ class Progress:
               help="Write a snapshot every this many iterations (one is also written at the end and on Ctrl-C).")
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue the run in RUN_DIR from its snapshot (same model file and settings).")
+@click.option("--distributed", is_flag=True,
+              help="Train data-parallel over MPI: start with mpiexec -n K (implied when an MPI launcher starts "
+                   "K > 1 ranks). The batch size is the global batch. See docs/distributed.md.")
 @click.pass_context
-def command(ctx, model_path, out, resume, **overrides):
+def command(ctx, model_path, out, resume, distributed, **overrides):
     """Train MODEL (a .json model file) and test it; write the trained bundle, metrics and summary.
 
     Exit 0 on success, 2 for an invalid model or usage, 1 for a failure during the run, 130 or 143 when
     stopped by SIGINT (Ctrl-C) or SIGTERM after writing a snapshot.
     """
-    from graphnn import snapshot
+    from graphnn.mpilaunch import launched_size, share_cores
+
+    if resume and out and Path(out).resolve() != Path(resume).resolve():
+        raise click.UsageError("--resume continues in its own folder; leave out --out or name the same folder")
+    ranks = launched_size()
+    if not distributed and ranks == 1:
+        return train(ctx, model_path, out, resume, None, overrides)
+    share_cores()  # before NumPy loads: the ranks on this machine share its cores
+    from graphnn.distributed import connect
+
+    world = connect(ranks)
+    with world.guard(passthrough=click.exceptions.Exit):  # a rank's error ends every rank, naming it
+        train(ctx, model_path, out, resume, world, overrides)
+        world.barrier()  # the job ends once rank 0 has written the run folder
+
+
+def train(ctx, model_path, out, resume, world, overrides):
+    """The run, on one process (``world`` None) or on this rank of a distributed.World."""
+    from graphnn import distributed, snapshot
     from graphnn.errors import TrainingError
     from graphnn.model import load_model
     from graphnn.rundir import RunDirectory
     from graphnn.runner import prepare_run
     from graphnn.signals import Interrupted, stop_signals
 
-    if resume and out and Path(out).resolve() != Path(resume).resolve():
-        raise click.UsageError("--resume continues in its own folder; leave out --out or name the same folder")
     model = load_model(model_path)
     folder = resume or out or f"runs/{model.name}"
-    saved = snapshot.read(folder) if resume else None  # a missing or damaged snapshot fails before data loads
+    leader = world is None or world.leader  # the process that writes the run folder and prints
+    saved = None  # a missing or damaged snapshot fails before data loads
+    if resume:
+        saved = snapshot.read(folder) if world is None else distributed.read_snapshot(world, folder)
     trainer = prepare_run(model, overrides)
     if saved is not None:
         info = snapshot.restore(trainer, saved, file=str(snapshot.snapshot_path(folder)))
+    parallel = distributed.attach(trainer, world) if world is not None else None
+    if not leader:
+        directory = None
+    elif saved is not None:
         directory = RunDirectory(folder, keep=info["records"])
     else:
         snapshot.snapshot_path(folder).unlink(missing_ok=True)  # a new run: an old run's snapshot is not ours
@@ -91,26 +120,39 @@ def command(ctx, model_path, out, resume, **overrides):
     progress = Progress(trainer.settings.iterations, trainer.settings.batch_size)
 
     def log(record):
-        directory.log(record)
-        progress(record)
+        if leader:
+            directory.log(record)
+            progress(record)
 
     import numpy as np
 
     # the divergence guard reports NaN and overflow, naming the node: numpy's own warnings would be noise
     with stop_signals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        checkpoint = snapshot.Checkpointer(folder, directory, stop,
-                                           resume_hint=f"; resume with: graphnn run {model_path} --resume {folder}")
+        if parallel is not None:
+            stop = parallel.agree_on(stop)  # every rank stops after the same iteration
+        if leader:
+            checkpoint = snapshot.Checkpointer(folder, directory, stop,
+                                               resume_hint=f"; resume with: graphnn run {model_path} --resume {folder}")
+        else:
+            checkpoint = parallel.follow
         try:
             test_metrics = trainer.run(log, checkpoint)
         except Interrupted as stopped:
-            directory.close()
-            progress.clear()
-            click.echo(str(stopped), err=True)
+            if parallel is not None:
+                if stopped.iteration is None:  # a second signal, mid-step: the ranks cannot agree on an end
+                    raise
+                parallel.world.barrier()  # ranks > 0 wait until rank 0 has written the snapshot
+            if leader:
+                directory.close()
+                progress.clear()
+                click.echo(str(stopped), err=True)
             ctx.exit(stopped.exit_code)
         except TrainingError as error:
-            if checkpoint.last is not None:
+            if leader and checkpoint.last is not None:
                 error.message += f" (the last snapshot, of iteration {checkpoint.last}, is in {folder})"
             raise
+    if not leader:
+        return
     summary = directory.finish(trainer, test_metrics)
     train = summary["train"]
     line = f"trained {model.name}: {train['iterations']} iterations in {train['seconds']:.1f} s " \
