@@ -15,7 +15,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import tokenize
 import zipfile
 from pathlib import Path
 
@@ -30,14 +29,6 @@ from graphnn.datasets import load_split
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "fuzz"
 EXAMPLES = {"npz": 120, "idx": 120, "mat": 80}
-# Bugs this fuzzing found in graphnn/datasets/npzfile.py, reported to its owner and tolerated here until
-# fixed (then delete these, and the xfail marks below turn the fixtures into plain regression tests):
-# a member's .npy header is parsed by numpy without a size check, so a claim of 1e11 samples allocates
-# (MemoryError), and an unclosed bracket in it raises tokenize.TokenError.
-KNOWN_NPZ_BUGS = (MemoryError, tokenize.TokenError)
-KNOWN_BUG_FIXTURES = {"npz_claims_1e11_samples.npz": "MemoryError", "npz_header_never_closed.npz": "TokenError"}
-
-
 def _position(draw, size):
     return random.Random(draw(st.integers(0, 2**32 - 1))).randrange(max(size, 1))
 
@@ -176,11 +167,9 @@ def mat_files(draw):
     return data
 
 
-def assert_sound_split_or_clean_refusal(load, known=()):
+def assert_sound_split_or_clean_refusal(load):
     try:
         split = load()
-    except known:
-        return
     except Exception as error:  # noqa: BLE001 — the property is about every exception
         assert_clean_refusal(error)
         return
@@ -200,7 +189,7 @@ def scratch():
 def test_damaged_npz_files_load_soundly_or_are_refused(data, scratch):
     path = scratch / "data.npz"
     path.write_bytes(data)
-    assert_sound_split_or_clean_refusal(lambda: load_split({"path": str(path)}, "train"), known=KNOWN_NPZ_BUGS)
+    assert_sound_split_or_clean_refusal(lambda: load_split({"path": str(path)}, "train"))
 
 
 @settings(max_examples=EXAMPLES["idx"], **CI_SETTINGS)
@@ -264,10 +253,7 @@ def test_a_sample_of_each_kind_is_valid(scratch):
 
 
 def _dataset_fixtures():
-    paths = sorted(FIXTURES.glob("*.npz")) + sorted(FIXTURES.glob("*.mat"))
-    return [pytest.param(path, id=path.name, marks=pytest.mark.xfail(
-                strict=True, reason=f"datasets bug ({KNOWN_BUG_FIXTURES[path.name]}), reported, not yet fixed"))
-            if path.name in KNOWN_BUG_FIXTURES else pytest.param(path, id=path.name) for path in paths]
+    return sorted(FIXTURES.glob("*.npz")) + sorted(FIXTURES.glob("*.mat"))
 
 
 @pytest.mark.parametrize("path", _dataset_fixtures())

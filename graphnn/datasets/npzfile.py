@@ -1,6 +1,10 @@
 """NumPy ``.npz`` archives: arrays ``x`` and ``y`` (the file is one split), or ``x_train``, ``y_train``,
 ``x_test``, ``y_test``. Read with ``allow_pickle=False``: object arrays are refused, never unpickled."""
 
+import math
+import tokenize
+import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,11 +43,28 @@ def open_archive(path):
 
 
 def load_member(archive, key):
-    """One array of an open archive, its declared length checked before anything is allocated."""
+    """One array of an open archive. Its .npy header is read first and checked against the member's
+    real length, so a header that claims more than the file holds allocates nothing."""
     members = {info.filename: info for info in archive.zip.infolist()}
-    size = (members.get(f"{key}.npy") or members[key]).file_size
+    name = f"{key}.npy" if f"{key}.npy" in members else key
+    size = members[name].file_size
     if size > MAX_DATA_BYTES:
         raise DataError(f"array {key!r} is {size} bytes; the limit is {MAX_DATA_BYTES}")
+    with archive.zip.open(name) as stream:
+        try:
+            version = np.lib.format.read_magic(stream)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(stream)
+        except (ValueError, SyntaxError, TypeError, EOFError, OSError, tokenize.TokenError, zipfile.BadZipFile,
+                zlib.error) as error:  # the ways numpy and zipfile report a bad header
+            raise DataError(f"array {key!r} has a bad .npy header: {error}") from None
+        header_length = stream.tell()
+    if dtype.hasobject:
+        raise DataError(f"array {key!r} holds Python objects; only numbers are read")
+    claimed = math.prod(shape) * dtype.itemsize
+    if header_length + claimed != size:
+        raise DataError(f"array {key!r} claims shape {shape} ({claimed:,} bytes) but its member holds "
+                        f"{size - header_length:,} bytes of data")
     return archive[key]
 
 
