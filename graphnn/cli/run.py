@@ -131,8 +131,10 @@ def train(ctx, model_path, out, resume, world, overrides):
         if parallel is not None:
             stop = parallel.agree_on(stop)  # every rank stops after the same iteration
         if leader:
+            again = f"graphnn run {model_path}" if world is None else \
+                f"mpiexec -n {world.size} graphnn run {model_path} --distributed"
             checkpoint = snapshot.Checkpointer(folder, directory, stop,
-                                               resume_hint=f"; resume with: graphnn run {model_path} --resume {folder}")
+                                               resume_hint=f"; resume with: {again} --resume {folder}")
         else:
             checkpoint = parallel.follow
         try:
@@ -162,3 +164,5 @@ def train(ctx, model_path, out, resume, world, overrides):
         line += f"; test accuracy {test['accuracy']:.4f}, loss {test['loss']:.4f} on {test['samples']} samples"
     click.echo(line)
     click.echo(f"wrote {folder}/model.gnn, metrics.jsonl, summary.json, loss.svg")
+    if parallel is not None:
+        click.echo(parallel.report(trainer), err=True)
