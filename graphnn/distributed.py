@@ -143,7 +143,7 @@ def connect(expected=None):
             from None
     world = World(MPI.COMM_WORLD, MPI)
     if expected is not None and expected > 1 and world.size == 1:
-        library = MPI.Get_library_version().strip().splitlines()[0]
+        library = " ".join(MPI.Get_library_version().split("\n")[0].split())
         raise GraphnnError(f"the launcher started {expected} ranks but MPI sees this process alone: mpi4py uses "
                            f"{library}, another MPI than the mpiexec that started it; use the mpiexec of that "
                            "MPI (e.g. the one installed beside this Python)")
@@ -251,7 +251,8 @@ class DataParallel:
     def report(self, trainer):
         """One line for the end of a run: the ranks and the share of training time spent in the allreduce."""
         share = self.allreduce_seconds / trainer.seconds if trainer.seconds else 0.0
-        return (f"distributed: {self.world.size} ranks, {self.buffer.nbytes / 1e6:.2f} MB allreduced per step; "
+        ranks = f"{self.world.size} rank{'s' if self.world.size > 1 else ''}"
+        return (f"distributed: {ranks}, {self.buffer.nbytes / 1e6:.2f} MB allreduced per step; "
                 f"rank 0 spent {self.allreduce_seconds:.2f} s of {trainer.seconds:.2f} s in it ({share:.1%})")
 
     def follow(self, trainer):
