@@ -159,7 +159,8 @@ def test_a_killed_rank_ends_the_job_and_the_launcher_names_it(tmp_path):
     job = subprocess.Popen(mpi_command(2, model, "--out", tmp_path / "out"), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
-        first = job.stderr.readline()  # rank 0: "distributed: 2 ranks (rank 0 pid P on HOST, rank 1 pid Q ...)"
+        lines = iter(job.stderr.readline, "")  # rank 0: "distributed: 2 ranks (rank 0 pid P on HOST, rank 1 pid Q ..."
+        first = next(line for line in lines if line.startswith("distributed: "))
         rank1 = int(re.search(r"rank 1 pid (\d+) on ", first).group(1))
         deadline = time.monotonic() + 60
         while not read_records(tmp_path / "out") and time.monotonic() < deadline:
