@@ -25,6 +25,12 @@ def check_fields(plan, split):
         if field == "y" and shape not in ((), (split.num_classes,)):
             raise DataError(f"label shape {shape} does not fit {split.num_classes} classes; "
                             f"expected [] (indices) or [{split.num_classes}] (one-hot)", node=step.name)
+    for loss in plan.losses:
+        label = plan.by_name[loss.inputs[1]]
+        width = loss.in_shapes[0][0]
+        if label.op.is_input and label.op.params["field"] == "y" and split.num_classes > width:
+            raise DataError(f"the data has {split.num_classes} classes but the prediction '{loss.inputs[0]}' "
+                            f"has {width} outputs", node=loss.name)
 
 
 def feeds(plan, batch, dtype):

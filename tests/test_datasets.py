@@ -589,3 +589,25 @@ def test_fashion_mnist_from_the_system_folder():
     test = load_split({"dataset": "fashion-mnist"}, "test")
     assert test.x.shape == (10000, 28, 28) and np.bincount(test.y).tolist() == [1000] * 10
     assert test.source == str(lookup.SYSTEM_ROOT / "fashion-mnist")
+
+
+@pytest.mark.parametrize("labels", [[1e300, 1.0], [10**12, 1], [2.5, 1.0], [-1, 0]])
+def test_labels_that_are_not_class_indices_are_refused(tmp_path, labels):
+    path = tmp_path / "bad_labels.npz"
+    np.savez(path, x=np.zeros((2, 3), np.uint8), y=np.array(labels))
+    with pytest.raises(DataError) as raised:
+        load_split({"path": str(path)}, "train")
+    assert str(path) in str(raised.value)
+
+
+def test_more_classes_than_the_prediction_has_outputs_is_refused_before_training(tmp_path):
+    from graphnn.builder import Graph
+    from graphnn.feeding import check_fields
+
+    path = tmp_path / "six_classes.npz"
+    np.savez(path, x=np.zeros((6, 3), np.uint8), y=np.arange(6))
+    g = Graph("t")
+    g.loss(g.fc(g.data("x", [3]), 2, name="fc"), g.data("y", [], field="y"), name="loss")
+    with pytest.raises(DataError) as raised:
+        check_fields(g.build().plan, load_split({"path": str(path)}, "train"))
+    assert raised.value.node == "loss" and "6 classes" in str(raised.value)

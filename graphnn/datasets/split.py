@@ -12,6 +12,7 @@ import numpy as np
 from graphnn.errors import DataError
 
 SPLITS = ("train", "test")
+MAX_CLASSES = 1_000_000  # class indices at or above this are refused (and so never overflow int64)
 
 
 @dataclass
@@ -111,4 +112,6 @@ def class_indices(y, source):
                         file=source)
     if len(y) and (not np.isfinite(y).all() or (y != np.round(y)).any() or y.min() < 0):
         raise DataError("labels must be non-negative whole numbers (class indices)", file=source)
+    if len(y) and y.max() >= MAX_CLASSES:
+        raise DataError(f"label {y.max():g} is not a class index: the limit is {MAX_CLASSES:,} classes", file=source)
     return y.astype(np.int64), None
