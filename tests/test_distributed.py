@@ -206,9 +206,11 @@ def test_a_distributed_run_stopped_by_sigterm_resumes_bit_identical(tmp_path):
 
 
 @needs_mpi
-def test_a_batch_that_does_not_split_among_the_ranks_is_refused(tmp_path):
+def test_a_batch_that_does_not_split_among_the_ranks_is_refused_without_distributed_too(tmp_path):
     model = plain_model(tmp_path, write_data(tmp_path))
-    result = mpirun(2, model, "--batch-size", 15, "--out", tmp_path / "out", timeout=60)
+    command = [arg for arg in mpi_command(2, model, "--batch-size", 15, "--out", tmp_path / "out")
+               if arg != "--distributed"]  # implied: the launcher started 2 ranks
+    result = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if ": error:" in line]
     assert len(errors) == 1 and errors[0].startswith("rank 0: error: ")
