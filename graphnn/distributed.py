@@ -109,7 +109,7 @@ class World:
             time.sleep(REPORT_DELAY)  # an error every rank hits: rank 0's report (and abort) comes first
         sys.stderr.write(f"rank {self.rank}: {message}\n")
         sys.stderr.flush()
-        if self.size == 1 and self.comm is None:
+        if self.comm is None:
             raise SystemExit(code)
         time.sleep(0.1)  # the launcher forwards our stderr before the abort tears the job down
         self.comm.Abort(code)
