@@ -3,6 +3,7 @@
     python benchmarks/run.py                          # every workload, every installed contender
     python benchmarks/run.py --workloads mlp784 --repeats 5
     python benchmarks/run.py --quick                  # a few iterations: checks the harness, not speed
+    python benchmarks/run.py --threads 1 --clock cpu  # one thread each, CPU seconds: for a busy machine
 
 Contenders: graphnn (its own Trainer and evaluate), PyTorch on the CPU, scikit-learn's MLPClassifier (MLPs
 only) and a hand-written NumPy loop (numpy_mlp.py; MLPs only), each skipped with a note when it is not
@@ -13,7 +14,8 @@ throughput divided by the contender's: above 1 graphnn is faster.
 
 The child processes get ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` removed from their environment
 (set on some machines, they make OpenBLAS pick slower kernels); the kernel threadpoolctl reports is in
-the JSON. PyTorch uses ``--threads`` threads (default: the machine's cores); OpenBLAS its default.
+the JSON. Every contender gets ``--threads`` threads (default: the machine's cores): PyTorch through
+``torch.set_num_threads``, OpenBLAS and OpenMP through ``OPENBLAS_NUM_THREADS`` and ``OMP_NUM_THREADS``.
 Results go to the terminal as a table and to ``--json`` (default benchmarks/results/latest.json).
 """
 
@@ -26,6 +28,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,19 +44,21 @@ UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 def child_environment(threads):
     """The environment of a contender's process: OpenBLAS tuning variables removed, graphnn importable."""
     env = {key: value for key, value in os.environ.items() if key not in UNSET}
+    env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["PYTHONWARNINGS"] = "ignore"
     return env
 
 
-def run_child(contender, workload, quick, threads, timeout):
+def run_child(contender, workload, quick, threads, timeout, clock="wall"):
     """One contender process; its JSON result, or {"error": ...}."""
-    command = [sys.executable, str(HERE / "contenders.py"), contender, workload, "--threads", str(threads)]
+    command = [sys.executable, str(HERE / "contenders.py"), contender, workload, "--threads", str(threads),
+               "--clock", clock]
     if quick:
         command.append("--quick")
     try:
-        done = subprocess.run(command, check=False, capture_output=True, text=True, env=child_environment(threads), timeout=timeout,
-                              cwd=REPO)
+        done = subprocess.run(command, check=False, capture_output=True, text=True, env=child_environment(threads),
+                              timeout=timeout, cwd=REPO)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s"}
     lines = done.stdout.strip().splitlines()
@@ -61,6 +66,27 @@ def run_child(contender, workload, quick, threads, timeout):
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"exit {done.returncode}: {tail}"}
     return json.loads(lines[-1])
+
+
+def others_running():
+    """How many other tasks are runnable right now (/proc/loadavg's running count, less this process)."""
+    try:
+        return int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def wait_quiet(limit):
+    """Wait up to ``limit`` seconds for the machine to be quiet: no other runnable task in 3 samples
+    0.5 s apart. Returns the seconds waited, or None when it never got quiet."""
+    waited, quiet = 0.0, 0
+    while waited < limit:
+        quiet = quiet + 1 if others_running() <= 0 else 0
+        if quiet >= 3:
+            return waited
+        time.sleep(0.5)
+        waited += 0.5
+    return None
 
 
 def installed(contender):
@@ -176,8 +202,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="processes per (workload, contender); default 3, "
                                                                    "1 with --quick")
     parser.add_argument("--quick", action="store_true", help="a few iterations and a small test set")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (default: cores)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads of every contender (default: the cores)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed to one contender process")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="time elapsed seconds (default) or CPU seconds (robust on a busy machine; use --threads 1)")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                        help="before each process, wait up to this long for no other runnable task")
     parser.add_argument("--json", default=str(HERE / "results" / "latest.json"), help="where to write the JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table in Markdown")
     args = parser.parse_args(argv)
@@ -192,7 +222,7 @@ def main(argv=None):
     repeats = args.repeats or (1 if args.quick else 3)
     report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "command": " ".join([Path(sys.executable).name, "benchmarks/run.py", *(argv or sys.argv[1:])]),
-              "quick": args.quick, "repeats": repeats, "torch_threads": args.threads, "machine": machine(),
+              "quick": args.quick, "repeats": repeats, "threads": args.threads, "clock": args.clock, "machine": machine(),
               "results": {}, "runs": []}
     for workload in workloads:
         reason = WORKLOADS[workload].available()
@@ -211,8 +241,11 @@ def main(argv=None):
         for repeat in range(repeats):
             rotation = chosen[repeat % len(chosen):] + chosen[:repeat % len(chosen)] if chosen else []
             for contender in rotation:
+                waited = wait_quiet(args.wait_quiet) if args.wait_quiet else 0.0
                 print(f"[{workload} {repeat + 1}/{repeats}] {contender} ...", file=sys.stderr, flush=True)
-                result = run_child(contender, workload, args.quick, args.threads, args.timeout)
+                load = os.getloadavg()[0]
+                result = run_child(contender, workload, args.quick, args.threads, args.timeout, args.clock)
+                result.update(load_before=load, load_after=os.getloadavg()[0], quiet_wait=waited)
                 if "error" in result:
                     print(f"  {contender} failed: {result['error']}", file=sys.stderr)
                 runs[contender].append(result)

@@ -97,7 +97,7 @@ WORKLOADS = {
     # LeNet: graphnn and PyTorch only (scikit-learn has no convolutions; the NumPy loop is MLP-only).
     "lenet": Workload(
         "lenet", "Caffe's LeNet (models/lenet.json: conv 5x5x20, pool, conv 5x5x50, pool, fc 500, relu, fc 10), "
-        "batch 64, 300 iterations", "models/lenet.json", batch_size=64, epochs=1, max_iterations=300,
+        "batch 64, 1 epoch", "models/lenet.json", batch_size=64, epochs=1,
         lr=0.01, weight_decay=0.0005, quick_iterations=2, requires_ops=("conv2d", "maxpool2d")),
 }
 DEFAULT = ("mlp784", "wide", "lenet")

@@ -83,13 +83,19 @@ class Solver:
                     for slot in self._slots:
                         if slot not in slots:
                             slots[slot] = np.zeros_like(w)
-                names = self._slots
-                for w_block, g_block, *slot_blocks in blocks([w, g, *(slots[slot] for slot in names)]):
-                    if clip != 1.0:
-                        g_block *= clip
-                    if decay:
-                        g_block += decay * w_block
-                    self._update(w_block, g_block, dict(zip(names, slot_blocks)), lr * lr_mult)
+                if w.size <= BLOCK:
+                    self._apply(w, g, slots, lr * lr_mult, decay, clip)
+                    continue
+                for w_block, g_block, *slot_blocks in blocks([w, g, *(slots[slot] for slot in self._slots)]):
+                    self._apply(w_block, g_block, dict(zip(self._slots, slot_blocks)), lr * lr_mult, decay, clip)
+
+    def _apply(self, w, g, slots, lr, decay, clip):
+        """Clip, decay and update one weight (or one block of it)."""
+        if clip != 1.0:
+            g *= clip
+        if decay:
+            g += decay * w
+        self._update(w, g, slots, lr)
 
     def _sgd(self, w, g, slots, lr):
         v = slots["v"]
