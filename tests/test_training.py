@@ -139,3 +139,12 @@ def test_predict_rejects_samples_of_the_wrong_shape(seed_run, tmp_path):
     result = CliRunner().invoke(main, ["predict", str(out / "model.gnn"), str(tmp_path / "bad.npy")])
     assert result.exit_code == 1
     assert "expects (784,)" in result.output and "Traceback" not in result.output
+
+
+def test_lenet_reaches_99_percent(mnist_dir, tmp_path):
+    """The convolutional acceptance test (issue 7): models/lenet.json as written, on full MNIST."""
+    result = run(["run", "models/lenet.json", "--data-dir", str(mnist_dir), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["test"]["samples"] == 10000
+    assert summary["test"]["accuracy"] >= 0.99
