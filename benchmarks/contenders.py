@@ -10,7 +10,7 @@ cannot take batches, so it converts the training set once, inside the timed part
   kernel selection, allocator);
 - (``--clock wall``, the default, times seconds elapsed; ``--clock cpu`` the CPU seconds of all the
   process's threads, which other programs on a busy machine do not inflate: use it with one thread)
-- inference: class predictions for the test set in batches of ``test_batch_size``, best of a few passes
+- inference: class predictions for the test set in batches of ``test_batch_size``, best of 10 passes
   (graphnn: ``graphnn.predict.predict``, which also computes the softmax probabilities).
 
 The JSON line has train/inference seconds and samples, test accuracy, peak RSS (``ru_maxrss`` of this
@@ -34,7 +34,7 @@ from workloads import WORKLOADS
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}  # cpu: seconds of CPU used by all threads
 clock = CLOCKS["wall"]
-INFERENCE_PASSES = 3
+INFERENCE_PASSES = 10
 WARMUP_ITERATIONS = 5
 SEED = 0
 
@@ -54,15 +54,22 @@ def rss_bytes():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def batch_orders(train_size, batch_size, iterations, seed=SEED):
-    """Index arrays of each iteration's batch: a fresh permutation per epoch, consecutive batches of it."""
+def batch_orders(train_size, batch_size, iterations, start=None, seed=SEED):
+    """Index arrays of each iteration's batch: consecutive batches of each epoch's permutation, taken from
+    ``start`` (graphnn's, see start.py) when given, else drawn here."""
     per_epoch = train_size // batch_size
     order = None
     for it in range(iterations):
         epoch, k = divmod(it, per_epoch)
         if k == 0:
-            order = np.random.default_rng([seed, epoch]).permutation(train_size)
+            order = start[f"order:{epoch}"] if start is not None else \
+                np.random.default_rng([seed, epoch]).permutation(train_size)
         yield order[k * batch_size:(k + 1) * batch_size]
+
+
+def trained_nodes(document):
+    """Names of the fc and conv2d nodes, in file order: the layers that start.py's weights belong to."""
+    return [node["name"] for node in document["nodes"] if node["op"] in ("fc", "conv2d")]
 
 
 def best_pass(predict, test, batch_size, passes):
@@ -78,7 +85,7 @@ def best_pass(predict, test, batch_size, passes):
     return best, correct / len(test.y)
 
 
-def run_graphnn(workload, iterations, train_n, test_n, threads):
+def run_graphnn(workload, iterations, train_n, test_n, threads, start=None):
     import graphnn
     from graphnn.datasets import load_split
     from graphnn.model import model_from_dict
@@ -101,7 +108,7 @@ def run_graphnn(workload, iterations, train_n, test_n, threads):
             "rss_after_import": imported, "versions": {"graphnn": graphnn.__version__}}
 
 
-def run_numpy(workload, iterations, train_n, test_n, threads):
+def run_numpy(workload, iterations, train_n, test_n, threads, start=None):
     from numpy_mlp import NumpyMLP
 
     imported = rss_bytes()
@@ -109,27 +116,51 @@ def run_numpy(workload, iterations, train_n, test_n, threads):
     test.x, test.y = test.x[:test_n], test.y[:test_n]
     sizes = [784, *workload.hidden, 10]
 
-    def train_loop(net, iterations):
-        for index in batch_orders(train_n, workload.batch_size, iterations):
+    def train_loop(net, iterations, start=None):
+        for index in batch_orders(train_n, workload.batch_size, iterations, start):
             net.train_step(train.x[index], train.y[index], workload.lr, workload.momentum, workload.weight_decay)
 
     train_loop(NumpyMLP(sizes, workload.batch_size, seed=SEED + 1), WARMUP_ITERATIONS)
-    net = NumpyMLP(sizes, workload.batch_size, seed=SEED)
+    weights = None
+    if start is not None:
+        weights = [(start[f"W:{name}"], start[f"b:{name}"]) for name in trained_nodes(workload.document(1))]
+    net = NumpyMLP(sizes, workload.batch_size, seed=SEED, weights=weights)
     started = clock()
-    train_loop(net, iterations)
+    train_loop(net, iterations, start)
     train_seconds = clock() - started
     infer_seconds, accuracy = best_pass(net.predict, test, workload.test_batch_size, INFERENCE_PASSES)
     return {"train_seconds": train_seconds, "infer_seconds": infer_seconds, "accuracy": accuracy,
             "rss_after_import": imported, "versions": {}}
 
 
+def torch_init(layer, node):
+    """Initialise a Linear or Conv2d layer with the node's graphnn filler (graphnn/fillers.py), biases 0."""
+    import torch
+
+    fan_in = layer.weight[0].numel()  # inputs of one output: C*kh*kw for conv
+    fan_out = layer.weight.shape[0] * layer.weight[0, 0].numel()  # F*kh*kw for conv, units for fc
+    spec = node.get("init", "xavier")
+    spec = {"type": spec} if isinstance(spec, str) else spec
+    with torch.no_grad():
+        if spec["type"] == "xavier":  # the seed's variant
+            bound = (6 / (fan_in + fan_out + 1)) ** 0.5
+            layer.weight.uniform_(-bound, bound)
+        elif spec["type"] in ("msra", "he"):
+            layer.weight.normal_(0.0, (2 / fan_in) ** 0.5)
+        elif spec["type"] == "gaussian":
+            layer.weight.normal_(0.0, spec.get("std", 0.01))
+        else:
+            raise ValueError(f"node {node['name']!r}: filler {spec['type']!r} has no PyTorch translation here")
+        if layer.bias is not None:
+            layer.bias.zero_()
+
+
 def torch_network(document):
-    """A torch.nn.Sequential for a chain model document (data -> conv2d/maxpool2d/fc/activation -> loss),
-    initialised like Caffe's xavier filler: U(-a, a), a = sqrt(3 / fan_in), biases 0."""
+    """A torch.nn.Sequential for a chain model document (data -> conv2d/maxpool2d/fc/activation/dropout ->
+    loss), initialised with each node's graphnn filler."""
     import torch
     from torch import nn
 
-    nodes = {node["name"]: node for node in document["nodes"]}
     image = next(node for node in document["nodes"] if node["op"] == "data" and node.get("field", "x") == "x")
     shape = (1, *image["shape"])
     layers = []
@@ -151,22 +182,33 @@ def torch_network(document):
             layer = nn.Linear(shape[1], node["units"], bias=node.get("bias", True))
         elif op == "activation":
             layer = activations[node["function"]]()
+        elif op == "dropout":
+            layer = nn.Dropout(node.get("ratio", 0.5))
         else:
             raise ValueError(f"node {node['name']!r}: op {op!r} has no PyTorch translation here")
         if isinstance(layer, (nn.Conv2d, nn.Linear)):
-            fan_in = layer.weight[0].numel()
-            with torch.no_grad():
-                layer.weight.uniform_(-(3 / fan_in) ** 0.5, (3 / fan_in) ** 0.5)
-                if layer.bias is not None:
-                    layer.bias.zero_()
+            torch_init(layer, node)
         layers.append(layer)
         with torch.no_grad():
-            shape = tuple(layer(torch.zeros(shape)).shape)
-    del nodes
+            shape = tuple(layer.eval()(torch.zeros(shape)).shape)
     return nn.Sequential(*layers)
 
 
-def run_torch(workload, iterations, train_n, test_n, threads):
+def load_start_weights(net, document, start):
+    """Copy start.py's weights into the Linear and Conv2d layers of ``net`` (graphnn's W is (in, out))."""
+    import torch
+    from torch import nn
+
+    layers = [layer for layer in net if isinstance(layer, (nn.Linear, nn.Conv2d))]
+    with torch.no_grad():
+        for layer, name in zip(layers, trained_nodes(document), strict=True):
+            weight = start[f"W:{name}"]
+            layer.weight.copy_(torch.from_numpy(weight.T.copy() if isinstance(layer, nn.Linear) else weight))
+            if layer.bias is not None:
+                layer.bias.copy_(torch.from_numpy(start[f"b:{name}"]))
+
+
+def run_torch(workload, iterations, train_n, test_n, threads, start=None):
     import torch
     import torch.nn.functional as F
 
@@ -182,14 +224,14 @@ def run_torch(workload, iterations, train_n, test_n, threads):
     def floats(images):
         return torch.from_numpy(images).reshape((len(images),) + sample_shape).to(torch.float32).mul_(1 / 255)
 
-    def train_loop(net, iterations):
+    def train_loop(net, iterations, start=None):
         decayed = [p for name, p in net.named_parameters() if name.endswith("weight")]
         others = [p for name, p in net.named_parameters() if not name.endswith("weight")]
         optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": workload.weight_decay},
                                      {"params": others, "weight_decay": 0.0}],
                                     lr=workload.lr, momentum=workload.momentum)
         net.train()
-        for index in batch_orders(train_n, workload.batch_size, iterations):
+        for index in batch_orders(train_n, workload.batch_size, iterations, start):
             x, y = floats(train.x[index]), labels[torch.from_numpy(index)]
             optimizer.zero_grad(set_to_none=True)
             loss = F.cross_entropy(net(x), y)
@@ -199,8 +241,10 @@ def run_torch(workload, iterations, train_n, test_n, threads):
 
     train_loop(torch_network(document), WARMUP_ITERATIONS)
     net = torch_network(document)
+    if start is not None:
+        load_start_weights(net, document, start)
     started = clock()
-    train_loop(net, iterations)
+    train_loop(net, iterations, start)
     train_seconds = clock() - started
     net.eval()
 
@@ -213,7 +257,7 @@ def run_torch(workload, iterations, train_n, test_n, threads):
             "rss_after_import": imported, "versions": {"torch": torch.__version__, "torch_threads": threads}}
 
 
-def run_sklearn(workload, iterations, train_n, test_n, threads):
+def run_sklearn(workload, iterations, train_n, test_n, threads, start=None):
     import sklearn
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
@@ -277,12 +321,16 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a few iterations on a small test set")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
+    parser.add_argument("--start", help="start.py's .npz: initial weights and batch order (NumPy loop, PyTorch)")
     args = parser.parse_args(argv)
     global clock
     clock = CLOCKS[args.clock]
     workload = WORKLOADS[args.workload]
+    if CAN_RUN[args.contender] is not None and not CAN_RUN[args.contender](workload):
+        parser.error(f"{args.contender} cannot run {workload.name} (MLPs only)")
     iterations, train_n, test_n = workload.schedule(args.quick)
-    result = CONTENDERS[args.contender](workload, iterations, train_n, test_n, args.threads)
+    start = np.load(args.start) if args.start else None
+    result = CONTENDERS[args.contender](workload, iterations, train_n, test_n, args.threads, start)
     result.update(
         contender=args.contender, workload=workload.name, clock=args.clock, iterations=iterations, batch_size=workload.batch_size,
         train_samples=iterations * workload.batch_size, infer_samples=test_n, peak_rss=rss_bytes(),

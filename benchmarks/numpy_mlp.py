@@ -11,12 +11,20 @@ import numpy as np
 
 
 class NumpyMLP:
-    def __init__(self, sizes, batch_size, seed=0, dtype=np.float32):
+    def __init__(self, sizes, batch_size, seed=0, dtype=np.float32, weights=None):
+        """``weights``: [(W, b), ...] to start from (copied); else graphnn's (the seed's) xavier,
+        U(-a, a) with a = sqrt(6 / (fan_in + fan_out + 1)), and zero biases."""
         rng = np.random.default_rng(seed)
         self.dtype = np.dtype(dtype)
-        # Caffe's xavier: U(-a, a) with a = sqrt(3 / fan_in)
-        self.W = [rng.uniform(-np.sqrt(3 / m), np.sqrt(3 / m), (m, n)).astype(dtype) for m, n in pairwise(sizes)]
-        self.b = [np.zeros(n, dtype) for n in sizes[1:]]
+        if weights is not None:
+            self.W = [np.array(w, dtype) for w, _ in weights]
+            self.b = [np.array(b, dtype) for _, b in weights]
+        else:
+            self.W = []
+            for m, n in pairwise(sizes):
+                bound = np.sqrt(6 / (m + n + 1))
+                self.W.append(rng.uniform(-bound, bound, (m, n)).astype(dtype))
+            self.b = [np.zeros(n, dtype) for n in sizes[1:]]
         self.vW = [np.zeros_like(w) for w in self.W]
         self.vb = [np.zeros_like(b) for b in self.b]
         self.gW = [np.empty_like(w) for w in self.W]

@@ -5,9 +5,11 @@
     python benchmarks/run.py --quick                  # a few iterations: checks the harness, not speed
     python benchmarks/run.py --threads 1 --clock cpu  # one thread each, CPU seconds: for a busy machine
 
-Contenders: graphnn (its own Trainer and evaluate), PyTorch on the CPU, scikit-learn's MLPClassifier (MLPs
+Contenders: graphnn (its own Trainer and predict), PyTorch on the CPU, scikit-learn's MLPClassifier (MLPs
 only) and a hand-written NumPy loop (numpy_mlp.py; MLPs only), each skipped with a note when it is not
-installed. Every (workload, contender) runs ``--repeats`` times, round-robin, each time in a fresh process
+installed. PyTorch and the NumPy loop start from graphnn's initial weights and visit the batches in
+graphnn's order (start.py), so their accuracies differ from graphnn's by rounding, not by luck; scikit-learn
+draws its own. Every (workload, contender) runs ``--repeats`` times, round-robin, each time in a fresh process
 (``contenders.py``); the table shows the best throughput of the repeats (the run least disturbed by the
 rest of the machine), the largest peak RSS, and the accuracy of the last run. Ratios are graphnn's
 throughput divided by the contender's: above 1 graphnn is faster.
@@ -26,8 +28,10 @@ import importlib.util
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +42,7 @@ from contenders import CAN_RUN, CONTENDERS, MODULES
 from workloads import DEFAULT, WORKLOADS
 
 ORDER = ("graphnn", "pytorch", "sklearn", "numpy")
+STARTS_TOGETHER = ("pytorch", "numpy")  # start from graphnn's initial weights and batch order (start.py)
 UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
@@ -50,10 +55,12 @@ def child_environment(threads):
     return env
 
 
-def run_child(contender, workload, quick, threads, timeout, clock="wall"):
+def run_child(contender, workload, quick, threads, timeout, clock="wall", start=None):
     """One contender process; its JSON result, or {"error": ...}."""
     command = [sys.executable, str(HERE / "contenders.py"), contender, workload, "--threads", str(threads),
                "--clock", clock]
+    if start and contender in STARTS_TOGETHER:
+        command += ["--start", str(start)]
     if quick:
         command.append("--quick")
     try:
@@ -66,6 +73,14 @@ def run_child(contender, workload, quick, threads, timeout, clock="wall"):
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"exit {done.returncode}: {tail}"}
     return json.loads(lines[-1])
+
+
+def write_start(workload, quick, folder):
+    """start.py's .npz for ``workload`` in ``folder``; None (each contender starts on its own) if it fails."""
+    path = Path(folder) / f"{workload}.npz"
+    command = [sys.executable, str(HERE / "start.py"), workload, str(path)] + (["--quick"] if quick else [])
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=child_environment(1), cwd=REPO)
+    return path if done.returncode == 0 else None
 
 
 def others_running():
@@ -224,6 +239,7 @@ def main(argv=None):
               "command": " ".join([Path(sys.executable).name, "benchmarks/run.py", *(argv or sys.argv[1:])]),
               "quick": args.quick, "repeats": repeats, "threads": args.threads, "clock": args.clock, "machine": machine(),
               "results": {}, "runs": []}
+    scratch = tempfile.mkdtemp(prefix="graphnn-bench-")
     for workload in workloads:
         reason = WORKLOADS[workload].available()
         chosen, per_contender = [], {}
@@ -238,13 +254,14 @@ def main(argv=None):
             else:
                 chosen.append(contender)
         runs = {contender: [] for contender in chosen}
+        start = write_start(workload, args.quick, scratch) if chosen else None
         for repeat in range(repeats):
             rotation = chosen[repeat % len(chosen):] + chosen[:repeat % len(chosen)] if chosen else []
             for contender in rotation:
                 waited = wait_quiet(args.wait_quiet) if args.wait_quiet else 0.0
                 print(f"[{workload} {repeat + 1}/{repeats}] {contender} ...", file=sys.stderr, flush=True)
                 load = os.getloadavg()[0]
-                result = run_child(contender, workload, args.quick, args.threads, args.timeout, args.clock)
+                result = run_child(contender, workload, args.quick, args.threads, args.timeout, args.clock, start)
                 result.update(load_before=load, load_after=os.getloadavg()[0], quiet_wait=waited)
                 if "error" in result:
                     print(f"  {contender} failed: {result['error']}", file=sys.stderr)
@@ -253,6 +270,7 @@ def main(argv=None):
         for contender in chosen:
             per_contender[contender] = summarise(runs[contender])
         report["results"][workload] = per_contender
+    shutil.rmtree(scratch, ignore_errors=True)
     add_ratios(report["results"])
     report["machine"]["load_average_after"] = os.getloadavg()
     print(table(report["results"]))
