@@ -106,7 +106,8 @@ def train(ctx, model_path, out, resume, world, overrides):
     saved = None  # a missing or damaged snapshot fails before data loads
     if resume:
         saved = snapshot.read(folder) if world is None else distributed.read_snapshot(world, folder)
-    trainer = prepare_run(model, overrides)
+    report = (lambda line: click.echo(line, err=True)) if leader else None  # dataset downloads
+    trainer = prepare_run(model, overrides, report=report)
     if saved is not None:
         info = snapshot.restore(trainer, saved, file=str(snapshot.snapshot_path(folder)))
     parallel = distributed.attach(trainer, world) if world is not None else None
