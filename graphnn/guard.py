@@ -71,7 +71,7 @@ def check_gradients(network, result, grads, iteration):
     holds one. One sum per gradient decides; the search runs only when a sum is not finite."""
     for node, arrays in grads.items():
         for name, g in arrays.items():
-            if not math.isfinite(float(np.sum(g))) and not _finite(g):
+            if not math.isfinite(float(g.sum())) and not _finite(g):
                 step, what = _trace_backward(network, result) or (
                     network.plan.by_name[node], f"the gradient of its weight {name} is not finite")
                 raise TrainingError(f"backward pass: {what} at iteration {iteration}; {ADVICE}", node=step.name,
