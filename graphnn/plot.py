@@ -34,13 +34,13 @@ def line_chart_svg(series, title, x_label, y_label):
     def py(y):
         return TOP + plot_height - (y - y_low) / (y_high - y_low) * plot_height
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+              f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">'),
              f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
              f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" font-size="14">{escape(title)}</text>',
              f'<text x="{LEFT + plot_width / 2}" y="{HEIGHT - 8}" text-anchor="middle">{escape(x_label)}</text>',
-             f'<text x="14" y="{TOP + plot_height / 2}" transform="rotate(-90 14 {TOP + plot_height / 2})" '
-             f'text-anchor="middle">{escape(y_label)}</text>']
+             (f'<text x="14" y="{TOP + plot_height / 2}" transform="rotate(-90 14 {TOP + plot_height / 2})" '
+              f'text-anchor="middle">{escape(y_label)}</text>')]
     for x in nice_ticks(x_low, x_high):
         parts.append(f'<text x="{px(x):.1f}" y="{TOP + plot_height + 16}" text-anchor="middle">{x:g}</text>')
     for y in nice_ticks(y_low, y_high):

@@ -1,5 +1,6 @@
 """Each learning-rate policy against values computed by hand from Caffe's formulas."""
 
+import itertools
 import math
 
 import pytest
@@ -37,4 +38,4 @@ def test_seed_schedule_first_and_last_iterations():
     rates = [learning_rate(section, i, 800) for i in range(800)]
     assert rates[0] == 0.1
     assert rates[-1] == pytest.approx(0.07772, abs=1e-5)
-    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert all(a > b for a, b in itertools.pairwise(rates))

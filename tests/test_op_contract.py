@@ -5,10 +5,10 @@ differences in float64. A newly registered op is checked here without writing a 
 import jsonschema
 import numpy as np
 import pytest
+from gradcheck import check_op_gradients, sample_inputs
 
 from graphnn import ops, schema
 from graphnn.ops.base import ForwardContext
-from gradcheck import check_op_gradients, sample_inputs
 
 CASES = [(name, index) for name in ops.names() for index in range(len(ops.get(name).examples))]
 
