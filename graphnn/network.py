@@ -75,7 +75,12 @@ class Network:
         return value if value.dtype.kind in "iu" else value.astype(self.dtype, copy=False)
 
     def forward(self, feeds, train=False, rng=None, until=None, timings=None):
-        """Run every step (or those needed for node ``until``). ``feeds`` maps data nodes to arrays."""
+        """Run every step (or those needed for node ``until``). ``feeds`` maps data nodes to arrays.
+
+        Training mode needs ``rng`` (a numpy Generator) for dropout masks: runs stay seeded.
+        """
+        if train and rng is None:
+            raise TypeError("forward(train=True) needs rng=numpy.random.default_rng(seed) for dropout")
         values, caches, losses = {}, {}, {}
         steps = self.plan.steps if until is None else self.plan.steps_until(until)
         weights, state, no_weights = self.weights, self.state, {}

@@ -248,7 +248,7 @@ def test_batchnorm_in_a_network_keeps_state_apart_and_is_not_decayed():
     assert set(net.state["bn"]) == {"running_mean", "running_var"}
     assert not set(net.weights["bn"]) & set(net.plan.by_name["bn"].op.decayed_weights)
     x = np.random.default_rng(0).normal(1.0, 1.0, size=(4, 2, 3, 3)).astype(np.float32)
-    result = net.forward({"x": x, "y": np.array([0, 1, 1, 0])}, train=True)
+    result = net.forward({"x": x, "y": np.array([0, 1, 1, 0])}, train=True, rng=np.random.default_rng(0))
     assert net.state["bn"]["running_mean"].dtype == np.float32
     np.testing.assert_allclose(net.state["bn"]["running_mean"], 0.5 * x.mean(axis=(0, 2, 3)), rtol=1e-5)
     grads = net.backward(result)

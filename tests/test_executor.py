@@ -190,3 +190,12 @@ def test_forward_until_runs_only_the_needed_steps():
     result = net.forward({"image": np.zeros((2, 2, 3))}, until="merge")
     assert set(result.values) == {"image", "flat", "fc_a", "tanh", "fc_b", "sigmoid", "merge"}
     assert result.values["merge"].shape == (2, 10)
+
+
+def test_training_forward_without_a_generator_is_refused():
+
+    g = Graph("t")
+    g.loss(g.dropout(g.fc(g.data("x", [3]), 2)), g.data("y", [], field="y"))
+    net = Network.initialise(g.build())
+    with pytest.raises(TypeError, match="rng"):
+        net.forward({"x": np.ones((2, 3)), "y": np.array([0, 1])}, train=True)
