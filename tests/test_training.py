@@ -15,16 +15,21 @@ pytestmark = pytest.mark.slow
 
 
 def run(args):
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
-    return result
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def train_model(path, data_dir, out):
+    """`graphnn run PATH` into ``out``; asserts success and returns (summary, CLI result)."""
+    result = run(["run", path, "--data-dir", str(data_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "summary.json").read_text()), result
 
 
 @pytest.fixture(scope="module")
 def seed_run(mnist_dir, tmp_path_factory):
     """The seed's experiment: mlp784, 800 iterations, batch 100, inv lr, momentum 0.9."""
     out = tmp_path_factory.mktemp("mlp784")
-    result = run(["run", "models/mlp784.json", "--data-dir", str(mnist_dir), "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    _, result = train_model("models/mlp784.json", mnist_dir, out)
     return out, result
 
 
@@ -62,8 +67,7 @@ def test_graphnn_test_reproduces_the_run_accuracy(seed_run, mnist_dir):
 
 def test_same_seed_gives_bit_identical_weights(seed_run, mnist_dir, tmp_path):
     out, _ = seed_run
-    again = run(["run", "models/mlp784.json", "--data-dir", str(mnist_dir), "--out", str(tmp_path)])
-    assert again.exit_code == 0
+    train_model("models/mlp784.json", mnist_dir, tmp_path)
     assert (tmp_path / "model.gnn").read_bytes() == (out / "model.gnn").read_bytes()
     first, second = (json.loads((folder / "summary.json").read_text()) for folder in (out, tmp_path))
     for summary in (first, second):
@@ -72,9 +76,7 @@ def test_same_seed_gives_bit_identical_weights(seed_run, mnist_dir, tmp_path):
 
 
 def test_ten_epochs_reach_97_percent(mnist_dir, tmp_path):
-    result = run(["run", "models/mlp784-10epochs.json", "--data-dir", str(mnist_dir), "--out", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary, _ = train_model("models/mlp784-10epochs.json", mnist_dir, tmp_path)
     assert summary["train"]["iterations"] == 6000
     assert summary["test"]["accuracy"] >= 0.97
 
@@ -143,8 +145,6 @@ def test_predict_rejects_samples_of_the_wrong_shape(seed_run, tmp_path):
 
 def test_lenet_reaches_99_percent(mnist_dir, tmp_path):
     """The convolutional acceptance test (issue 7): models/lenet.json as written, on full MNIST."""
-    result = run(["run", "models/lenet.json", "--data-dir", str(mnist_dir), "--out", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary, _ = train_model("models/lenet.json", mnist_dir, tmp_path)
     assert summary["test"]["samples"] == 10000
     assert summary["test"]["accuracy"] >= 0.99
