@@ -19,8 +19,6 @@ import numpy as np
 from graphnn.errors import ShapeError
 from graphnn.ops.base import ForwardContext
 
-DTYPES = ("float32", "float64")
-
 
 @dataclass
 class ForwardResult:

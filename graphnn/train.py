@@ -28,9 +28,6 @@ from graphnn.guard import check_forward, check_gradients, checked_learning_rate
 from graphnn.network import Network
 from graphnn.solvers import Solver
 
-OVERRIDABLE = ("iterations", "epochs", "batch_size", "lr", "seed", "dtype", "test_interval", "data_dir",
-               "snapshot_interval")
-
 
 @dataclass
 class Settings:
