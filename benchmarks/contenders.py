@@ -97,7 +97,7 @@ def run_graphnn(workload, iterations, train_n, test_n, threads, start=None):
     import graphnn
     from graphnn.model import model_from_dict
     from graphnn.predict import predict
-    from graphnn.train import Trainer, resolve_settings
+    from graphnn.train.loop import Trainer, resolve_settings
 
     imported = rss_bytes()
     model = model_from_dict(workload.document(iterations))
@@ -141,7 +141,7 @@ def run_numpy(workload, iterations, train_n, test_n, threads, start=None):
 
 
 def torch_init(layer, node):
-    """Initialise a Linear or Conv2d layer with the node's graphnn filler (graphnn/fillers.py), biases 0."""
+    """Initialise a Linear or Conv2d layer with the node's graphnn filler (graphnn/ops/fillers.py), biases 0."""
     import torch
 
     fan_in = layer.weight[0].numel()  # inputs of one output: C*kh*kw for conv

@@ -21,8 +21,8 @@ from workloads import WORKLOADS
 
 def write_start(workload, quick, path):
     from graphnn.datasets import Batcher, Split
+    from graphnn.executor import Network
     from graphnn.model import model_from_dict
-    from graphnn.network import Network
 
     iterations, train_n, _ = workload.schedule(quick)
     model = model_from_dict(workload.document(iterations))

@@ -10,8 +10,8 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     """Import the public API on first use, so that ``import graphnn`` stays fast for the CLI."""
-    lazy = {"Graph": "graphnn.builder", "load_model": "graphnn.model", "load_bundle": "graphnn.bundle",
-            "save_bundle": "graphnn.bundle", "Network": "graphnn.network", "Bundle": "graphnn.bundle"}
+    lazy = {"Graph": "graphnn.model.builder", "load_model": "graphnn.model", "load_bundle": "graphnn.io.bundle",
+            "save_bundle": "graphnn.io.bundle", "Network": "graphnn.executor", "Bundle": "graphnn.io.bundle"}
     if name in lazy:
         import importlib
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from graphnn.errors import DataError
-from graphnn.evaluate import primary_loss
-from graphnn.feeding import feeds
-from graphnn.limits import MAX_TENSOR_ELEMENTS
+from graphnn.model.limits import MAX_TENSOR_ELEMENTS
+from graphnn.train.evaluate import primary_loss
+from graphnn.train.feeding import feeds
 
 
 def read_samples(path):

@@ -4,7 +4,7 @@
     print(format_report(report))
 
 One batch of random data is fed the way training feeds MNIST: uint8 samples converted to floats
-(``graphnn/feeding.py``) and random class labels. Each iteration runs forward in training mode, backward,
+(``graphnn/train/feeding.py``) and random class labels. Each iteration runs forward in training mode, backward,
 and the model's solver update (at learning rate 0, so that the weights stay as they are while the update
 costs what it always costs). The first iteration only warms up (allocator, BLAS threads); the report
 averages the next ``iterations``.
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphnn.feeding import feeds
-from graphnn.network import Network
+from graphnn.executor import Network
+from graphnn.train.feeding import feeds
 
 UPDATE_LR = 0.0
 
@@ -124,7 +124,7 @@ def _new_bytes(value, seen):
 
 def time_model(model, batch_size=None, iterations=10, seed=0, dtype=None, network=None):
     """A TimingReport of ``iterations`` training iterations on one random batch of ``batch_size``."""
-    from graphnn.solvers import Solver
+    from graphnn.train.solvers import Solver
 
     train = model.train or {}
     batch_size = batch_size or train.get("batch_size", 64)

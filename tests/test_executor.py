@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphnn.builder import Graph
+from graphnn.executor import Network
 from graphnn.model import load_model
-from graphnn.network import Network
+from graphnn.model.builder import Graph
 
 MODELS = Path(__file__).parent.parent / "models"
 BATCH = 4

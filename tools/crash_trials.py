@@ -1,6 +1,6 @@
 """Kill a training process with SIGKILL at random moments, many times, and check after every kill that
 its run folder holds a snapshot that loads and verifies (the long version of the CI crash test in
-tests/test_reliability_resume.py, which runs 20).
+tests/train/test_resume.py, which runs 20).
 
     python tools/crash_trials.py                 # 200 kills
     python tools/crash_trials.py --trials 1000 --seed 7
@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from test_reliability_resume import kill_trials  # after the path is set
+sys.path[:0] = [str(ROOT)]
 
 from graphnn.errors import GraphnnError
+from tests.train.test_resume import kill_trials  # after the path is set
 
 
 def main(argv=None):

@@ -1,4 +1,4 @@
-"""A long fuzz campaign over graphnn's loaders: the properties of tests/test_fuzz.py, with fresh random
+"""A long fuzz campaign over graphnn's loaders: the properties of tests/reliability/test_fuzz.py, with fresh random
 seeds, for a number of cases or a length of time.
 
     python tools/fuzz.py                         # 2000 model files, 1000 bundles, 500 snapshots
@@ -20,9 +20,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 
-import test_fuzz  # the strategies and properties
+from tests.reliability import test_fuzz  # the strategies and properties
 
 ROUND = 500  # cases per hypothesis run; a time-bounded campaign runs rounds until time is up
 

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from graphnn.schema import model_schema
+from graphnn.model.schema import model_schema
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "model.schema.json"
 

@@ -14,7 +14,7 @@ def command(bundle_path, input_path, top, limit):
     INPUT is a .npy file, a .npz archive (array x) or an IDX file (raw or .gz), samples in rows:
     uint8 images are scaled by 1/255 as in training.
     """
-    from graphnn.bundle import load_bundle
+    from graphnn.io.bundle import load_bundle
     from graphnn.predict import predict, read_samples
 
     network = load_bundle(bundle_path).network()

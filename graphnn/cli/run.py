@@ -1,11 +1,11 @@
 """``graphnn run MODEL.json``: train with the model's train section, test with its test section.
 
-Snapshots (graphnn/snapshot.py) go to RUN_DIR/snapshot.gnn every ``--snapshot-interval`` iterations, after
+Snapshots (graphnn/train/snapshots.py) go to RUN_DIR/snapshot.gnn every ``--snapshot-interval`` iterations, after
 the last one, and on Ctrl-C or SIGTERM, which stop the run at the end of the current iteration; it then
 exits 130 (SIGINT) or 143 (SIGTERM) with one line saying where the snapshot is. ``--resume RUN_DIR``
 continues from that snapshot, bit for bit as if never stopped; it refuses another model or settings.
 
-``mpiexec -n K graphnn run MODEL --distributed`` trains data-parallel on K ranks (graphnn/distributed.py,
+``mpiexec -n K graphnn run MODEL --distributed`` trains data-parallel on K ranks (graphnn/train/distributed.py,
 docs/distributed.md); rank 0 writes the run folder and prints, and an error on any rank ends the job.
 """
 
@@ -75,7 +75,7 @@ def command(ctx, model_path, out, resume, distributed, **overrides):
     Exit 0 on success, 2 for an invalid model or usage, 1 for a failure during the run, 130 or 143 when
     stopped by SIGINT (Ctrl-C) or SIGTERM after writing a snapshot.
     """
-    from graphnn.mpilaunch import launched_size, share_cores
+    from graphnn.train.mpilaunch import launched_size, share_cores
 
     if resume and out and Path(out).resolve() != Path(resume).resolve():
         raise click.UsageError("--resume continues in its own folder; leave out --out or name the same folder")
@@ -83,7 +83,7 @@ def command(ctx, model_path, out, resume, distributed, **overrides):
     if not distributed and ranks == 1:
         return train(ctx, model_path, out, resume, None, overrides)
     share_cores()  # before NumPy loads: the ranks on this machine share its cores
-    from graphnn.distributed import connect
+    from graphnn.train.distributed import connect
 
     world = connect(ranks)
     with world.guard(passthrough=click.exceptions.Exit):  # a rank's error ends every rank, naming it
@@ -93,30 +93,30 @@ def command(ctx, model_path, out, resume, distributed, **overrides):
 
 def train(ctx, model_path, out, resume, world, overrides):
     """The run, on one process (``world`` None) or on this rank of a distributed.World."""
-    from graphnn import distributed, snapshot
     from graphnn.errors import TrainingError
     from graphnn.model import load_model
-    from graphnn.rundir import RunDirectory
-    from graphnn.runner import prepare_run
-    from graphnn.signals import Interrupted, stop_signals
+    from graphnn.train import distributed, snapshots
+    from graphnn.train.run import prepare_run
+    from graphnn.train.rundir import RunDirectory
+    from graphnn.train.signals import Interrupted, stop_signals
 
     model = load_model(model_path)
     folder = resume or out or f"runs/{model.name}"
     leader = world is None or world.leader  # the process that writes the run folder and prints
     saved = None  # a missing or damaged snapshot fails before data loads
     if resume:
-        saved = snapshot.read(folder) if world is None else distributed.read_snapshot(world, folder)
+        saved = snapshots.read(folder) if world is None else distributed.read_snapshot(world, folder)
     report = (lambda line: click.echo(line, err=True)) if leader else None  # dataset downloads
     trainer = prepare_run(model, overrides, report=report)
     if saved is not None:
-        info = snapshot.restore(trainer, saved, file=str(snapshot.snapshot_path(folder)))
+        info = snapshots.restore(trainer, saved, file=str(snapshots.snapshot_path(folder)))
     parallel = distributed.attach(trainer, world) if world is not None else None
     if not leader:
         directory = None
     elif saved is not None:
         directory = RunDirectory(folder, keep=info["records"])
     else:
-        snapshot.snapshot_path(folder).unlink(missing_ok=True)  # a new run: an old run's snapshot is not ours
+        snapshots.snapshot_path(folder).unlink(missing_ok=True)  # a new run: an old run's snapshot is not ours
         directory = RunDirectory(folder)
     progress = Progress(trainer.settings.iterations, trainer.settings.batch_size)
 
@@ -134,7 +134,7 @@ def train(ctx, model_path, out, resume, world, overrides):
         if leader:
             again = f"graphnn run {model_path}" if world is None else \
                 f"mpiexec -n {world.size} graphnn run {model_path} --distributed"
-            checkpoint = snapshot.Checkpointer(folder, directory, stop,
+            checkpoint = snapshots.Checkpointer(folder, directory, stop,
                                                resume_hint=f"; resume with: {again} --resume {folder}")
         else:
             checkpoint = parallel.follow

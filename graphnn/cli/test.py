@@ -9,11 +9,11 @@ import click
 @click.option("--batch-size", type=click.IntRange(min=1), help="Test batch size (default: the model's).")
 def command(bundle_path, data_dir, batch_size):
     """Evaluate BUNDLE (a .gnn file written by `graphnn run`) on its model's test set."""
-    from graphnn.bundle import load_bundle
     from graphnn.datasets import load_split
     from graphnn.errors import GraphnnError
-    from graphnn.evaluate import evaluate
-    from graphnn.feeding import check_fields
+    from graphnn.io.bundle import load_bundle
+    from graphnn.train.evaluate import evaluate
+    from graphnn.train.feeding import check_fields
 
     bundle = load_bundle(bundle_path)
     test = bundle.model.test

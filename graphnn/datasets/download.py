@@ -23,10 +23,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from graphnn import __version__
-from graphnn.atomic import write_atomic
 from graphnn.datasets.lookup import Found
 from graphnn.datasets.streams import CHUNK, content_sha256, is_gzip
 from graphnn.errors import DataError
+from graphnn.io.atomic import write_atomic
 
 TIMEOUT_S = 10  # to connect, and for each read
 DEADLINE_S = 300  # for one file

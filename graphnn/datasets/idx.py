@@ -21,7 +21,7 @@ import numpy as np
 
 from graphnn.datasets.streams import open_content, read_exact, read_into, reading, stored_length
 from graphnn.errors import DataError
-from graphnn.limits import MAX_DIMENSIONS
+from graphnn.model.limits import MAX_DIMENSIONS
 
 DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
           0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}

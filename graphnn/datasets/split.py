@@ -1,7 +1,7 @@
 """One split of a dataset in memory, and ``load_split``, which turns a model file's data section into one.
 
 Samples stay as stored: uint8 images are not converted to float here (60000x28x28 uint8 is 47 MB, as
-float32 188 MB); they are scaled per batch when fed (graphnn/feeding.py). Labels become class indices.
+float32 188 MB); they are scaled per batch when fed (graphnn/train/feeding.py). Labels become class indices.
 """
 
 from dataclasses import dataclass

@@ -230,9 +230,9 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
 
 def load_network(source, seed=0):
     """A Network from a bundle (.gnn: its weights) or a model file (.json: fresh weights from ``seed``)."""
-    from graphnn.bundle import load_bundle
+    from graphnn.executor import Network
+    from graphnn.io.bundle import load_bundle
     from graphnn.model import load_model
-    from graphnn.network import Network
 
     if str(source).endswith(".json"):
         return Network.initialise(load_model(source), seed=seed, dtype="float32")
@@ -241,7 +241,7 @@ def load_network(source, seed=0):
 
 def export_file(source, destination, *, softmax=False, seed=0, opset=OPSET):
     """Export the bundle or model file ``source`` to the ONNX file ``destination``; returns the ModelProto."""
-    from graphnn.atomic import write_atomic
+    from graphnn.io.atomic import write_atomic
 
     proto = network_to_onnx(load_network(source, seed), softmax=softmax, opset=opset, file=str(source))
     write_atomic(destination, proto.SerializeToString())

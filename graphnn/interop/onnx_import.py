@@ -41,11 +41,12 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 
-from graphnn import ops, schema
+from graphnn import ops
 from graphnn.errors import GraphnnError, LimitError, ShapeError
 from graphnn.interop.onnx_common import MIN_IMPORT_OPSET, require_onnx
-from graphnn.limits import MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_NODES, MAX_TENSOR_ELEMENTS
-from graphnn.validate import describe
+from graphnn.model import schema
+from graphnn.model.limits import MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_NODES, MAX_TENSOR_ELEMENTS
+from graphnn.model.validate import describe
 
 MAX_ONNX_BYTES = 2**31 - 1  # protobuf cannot parse a larger message
 LOSSES = ("softmax_cross_entropy", "least_squares")
@@ -554,7 +555,7 @@ HANDLERS = {  # ONNX op_type -> the _Importer method that converts it
 
 def onnx_to_bundle(proto, *, loss=None, file=None, name=None):
     """A Bundle (model, weights, state, metadata) from an ONNX ModelProto; see the module docstring."""
-    from graphnn.bundle import Bundle
+    from graphnn.io.bundle import Bundle
     from graphnn.model import model_from_dict
 
     onnx = require_onnx()
@@ -594,9 +595,9 @@ def import_onnx(path, *, loss=None, name=None):
 def import_file(source, destination, *, loss=None, name=None):
     """Import ``source`` and write ``destination``: a .gnn bundle, or a .json model file plus, when the
     network has weights or state, a bundle of the same stem beside it. Returns (bundle, written paths)."""
-    from graphnn.atomic import write_atomic
-    from graphnn.bundle import save_bundle
-    from graphnn.modelfile import dumps
+    from graphnn.io.atomic import write_atomic
+    from graphnn.io.bundle import save_bundle
+    from graphnn.model.writer import dumps
 
     destination = Path(destination)
     if destination.suffix not in (".gnn", ".json"):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphnn import fillers
+from graphnn.ops import fillers
 
 
 @dataclass

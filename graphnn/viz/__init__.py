@@ -4,7 +4,7 @@
     view = load_view("runs/mlp784")          # or "models/mlp784.json", "model.gnn"
     open("mlp784.html", "w").write(render(view, "html"))
 
-``graphnn viz SOURCE -o OUT`` (graphnn/cli/viz.py) and ``tools/viz.py`` do the same from the shell.
+``graphnn viz SOURCE -o OUT`` (graphnn/cli/viz.py) and ``python -m graphnn viz SOURCE -o OUT`` do the same from the shell.
 Modules: view (what is drawn, read from the source), layout (where: a layered DAG layout), svg, dot
 and html (how).
 """

@@ -3,7 +3,7 @@ Security Policy forbids every network request), readable offline and safe to ope
 
 The page shows the graph, the model's errors, a search box, and a panel that opens on a node's click
 with all its parameters, shapes and weight statistics; for a run directory, the training curves
-(drawn by graphnn.plot) and the run's summary; for a bundle, its metadata. Everything read from the
+(drawn by graphnn.viz.plot) and the run's summary; for a bundle, its metadata. Everything read from the
 model reaches the page either escaped or as JSON that the script puts in the DOM as text.
 """
 
@@ -11,7 +11,7 @@ import json
 from html import escape
 from importlib import resources
 
-from graphnn.plot import line_chart_svg
+from graphnn.viz.plot import line_chart_svg
 from graphnn.viz.svg import graph_svg
 from graphnn.viz.view import shape_text
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from graphnn import jsontext, ops
-from graphnn.bundle import MAGIC, load_bundle
+from graphnn import ops
 from graphnn.errors import GraphnnError, ModelInvalid, ShapeError
-from graphnn.model import model_from_text, read_text
+from graphnn.io.bundle import MAGIC, load_bundle
+from graphnn.model import jsontext, model_from_text, read_text
+from graphnn.model.schema import NODE_KEYS
 from graphnn.ops.registry import input_count_range
-from graphnn.schema import NODE_KEYS
 
 HISTOGRAM_BINS = 32
 MAX_CURVE_POINTS = 2000  # per series; longer series are thinned evenly (the last point is kept)
@@ -209,7 +209,7 @@ def _node_of(index, node):
 
 
 def _first_by_name(nodes):
-    """name -> the first node of that name (the one inputs refer to, as in graphnn.graph)."""
+    """name -> the first node of that name (the one inputs refer to, as in graphnn.model.rules)."""
     first = {}
     for node in nodes:
         first.setdefault(node.name, node)

@@ -1,0 +1,126 @@
+"""The graph-builder API: Python calls that write exactly the model file format.
+
+    g = Graph("mlp784")
+    x = g.data("image", shape=[784])
+    y = g.data("label", shape=[10], field="y")
+    h = g.activation(g.fc(x, 50, name="fc1"), "tanh", name="act1")
+    g.loss(g.fc(h, 10, name="fc2"), y, "softmax_cross_entropy", name="loss")
+    g.save("mlp.json")                  # or g.to_dict(), g.to_json(), g.build() -> Model
+
+Every method returns the new node's name, which is what later nodes take as input. Builder -> JSON
+-> load -> JSON is a fixed point, and ``Graph.from_dict`` turns any model document back into a builder.
+"""
+
+import copy
+from pathlib import Path
+
+from graphnn.model import load_model, model_from_dict
+from graphnn.model.schema import FORMAT
+from graphnn.model.writer import dumps
+
+
+class Graph:
+    """A model document under construction."""
+
+    def __init__(self, name, description=None):
+        self.name = name
+        self.description = description
+        self.nodes = []
+        self.train = None
+        self.test = None
+
+    def node(self, op, inputs=(), name=None, **params):
+        """Add a node of any registered op; returns its name (``op`` + a number when not given)."""
+        taken = {node["name"] for node in self.nodes}
+        if name is None:
+            number = sum(node["op"] == op for node in self.nodes) + 1
+            while f"{op}{number}" in taken:
+                number += 1
+            name = f"{op}{number}"
+        node = {"name": name, "op": op}
+        if inputs:
+            node["inputs"] = list(inputs)
+        node.update(params)
+        self.nodes.append(node)
+        return name
+
+    def data(self, name, shape, field="x"):
+        return self.node("data", name=name, shape=list(shape), field=field)
+
+    def fc(self, x, units, name=None, **params):
+        return self.node("fc", [x], name, units=units, **params)
+
+    def activation(self, x, function, name=None, **params):
+        return self.node("activation", [x], name, function=function, **params)
+
+    def relu(self, x, name=None):
+        return self.activation(x, "relu", name)
+
+    def tanh(self, x, name=None):
+        return self.activation(x, "tanh", name)
+
+    def sigmoid(self, x, name=None):
+        return self.activation(x, "sigmoid", name)
+
+    def dropout(self, x, ratio=0.5, name=None):
+        return self.node("dropout", [x], name, ratio=ratio)
+
+    def add(self, *xs, name=None):
+        return self.node("add", xs, name)
+
+    def concat(self, *xs, axis=1, name=None):
+        return self.node("concat", xs, name, **({"axis": axis} if axis != 1 else {}))
+
+    def reshape(self, x, shape, name=None):
+        return self.node("reshape", [x], name, shape=list(shape))
+
+    def flatten(self, x, name=None):
+        return self.node("flatten", [x], name)
+
+    def loss(self, prediction, label, function="softmax_cross_entropy", name=None, **params):
+        return self.node("loss", [prediction, label], name, function=function, **params)
+
+    def set_train(self, **section):
+        """The ``train`` section: data, batch_size, iterations or epochs, solver, lr, ..."""
+        self.train = section
+        return self
+
+    def set_test(self, **section):
+        """The ``test`` section: data and batch_size."""
+        self.test = section
+        return self
+
+    def to_dict(self):
+        document = {"format": FORMAT, "name": self.name}
+        if self.description:
+            document["description"] = self.description
+        document["nodes"] = copy.deepcopy(self.nodes)
+        for key in ("train", "test"):
+            if getattr(self, key) is not None:
+                document[key] = copy.deepcopy(getattr(self, key))
+        return document
+
+    def to_json(self):
+        return dumps(self.to_dict())
+
+    def build(self):
+        """Validate and plan the graph; returns a Model (or raises ModelInvalid with every error)."""
+        return model_from_dict(self.to_dict())
+
+    def save(self, path):
+        """Validate, then write the model file."""
+        self.build()
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, document):
+        graph = cls(document.get("name", "model"), document.get("description"))
+        graph.nodes = copy.deepcopy(document["nodes"])
+        graph.train = copy.deepcopy(document.get("train"))
+        graph.test = copy.deepcopy(document.get("test"))
+        return graph
+
+    @classmethod
+    def load(cls, path):
+        """A builder holding a validated model file."""
+        return cls.from_dict(load_model(path).document)

@@ -1,0 +1,153 @@
+"""Schema validation in two stages, every error with its JSON path and node.
+
+Stage one checks the envelope (sections, node names, ops, inputs); stage two checks each node's keys
+against its op's own schema, with paths prefixed by the node's path. All errors are collected, in file
+order, and each renders as one line: "node 'fc2' (op fc) at /nodes/3/units: must be >= 1; got -4".
+"""
+
+import json
+
+import jsonschema
+
+from graphnn import ops
+from graphnn.errors import GraphError, LimitError, SchemaError
+from graphnn.model import schema
+from graphnn.model.jsontext import pointer
+from graphnn.model.limits import MAX_NAME_LENGTH, MAX_NODES
+from graphnn.ops.registry import suggest
+
+_TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
+               "array": "an array", "object": "an object", "null": "null"}
+
+
+def _show(value):
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe(error):
+    """One jsonschema error as "what was expected; got what"."""
+    kind, expected, got = error.validator, error.validator_value, error.instance
+    if kind == "type":
+        names = [expected] if isinstance(expected, str) else expected
+        return f"must be {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}; got {_show(got)}"
+    bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+    if kind in bounds:
+        return f"must be {bounds[kind]} {expected}; got {_show(got)}"
+    if kind == "enum":
+        choices = ", ".join(_show(choice) for choice in expected)
+        hint = suggest(got, [c for c in expected if isinstance(c, str)]) if isinstance(got, str) else ""
+        return f"must be one of {choices}; got {_show(got)}{hint}"
+    if kind == "const":
+        return f"must be {_show(expected)}; got {_show(got)}"
+    if kind == "required":
+        missing = [key for key in expected if key not in got]
+        return f"missing required key {', '.join(repr(key) for key in missing)}"
+    if kind == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extra = [key for key in got if key not in allowed]
+        return "; ".join(f"unknown key {key!r}{suggest(key, allowed)}" for key in extra) + \
+            f"; allowed keys: {', '.join(allowed)}"
+    if kind in ("minItems", "maxItems", "minLength", "maxLength"):
+        size = "items" if "Items" in kind else "characters"
+        relation = "at least" if kind.startswith("min") else "at most"
+        return f"must have {relation} {expected} {size}; got {len(got)}"
+    if kind == "pattern":
+        return f"must match {expected}; got {_show(got)}"
+    if kind in ("oneOf", "anyOf"):
+        what = error.schema.get("description")
+        if what:
+            return f"does not fit: {what} Got {_show(got)}"
+        return f"does not fit any allowed form; got {_show(got)}"
+    return error.message
+
+
+def _node_at(document, parts):
+    """(name, op) of the node that ``parts`` points into, or (None, None)."""
+    if len(parts) >= 2 and parts[0] == "nodes" and isinstance(document, dict):
+        nodes = document.get("nodes")
+        if isinstance(nodes, list) and isinstance(parts[1], int) and parts[1] < len(nodes):
+            node = nodes[parts[1]]
+            if isinstance(node, dict):
+                name, op = node.get("name"), node.get("op")
+                return (name if isinstance(name, str) else None), (op if isinstance(op, str) else None)
+    return None, None
+
+
+def _schema_errors(document, validator, instance, prefix):
+    found = []
+    for error in validator.iter_errors(instance):
+        parts = prefix + list(error.absolute_path)
+        name, op = _node_at(document, parts)
+        found.append(SchemaError(describe(error), path=pointer(parts), node=name, op=op))
+    return found
+
+
+def _check_limits(document):
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    if not isinstance(nodes, list):
+        return []
+    if len(nodes) > MAX_NODES:
+        return [LimitError(f"{len(nodes):,} nodes; the limit is {MAX_NODES:,}", path="/nodes")]
+    return [LimitError(f"name is {len(node['name'])} characters long; the limit is {MAX_NAME_LENGTH}",
+                       path=f"/nodes/{index}/name")
+            for index, node in enumerate(nodes)
+            if isinstance(node, dict) and isinstance(node.get("name"), str) and len(node["name"]) > MAX_NAME_LENGTH]
+
+
+def envelope_errors(document):
+    """Stage one: limits, sections, node names, ops and inputs."""
+    limits = _check_limits(document)
+    if limits:
+        return limits
+    envelope = jsonschema.Draft202012Validator(schema.envelope_schema())
+    return _schema_errors(document, envelope, document, [])
+
+
+def params_errors(document, envelope):
+    """Stage two: each node's own keys against its op's schema (nodes broken in stage one are skipped)."""
+    if not isinstance(document, dict) or not isinstance(document.get("nodes"), list):
+        return []
+    if any(isinstance(error, LimitError) for error in envelope):
+        return []  # an over-limit document is not worked through node by node
+    broken = {error.path.split("/")[2] for error in envelope
+              if error.path and error.path.startswith("/nodes/") and error.path.count("/") >= 2}
+    errors = []
+    for index, node in enumerate(document["nodes"]):
+        if str(index) in broken or not isinstance(node, dict):
+            continue
+        try:
+            op_class = ops.get(node["op"])
+        except GraphError as unknown:
+            errors.append(unknown.located(path=f"/nodes/{index}/op", node=node["name"]))
+            continue
+        validator = jsonschema.Draft202012Validator(schema.node_params_schema(op_class))
+        errors += _schema_errors(document, validator, node, ["nodes", index])
+    return errors
+
+
+def schema_errors(document):
+    """All schema errors of a parsed model document, in file order (empty when valid)."""
+    envelope = envelope_errors(document)
+    return in_file_order(envelope + params_errors(document, envelope), document)
+
+
+def _file_position(document, path):
+    """Sort key of a JSON pointer in file order: each step's position in its object or array."""
+    key, value = [], document
+    for part in path.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, dict) and part in value:
+            key.append(list(value).index(part))  # dicts keep the file's key order
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            key.append(int(part))
+            value = value[int(part)]
+        else:
+            break
+    return key
+
+
+def in_file_order(errors, document):
+    """``errors`` sorted by where their JSON paths point in the file."""
+    return sorted(errors, key=lambda error: _file_position(document, error.path or ""))

@@ -1,0 +1,248 @@
+"""Snapshots: a run's whole training state in one bundle, so that a run stopped at any moment (Ctrl-C,
+SIGTERM, a kill, a power cut) resumes exactly where its last snapshot left it.
+
+``RUN_DIR/snapshot.gnn`` is a bundle (graphnn/io/bundle.py), written atomically (graphnn/io/atomic.py: a
+temporary file in the same folder, fsync, rename, fsync the folder), so the folder always holds either
+the previous snapshot or the new one, whole. It holds:
+
+- ``weights/NODE/NAME`` and ``state/NODE/NAME``: the network;
+- ``extra/solver/NODE/NAME/SLOT``: the solver's memory, ``v`` (sgd, nesterov) or ``m`` and ``s`` (adam);
+- metadata ``"snapshot"``::
+
+      {"format": "graphnn-snapshot/1", "iteration": 300, "solver_t": 300,
+       "rng": {...},             # the dropout generator: numpy's bit_generator.state
+       "batcher": {...},         # the data position: Batcher.position()
+       "window": [s, a, n],      # loss sum, accuracy sum, count of the display window in progress
+       "records": 34,            # lines of metrics.jsonl written so far
+       "elapsed": 12.5,          # seconds trained so far (wall clock; not part of the result)
+       "settings": {...}}        # the run's settings, without data_dir and snapshot_interval
+
+A run resumed from a snapshot gives bit-identical weights and metrics records (all but "elapsed") to one
+never stopped, on the same machine: every number the loop carries is restored exactly. Resuming checks
+that the model and settings are the snapshot's; a difference is refused, naming the first one.
+
+Snapshots are written every ``train.snapshot_interval`` iterations (or ``--snapshot-interval``), after
+the last iteration, and when a stop signal arrives (graphnn/train/signals.py). A snapshot never holds NaN or
+infinity: the divergence guard stops a run before its weights could, and writing checks again.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from graphnn.errors import BundleError, GraphnnError
+from graphnn.io.bundle import Bundle, load_bundle, save_bundle
+from graphnn.model.jsontext import pointer
+from graphnn.train.guard import check_finite_arrays
+from graphnn.train.signals import Interrupted
+from graphnn.train.solvers import SLOTS
+
+SNAPSHOT = "snapshot.gnn"
+FORMAT = "graphnn-snapshot/1"
+UNCOMPARED = ("data_dir", "snapshot_interval")  # settings that may change on resume: they change no number
+_FIELDS = {"format": str, "iteration": int, "solver_t": int, "rng": dict, "batcher": dict, "window": list,
+           "records": int, "elapsed": float, "settings": dict}
+
+
+def snapshot_path(folder):
+    return Path(folder) / SNAPSHOT
+
+
+def settings_record(settings):
+    """The settings a snapshot keeps and compares on resume, as plain JSON data."""
+    record = {key: value for key, value in dataclasses.asdict(settings).items() if key not in UNCOMPARED}
+    return json.loads(json.dumps(record))
+
+
+def capture(trainer, records):
+    """The snapshot Bundle of ``trainer``'s state; ``records`` is the count of metrics lines written."""
+    network, solver = trainer.network, trainer.solver
+    check_finite_arrays(network.weights, "weight")
+    check_finite_arrays(network.state, "state")
+    extra = {}
+    for node, weights in solver.state.items():
+        for name, slots in weights.items():
+            check_finite_arrays({node: {f"{name}/{slot}": array for slot, array in slots.items()}}, "solver state")
+            for slot, array in slots.items():
+                extra[f"extra/solver/{node}/{name}/{slot}"] = array
+    metadata = {"snapshot": {
+        "format": FORMAT, "iteration": trainer.iteration, "solver_t": solver.t,
+        "rng": trainer.rng.bit_generator.state, "batcher": trainer.batcher.position(),
+        "window": [float(trainer.window[0]), float(trainer.window[1]), int(trainer.window[2])],
+        "records": records, "elapsed": float(trainer.elapsed), "settings": settings_record(trainer.settings)}}
+    return Bundle(trainer.model, network.weights, network.state, metadata, extra)
+
+
+def write(folder, trainer, records):
+    """Write ``trainer``'s snapshot to ``folder``/snapshot.gnn atomically; returns its path."""
+    path = snapshot_path(folder)
+    save_bundle(path, capture(trainer, records))
+    return path
+
+
+def remove_stale_temporaries(folder):
+    """Delete temporary files that a killed writer left behind (atomic.write_atomic names them
+    ``.NAME.<random>.tmp``); the snapshot itself is never touched."""
+    for path in Path(folder).glob(f".{SNAPSHOT}.*.tmp"):
+        path.unlink(missing_ok=True)
+
+
+def read(folder):
+    """The verified snapshot Bundle in ``folder``: a BundleError naming the file when it is missing,
+    damaged, or not a consistent snapshot."""
+    path = snapshot_path(folder)
+    if not path.is_file():
+        raise BundleError(f"no snapshot to resume from (expected {SNAPSHOT} in the run folder)", file=str(path))
+    return verify(load_bundle(path), str(path))
+
+
+def verify(bundle, file=None):
+    """Check that a loaded bundle is a consistent snapshot; returns it. (Sizes, checksum and weights are
+    already checked by the bundle loader.)"""
+    def fail(message, path="/metadata/snapshot"):
+        raise BundleError(f"not a consistent snapshot: {message}", file=file, path=path)
+
+    info = bundle.metadata.get("snapshot")
+    if not isinstance(info, dict):
+        fail("metadata has no snapshot section")
+    for key, kind in _FIELDS.items():
+        value = info.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+            fail(f"{key} must be {'a non-negative integer' if kind is int else 'a ' + kind.__name__}; got {value!r}",
+                 pointer(["metadata", "snapshot", key]))
+    if info["format"] != FORMAT:
+        fail(f"format is {info['format']!r}; expected {FORMAT!r}")
+    window = info["window"]
+    if len(window) != 3 or not all(type(v) is float for v in window[:2]) or type(window[2]) is not int \
+            or window[2] < 0:
+        fail(f"window must be [loss sum, accuracy sum, count >= 0]; got {window!r}", "/metadata/snapshot/window")
+    if not _is_pcg64_state(info["rng"]):
+        fail("rng must be a PCG64 generator state: {bit_generator: 'PCG64', state: {state, inc: integers in "
+             "[0, 2**128)}, has_uint32: 0 or 1, uinteger: an integer in [0, 2**32)}", "/metadata/snapshot/rng")
+    solver = info["settings"].get("solver")
+    solver_type = solver.get("type") if isinstance(solver, dict) and isinstance(solver.get("type"), str) else None
+    for key, array in bundle.extra.items():
+        parts = key.split("/")
+        if len(parts) != 5 or parts[1] != "solver" or parts[4] not in SLOTS.get(solver_type, ()):
+            fail(f"unexpected array {key!r}; expected extra/solver/NODE/WEIGHT/SLOT with a slot of {solver_type}")
+        weight = bundle.weights.get(parts[2], {}).get(parts[3])
+        if weight is None or weight.shape != array.shape or weight.dtype != array.dtype:
+            fail(f"solver state {key!r} does not match a weight of the same shape and dtype")
+    return bundle
+
+
+def _is_pcg64_state(state):
+    """Whether ``state`` is exactly what numpy's PCG64 ``bit_generator.state`` gives (numpy itself would
+    accept a float ``inc`` and resume from another state)."""
+    def integer(value, limit):
+        return type(value) is int and 0 <= value < limit
+
+    inner = state.get("state")
+    return (set(state) == {"bit_generator", "state", "has_uint32", "uinteger"} and state["bit_generator"] == "PCG64"
+            and isinstance(inner, dict) and set(inner) == {"state", "inc"}
+            and integer(inner["state"], 2**128) and integer(inner["inc"], 2**128)
+            and integer(state["has_uint32"], 2) and integer(state["uinteger"], 2**32))
+
+
+def _first_difference(old, new, path=""):
+    """JSON pointer of the first place where two JSON values differ, or None when they are equal."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [key for key in new if key not in old]:
+            if key not in old or key not in new:
+                return path + pointer([key])
+            found = _first_difference(old[key], new[key], path + pointer([key]))
+            if found is not None:
+                return found
+        return None
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (a, b) in enumerate(zip(old, new)):
+            found = _first_difference(a, b, f"{path}/{index}")
+            if found is not None:
+                return found
+        return None
+    same = old == new and type(old) is type(new)
+    return None if same else (path or "/")
+
+
+def _value_at(document, path):
+    for part in path.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(document, dict):
+            document = document.get(part, "(absent)")
+        elif isinstance(document, list) and part.isdigit() and int(part) < len(document):
+            document = document[int(part)]
+        else:
+            return "(absent)"
+    return json.dumps(document)[:60]
+
+
+def check_same_run(bundle, trainer, file):
+    """Refuse to resume ``trainer`` from a snapshot made with another model or other settings."""
+    info = bundle.metadata["snapshot"]
+    for what, old, new in (("another model", bundle.model.document, trainer.model.document),
+                           ("other settings", info["settings"], settings_record(trainer.settings))):
+        where = _first_difference(json.loads(json.dumps(old)), json.loads(json.dumps(new)))
+        if where is not None:
+            raise GraphnnError(f"cannot resume: the snapshot was made with {what}: at {where} it has "
+                               f"{_value_at(old, where)}, this run {_value_at(new, where)}", file=file)
+
+
+def restore(trainer, bundle, file=None):
+    """Put a verified snapshot's state into ``trainer`` (built from the same model and settings)."""
+    check_same_run(bundle, trainer, file)
+    info = bundle.metadata["snapshot"]
+    if info["iteration"] > trainer.settings.iterations:
+        raise BundleError(f"snapshot is at iteration {info['iteration']}, past the run's "
+                          f"{trainer.settings.iterations}", file=file, path="/metadata/snapshot/iteration")
+    network = trainer.network
+    for groups, saved in ((network.weights, bundle.weights), (network.state, bundle.state)):
+        for node, arrays in saved.items():
+            for name, array in arrays.items():
+                if array.dtype != groups[node][name].dtype:
+                    raise BundleError(f"snapshot holds {array.dtype} arrays; this run uses {groups[node][name].dtype}",
+                                      file=file, node=node)
+                groups[node][name][...] = array  # in place: whatever holds the arrays keeps them
+    trainer.solver.state = {}
+    for key, array in bundle.extra.items():
+        _, _, node, name, slot = key.split("/")
+        trainer.solver.state.setdefault(node, {}).setdefault(name, {})[slot] = np.array(array)
+    trainer.solver.t = info["solver_t"]
+    try:
+        trainer.rng.bit_generator.state = info["rng"]
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
+        raise BundleError(f"snapshot's generator state cannot be restored: {error}", file=file,
+                          path="/metadata/snapshot/rng") from None
+    try:
+        trainer.batcher.restore(info["batcher"])
+    except GraphnnError as error:
+        raise error.located(file=file, path="/metadata/snapshot/batcher")
+    trainer.iteration = info["iteration"]
+    trainer.window = [info["window"][0], info["window"][1], int(info["window"][2])]
+    trainer.elapsed = info["elapsed"]
+    return info
+
+
+class Checkpointer:
+    """The Trainer's checkpoint hook for a run folder: writes snapshots at the interval and after the
+    last iteration, and on a stop signal writes one and raises signals.Interrupted."""
+
+    def __init__(self, folder, directory, stop=None, resume_hint=""):
+        self.folder, self.directory, self.stop, self.resume_hint = Path(folder), directory, stop, resume_hint
+        self.last = None  # iteration of the last snapshot written
+        remove_stale_temporaries(self.folder)
+
+    def write(self, trainer):
+        self.directory.sync()
+        path = write(self.folder, trainer, self.directory.count)
+        self.last = trainer.iteration
+        return path
+
+    def __call__(self, trainer):
+        interval = trainer.settings.snapshot_interval
+        due = (interval and trainer.iteration % interval == 0) or trainer.iteration == trainer.settings.iterations
+        if due or (self.stop is not None and self.stop.signal is not None):
+            path = self.write(trainer)
+            if self.stop is not None and self.stop.signal is not None:
+                raise Interrupted(self.stop.signal, trainer.iteration, path, self.resume_hint)

@@ -1,0 +1,420 @@
+"""Fuzzing the loaders: valid models are generated through the graph builder from every registered op's
+own examples, then mutated (keys dropped, wrong types, huge numbers, NaN, hostile op names, cycles,
+duplicate and Unicode names, truncated text, flipped bits, tampered bundle headers). The property: loading
+either succeeds or raises a GraphnnError whose message is one line; no other exception, ever.
+
+CI runs a bounded, derandomised number of cases (``FUZZ_EXAMPLES`` below); ``tools/fuzz.py`` runs the
+same properties for as long as it is asked to, and saves any failing input to tests/fixtures/fuzz/,
+where ``test_regression_fixtures_are_refused_cleanly`` keeps it loaded from then on.
+"""
+
+import copy
+import functools
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graphnn import ops
+from graphnn.errors import GraphnnError, ModelInvalid
+from graphnn.executor import Network
+from graphnn.io import bundle
+from graphnn.model import load_model, writer
+from graphnn.model.builder import Graph
+from graphnn.model.schema import LR_POLICIES
+from graphnn.train import snapshots
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fuzz"
+FUZZ_EXAMPLES = {"model": 250, "bundle": 120, "snapshot": 40}
+CI_SETTINGS = {"deadline": None, "derandomize": True, "database": None,
+               "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+MAX_ROUND_TRIP_PARAMETERS = 20_000  # a valid mutant is saved and reloaded only when it is this small
+
+BODY_OPS = [name for name in ops.names() if not ops.get(name).is_input and not ops.get(name).is_loss]
+HOSTILE_OPS = ["os.system", "__import__", "__class__", "__builtins__", "eval", "exec", "subprocess.Popen",
+               "graphnn.ops.fc.FC", "fc.__class__", "fc.__init__", "__subclasses__", "pickle.loads", "../fc",
+               "FC", "fc ", "", "builtins.open", "numpy.load"]
+HOSTILE_KEYS = ["__class__", "__init__", "__dict__", "__reduce__", "__import__", "op.__class__", "_OPS"]
+NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.\-]{0,10}", fullmatch=True)
+ODD_VALUES = st.sampled_from([
+    None, True, False, 0, -1, 1, 2**31, 2**63, 2**64 + 1, 10**30, -(10**30), 0.5, -0.0, 1e308, -1e308, 1e-320,
+    float("nan"), float("inf"), float("-inf"), "", "x", "NaN", "1e400", "__import__", "fc", "..", "/etc/passwd",
+    "ünïcødé", "\u202e", "a\nb", "\ud800", [], [None], [1, 2, 3], [10**12, 10**12], [-1], {}, {"type": "sgd"},
+])
+
+
+# ----- valid models -----------------------------------------------------------------------------------
+
+def _out_shape(op_name, params, in_shapes):
+    return tuple(ops.get(op_name)("probe", copy.deepcopy(params)).infer_shape([tuple(s) for s in in_shapes]))
+
+
+@st.composite
+def valid_documents(draw, max_body=6):
+    """A valid model document: data nodes, a random DAG of body ops drawn from the ops' examples, a
+    flatten -> fc -> loss head, and train/test sections."""
+    graph = Graph(draw(NAMES))
+    shapes, taken = {}, set()
+
+    def fresh(prefix):
+        base = draw(NAMES) if draw(st.booleans()) else prefix
+        name, number = base, 1
+        while name in taken:
+            name, number = f"{base}_{number}", number + 1
+        taken.add(name)
+        return name
+
+    for _ in range(draw(st.integers(0, max_body))):
+        op = draw(st.sampled_from(BODY_OPS))
+        example = draw(st.sampled_from(ops.get(op).examples))
+        inputs = []
+        for shape in example["inputs"]:
+            reusable = [n for n, s in shapes.items() if s == tuple(shape) and n not in inputs]
+            if reusable and draw(st.booleans()):
+                inputs.append(draw(st.sampled_from(reusable)))
+            else:
+                inputs.append(graph.data(fresh("x"), shape))
+                shapes[inputs[-1]] = tuple(shape)
+        name = graph.node(op, inputs, fresh(op), **copy.deepcopy(example["params"]))
+        shapes[name] = _out_shape(op, example["params"], [shapes[i] for i in inputs])
+    last = draw(st.sampled_from(sorted(shapes))) if shapes else graph.data(fresh("x"), draw(
+        st.lists(st.integers(1, 4), max_size=3)))
+    if len(shapes.get(last, ())) != 1:
+        last = graph.flatten(last, name=fresh("flat"))
+    classes = draw(st.integers(2, 5))
+    logits = graph.fc(last, classes, name=fresh("fc"))
+    label = graph.data(fresh("label"), draw(st.sampled_from([[], [classes]])), field="y")
+    graph.loss(logits, label, draw(st.sampled_from(["softmax_cross_entropy", "least_squares"])), name=fresh("loss"))
+    policy = draw(st.sampled_from(sorted(LR_POLICIES)))
+    lr = {"policy": policy, "base_lr": 0.1, **{key: {"gamma": 0.5, "step_size": 10, "power": 0.75,
+                                                     "steps": [5, 10]}[key] for key in LR_POLICIES[policy]}}
+    graph.set_train(data=draw(st.sampled_from([{"dataset": "mnist"}, {"path": "data.npz", "limit": 100}])),
+                    batch_size=draw(st.integers(1, 64)), iterations=draw(st.integers(1, 100)),
+                    solver={"type": draw(st.sampled_from(["sgd", "nesterov", "adam"]))}, lr=lr)
+    if draw(st.booleans()):
+        graph.set_test(data={"dataset": "mnist", "split": "test"}, batch_size=100)
+    return graph.to_dict()
+
+
+# ----- mutations --------------------------------------------------------------------------------------
+
+def _position(draw, size):
+    """A position in ``range(size)``, spread evenly: hypothesis favours small and zero choices, which
+    would put most flips in the magic bytes, so the choice it makes is a seed, not the position."""
+    return random.Random(draw(st.integers(0, 2**32 - 1))).randrange(max(size, 1))
+
+
+def _paths(value, path=()):
+    """Every (path, container) below ``value``: keys of objects and indices of arrays."""
+    found = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, path + (index,))
+    return found
+
+
+def _parent(document, path):
+    for part in path[:-1]:
+        document = document[part]
+    return document
+
+
+@st.composite
+def mutated_documents(draw):
+    """A valid document with one to three mutations applied."""
+    document = draw(valid_documents())
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["drop", "replace", "hostile_op", "hostile_key", "cycle", "duplicate",
+                                     "unicode_name", "huge", "add_key"]))
+        nodes = document.get("nodes") if isinstance(document, dict) else None
+        nodes = [n for n in nodes if isinstance(n, dict)] if isinstance(nodes, list) else []
+        paths = [p for p in _paths(document) if p]
+        if kind == "drop" and paths:
+            path = draw(st.sampled_from(paths))
+            del _parent(document, path)[path[-1]]
+        elif kind == "replace" and paths:
+            path = draw(st.sampled_from(paths))
+            _parent(document, path)[path[-1]] = draw(ODD_VALUES)
+        elif kind == "hostile_op" and nodes:
+            draw(st.sampled_from(nodes))["op"] = draw(st.sampled_from(HOSTILE_OPS))
+        elif kind == "hostile_key" and nodes:
+            draw(st.sampled_from(nodes))[draw(st.sampled_from(HOSTILE_KEYS))] = draw(ODD_VALUES)
+        elif kind == "cycle" and nodes:
+            node = draw(st.sampled_from(nodes))
+            target = draw(st.sampled_from(nodes)).get("name")
+            node["inputs"] = list(node.get("inputs", []) if isinstance(node.get("inputs"), list) else []) + [target]
+        elif kind == "duplicate" and len(nodes) > 1:
+            first, second = draw(st.permutations(nodes))[:2]
+            second["name"] = first.get("name")
+        elif kind == "unicode_name" and nodes:
+            node = draw(st.sampled_from(nodes))
+            old, new = node.get("name"), draw(st.text(min_size=0, max_size=8))
+            node["name"] = new
+            for other in nodes:  # keep the references, so the name itself is what is tested
+                if isinstance(other.get("inputs"), list):
+                    other["inputs"] = [new if source == old else source for source in other["inputs"]]
+        elif kind == "huge" and paths:
+            numeric = [p for p in paths if isinstance(_parent(document, p)[p[-1]], (int, float))]
+            if numeric:
+                path = draw(st.sampled_from(numeric))
+                _parent(document, path)[path[-1]] = draw(st.sampled_from(
+                    [10**9, 10**12, 10**19, 10**100, 2**63 - 1, -(2**63), 1e300, 1e-300, 4e9]))
+        elif kind == "add_key" and paths:
+            containers = [p for p in [()] + paths if isinstance(_parent(document, p + ("x",))
+                                                                if p else document, dict)]
+            path = draw(st.sampled_from(containers))
+            target = _parent(document, path + ("x",)) if path else document
+            target[draw(st.sampled_from(["extra", "params", "nodes", "weights", "__class__"]))] = draw(ODD_VALUES)
+    return document
+
+
+@st.composite
+def mutated_texts(draw):
+    """Model file bytes: a mutated document as JSON (NaN and Infinity written as such), sometimes damaged
+    further as text: truncated, a byte flipped or replaced, brackets nested deep."""
+    document = draw(mutated_documents()) if draw(st.booleans()) else draw(valid_documents())
+    text = json.dumps(document, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
+    damage = draw(st.sampled_from(["none", "truncate", "flip", "insert", "nest"]))
+    if damage == "truncate":
+        text = text[:_position(draw, len(text) + 1)]
+    elif damage == "flip":
+        position = _position(draw, len(text))
+        text = text[:position] + bytes([text[position] ^ (1 << draw(st.integers(0, 7)))]) + text[position + 1:]
+    elif damage == "insert":
+        position = _position(draw, len(text) + 1)
+        text = text[:position] + draw(st.sampled_from(
+            [b"NaN", b"-Infinity", b"1e999", b'"', b"\\", b",", b"]", b"{", b"\xff", b"\xed\xa0\x80", b"\x00",
+             b'"\\ud800"', b"9" * 5000])) + text[position:]
+    elif damage == "nest":
+        depth = draw(st.integers(50, 2000))
+        text = b'{"format": "graphnn/1", "nodes": ' + b"[" * depth + b"]" * depth + b"}"
+    return text
+
+
+# ----- the properties ---------------------------------------------------------------------------------
+
+def assert_clean_refusal(error):
+    """A refusal must be a GraphnnError whose message, and each listed error's, is one line."""
+    assert isinstance(error, GraphnnError), f"{type(error).__name__} escaped: {error!r}"
+    lines = str(error).splitlines()
+    assert len(lines) == 1, f"message is not one line: {str(error)!r}"
+    for inner in getattr(error, "errors", []):
+        assert len(str(inner).splitlines()) == 1, f"message is not one line: {str(inner)!r}"
+    str(error).encode("utf-8")  # printable on any terminal: no lone surrogates
+
+
+def check_model_bytes(data, folder):
+    """Load ``data`` as a model file; return the Model, or None after a clean refusal. A loaded model
+    must survive the canonical text and, when small, a bundle round trip."""
+    path = Path(folder) / "model.json"
+    path.write_bytes(data)
+    try:
+        model = load_model(path)
+    except Exception as error:  # noqa: BLE001 — the property is about every exception
+        assert_clean_refusal(error)
+        return None
+    again = load_model_text(writer.dumps(model.document), folder)
+    assert again.document == model.document
+    if model.plan.parameter_count() <= MAX_ROUND_TRIP_PARAMETERS:
+        network = Network.initialise(model, seed=0)
+        saved = bundle.to_bytes(bundle.Bundle(model, network.weights, network.state))
+        assert bundle.to_bytes(bundle.from_bytes(saved)) == saved
+    return model
+
+
+def load_model_text(text, folder):
+    path = Path(folder) / "again.json"
+    path.write_text(text, encoding="utf-8")
+    return load_model(path)
+
+
+def check_bundle_bytes(data):
+    """Load ``data`` as a bundle; return the Bundle, or None after a clean refusal."""
+    try:
+        return bundle.from_bytes(data, file="fuzz.gnn")
+    except Exception as error:  # noqa: BLE001
+        assert_clean_refusal(error)
+        return None
+
+
+@st.composite
+def mutated_bundles(draw):
+    """Bundle bytes of a small valid model, then damaged: bits flipped, truncated, or a header or tensor
+    changed and the checksum recomputed (so the damage reaches the checks behind the checksum)."""
+    document = draw(valid_documents(max_body=3))
+    model = Graph.from_dict(document).build()
+    network = Network.initialise(model, seed=0, dtype=draw(st.sampled_from(["float32", "float64"])))
+    extra = {"extra/solver/t": np.array([3], np.int64)} if draw(st.booleans()) else {}
+    data = bundle.to_bytes(bundle.Bundle(model, network.weights, network.state, {"note": "fuzz"}, extra))
+    kind = draw(st.sampled_from(["flip", "truncate", "header", "model", "tensor_entry", "tensor_data"]))
+    if kind == "flip":
+        for _ in range(draw(st.integers(1, 3))):
+            position = _position(draw, len(data))
+            data = data[:position] + bytes([data[position] ^ (1 << draw(st.integers(0, 7)))]) + data[position + 1:]
+        return data
+    if kind == "truncate":
+        return data[:_position(draw, len(data))]
+    header, blobs = bundle.split_parts(data)
+    if kind == "header":
+        paths = [p for p in _paths(header) if p and p[0] != "model"]
+        path = draw(st.sampled_from(paths))
+        if draw(st.booleans()):
+            del _parent(header, path)[path[-1]]
+        else:
+            _parent(header, path)[path[-1]] = draw(ODD_VALUES)
+    elif kind == "model":
+        header["model"] = draw(mutated_documents())
+    elif kind == "tensor_entry" and header["tensors"]:
+        entry = draw(st.sampled_from(header["tensors"]))
+        field = draw(st.sampled_from(["key", "dtype", "shape"]))
+        entry[field] = draw(st.sampled_from({
+            "key": ["../x", "/weights/a/W", "weights\\a\\W", "weights/a/W\n", "extra/../x", "weights/a/b/c/d/e",
+                    "extra/x", "state/x/y", "weights/" + "a" * 200 + "/W", "__class__"],
+            "dtype": ["|O", "<i8", ">f4", "<f2", "<U1", "object", "<c8"],
+            "shape": [[10**11], [10**5, 10**6], [2**63], [-1], [], [0], [1] * 9, [1.5], [True]],
+        }[field]))
+    elif kind == "tensor_data" and blobs:
+        index = draw(st.integers(0, len(blobs) - 1))
+        dtype = np.dtype(header["tensors"][index]["dtype"])
+        values = np.frombuffer(blobs[index], dtype).copy()
+        if values.size and dtype.kind == "f":
+            values[draw(st.integers(0, values.size - 1))] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+        blobs[index] = values.tobytes()
+    return bundle.join_parts(header, blobs)
+
+
+@functools.lru_cache(maxsize=1)
+def snapshot_case():
+    """(bytes of a real snapshot taken at iteration 6 of 12 adam iterations, the folder of its data)."""
+    from tests.reliability.test_reliability import make_trainer, run_until
+
+    folder = tempfile.mkdtemp(prefix="graphnn-fuzz-")
+    run_until(make_trainer(folder, **SNAPSHOT_RUN), folder, 6, [])
+    return snapshots.snapshot_path(folder).read_bytes(), folder
+
+
+SNAPSHOT_RUN = {"iterations": 12, "solver": {"type": "adam"}, "test_interval": 5}
+
+
+@st.composite
+def mutated_snapshots(draw):
+    """A real snapshot with its snapshot metadata, a solver-state key or a stored number changed (and the
+    checksum recomputed, so the change reaches verification and restoring)."""
+    data, _ = snapshot_case()
+    header, blobs = bundle.split_parts(data)
+    kind = draw(st.sampled_from(["metadata", "metadata", "key", "number"]))
+    if kind == "metadata":
+        info = header["metadata"]["snapshot"]
+        path = draw(st.sampled_from([p for p in _paths(info) if p]))
+        if draw(st.booleans()):
+            del _parent(info, path)[path[-1]]
+        else:
+            _parent(info, path)[path[-1]] = draw(st.one_of(ODD_VALUES, st.sampled_from(
+                [2**128, 2**64, -(2**63), 1.5, 10**30, 12, 13, 11, 0, "PCG64", "MT19937"])))
+    elif kind == "key":
+        entry = draw(st.sampled_from([t for t in header["tensors"] if t["key"].startswith("extra/")]))
+        entry["key"] = draw(st.sampled_from(["extra/solver/fc1/W/v", "extra/solver/fc1/W", "extra/solver/nowhere/W/m",
+                                             "extra/solver/fc1/b/m", "extra/other/fc1/W/m", "extra/solver/bn/gamma/s"]))
+    else:
+        index = draw(st.integers(0, len(blobs) - 1))
+        values = np.frombuffer(blobs[index], header["tensors"][index]["dtype"]).copy()
+        values[_position(draw, values.size)] = draw(st.sampled_from([np.nan, -np.inf, 1e30, -1.0, 0.0]))
+        blobs[index] = values.tobytes()
+    return bundle.join_parts(header, blobs)
+
+
+# ----- the tests --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def folder():
+    with tempfile.TemporaryDirectory() as name:
+        yield name
+
+
+@settings(max_examples=60, **CI_SETTINGS)
+@given(document=valid_documents())
+def test_generated_models_are_valid(document):
+    model = Graph.from_dict(document).build()
+    assert model.plan.losses
+
+
+@settings(max_examples=FUZZ_EXAMPLES["model"], **CI_SETTINGS)
+@given(data=mutated_texts())
+def test_mutated_model_files_load_or_are_refused_cleanly(data, folder):
+    check_model_bytes(data, folder)
+
+
+@settings(max_examples=FUZZ_EXAMPLES["bundle"], **CI_SETTINGS)
+@given(data=mutated_bundles())
+def test_mutated_bundles_load_or_are_refused_cleanly(data):
+    loaded = check_bundle_bytes(data)
+    if loaded is not None:  # whatever loads is sound: finite float weights of the graph's shapes
+        for step in loaded.model.plan.steps:
+            for name, shape in step.weight_shapes.items():
+                array = loaded.weights[step.name][name]
+                assert array.shape == shape and array.dtype.kind == "f" and np.isfinite(array).all()
+
+
+@settings(max_examples=FUZZ_EXAMPLES["snapshot"], **CI_SETTINGS)
+@given(data=mutated_snapshots())
+def test_mutated_snapshots_resume_or_are_refused_cleanly(data):
+    check_snapshot_bytes(data)
+
+
+def resume_from(data, file="snapshot.gnn"):
+    """Verify ``data`` as a snapshot and resume a fresh trainer from it to the end of its run."""
+    from tests.reliability.test_reliability import make_trainer
+
+    _, folder = snapshot_case()
+    saved = snapshots.verify(bundle.from_bytes(data, file=file), file)
+    trainer = make_trainer(folder, **SNAPSHOT_RUN)
+    snapshots.restore(trainer, saved, file=file)
+    with np.errstate(all="ignore"):
+        trainer.run()
+
+
+def check_snapshot_bytes(data):
+    """Resuming from ``data`` either works or a GraphnnError says why in one line."""
+    try:
+        resume_from(data)
+    except Exception as error:  # noqa: BLE001
+        assert_clean_refusal(error)
+
+
+def _fixtures():
+    return sorted(path for path in FIXTURES.iterdir() if path.suffix in (".json", ".gnn")) if FIXTURES.exists() else []
+
+
+@pytest.mark.parametrize("path", _fixtures(), ids=lambda path: path.name)
+def test_regression_fixtures_are_refused_cleanly(path, folder):
+    """Every input a fuzz campaign (or a review) found to break a loader: refused, in one line, quickly."""
+    started = time.perf_counter()
+    if path.name.endswith(".snapshot.gnn"):  # a snapshot: refused by verifying or restoring
+        with pytest.raises(GraphnnError) as raised:
+            resume_from(path.read_bytes(), file=str(path))
+    elif path.suffix == ".gnn":
+        with pytest.raises(GraphnnError) as raised:
+            bundle.load_bundle(path)
+    else:
+        with pytest.raises(GraphnnError) as raised:
+            load_model(path)
+    assert_clean_refusal(raised.value)
+    assert str(path) in str(raised.value)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_model_invalid_lists_only_one_line_errors():
+    document = Graph("m").to_dict()
+    document["nodes"] = [{"name": "a\nb", "op": "fc\u2028", "inputs": ["\ud800"]}]
+    with pytest.raises(ModelInvalid) as raised:
+        Graph.from_dict(document).build()
+    assert_clean_refusal(raised.value)
