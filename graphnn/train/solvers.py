@@ -51,6 +51,17 @@ class Solver:
         self._slots = SLOTS[self.type]
         self._scale_cache = {}
 
+    def state_dict(self):
+        """Everything the solver remembers: ``{"t": updates so far, "slots": {node: {weight: {slot: array}}}}``.
+        The arrays are the solver's own (a snapshot writes them at once; copy them to keep them)."""
+        return {"t": self.t, "slots": self.state}
+
+    def load_state_dict(self, state):
+        """Continue from ``state_dict()``'s data (the arrays are copied)."""
+        self.t = state["t"]
+        self.state = {node: {name: {slot: np.array(array) for slot, array in slots.items()}
+                             for name, slots in weights.items()} for node, weights in state["slots"].items()}
+
     def _scales(self, node, name):
         """(lr multiplier, decay) for one weight; they depend only on the plan, so are worked out once."""
         scales = self._scale_cache.get((node, name))
