@@ -3,8 +3,14 @@
 Stage one checks the envelope (sections, node names, ops, inputs); stage two checks each node's keys
 against its op's own schema, with paths prefixed by the node's path. All errors are collected, in file
 order, and each renders as one line: "node 'fc2' (op fc) at /nodes/3/units: must be >= 1; got -4".
+
+"integer" means a JSON number written as an integer: ``10``, never ``10.0`` or ``1e1`` (JSON Schema itself
+counts those as integers, but they parse as floats, which shapes, sizes and seeds cannot be). One
+validator class, ``Validator``, applies that rule to every schema: the model's, its train and test
+sections', and each op's parameters.
 """
 
+import functools
 import json
 
 import jsonschema
@@ -15,6 +21,28 @@ from graphnn.model import schema
 from graphnn.model.jsontext import pointer
 from graphnn.model.limits import MAX_NAME_LENGTH, MAX_NODES
 from graphnn.ops.registry import suggest
+
+
+def _is_integer(checker, instance):
+    """An int that is not a bool: what json.loads makes of a number with no fraction and no exponent."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+
+
+@functools.cache
+def params_validator(op_class):
+    """The Validator of one op's node keys (built once per op)."""
+    return Validator(schema.node_params_schema(op_class))
+
+
+@functools.cache
+def _envelope_validator():
+    return Validator(schema.envelope_schema())
+
 
 _TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
                "array": "an array", "object": "an object", "null": "null"}
@@ -100,8 +128,7 @@ def envelope_errors(document):
     limits = _check_limits(document)
     if limits:
         return limits
-    envelope = jsonschema.Draft202012Validator(schema.envelope_schema())
-    return _schema_errors(document, envelope, document, [])
+    return _schema_errors(document, _envelope_validator(), document, [])
 
 
 def params_errors(document, envelope):
@@ -121,8 +148,7 @@ def params_errors(document, envelope):
         except GraphError as unknown:
             errors.append(unknown.located(path=f"/nodes/{index}/op", node=node["name"]))
             continue
-        validator = jsonschema.Draft202012Validator(schema.node_params_schema(op_class))
-        errors += _schema_errors(document, validator, node, ["nodes", index])
+        errors += _schema_errors(document, params_validator(op_class), node, ["nodes", index])
     return errors
 
 
