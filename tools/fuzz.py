@@ -1,4 +1,4 @@
-"""A long fuzz campaign over graphnn's loaders: the properties of tests/reliability/test_fuzz.py, with fresh random
+"""A long fuzz campaign over graphnn's loaders: the properties of tests/fuzzing.py, with fresh random
 seeds, for a number of cases or a length of time.
 
     python tools/fuzz.py                         # 2000 model files, 1000 bundles, 500 snapshots
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from tests.reliability import test_fuzz  # the strategies and properties
+from tests import fuzzing  # the strategies and properties
 
 ROUND = 500  # cases per hypothesis run; a time-bounded campaign runs rounds until time is up
 
@@ -38,9 +38,9 @@ def save(data, suffix, folder):
 def campaign(kind, count, folder, scratch, totals):
     """Run ``count`` cases of one property, counting each in ``totals``; returns the saved failures."""
     failures = []
-    strategy, suffix = {"model": (test_fuzz.mutated_texts(), ".json"),
-                        "bundle": (test_fuzz.mutated_bundles(), ".gnn"),
-                        "snapshot": (test_fuzz.mutated_snapshots(), ".snapshot.gnn")}[kind]
+    strategy, suffix = {"model": (fuzzing.mutated_texts(), ".json"),
+                        "bundle": (fuzzing.mutated_bundles(), ".gnn"),
+                        "snapshot": (fuzzing.mutated_snapshots(), ".snapshot.gnn")}[kind]
 
     @settings(max_examples=count, deadline=None, database=None, derandomize=False,
               suppress_health_check=list(HealthCheck))
@@ -49,11 +49,11 @@ def campaign(kind, count, folder, scratch, totals):
         totals[kind] += 1
         try:
             if kind == "model":
-                test_fuzz.check_model_bytes(data, scratch)
+                fuzzing.check_model_bytes(data, scratch)
             elif kind == "bundle":
-                test_fuzz.check_bundle_bytes(data)
+                fuzzing.check_bundle_bytes(data)
             else:
-                test_fuzz.check_snapshot_bytes(data)
+                fuzzing.check_snapshot_bytes(data)
         except BaseException:
             failures.append(data)
             raise

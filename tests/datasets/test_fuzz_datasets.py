@@ -10,7 +10,6 @@ child interpreter: a crash there fails the test instead of ending the test run.
 
 import gzip
 import io
-import random
 import struct
 import subprocess
 import sys
@@ -24,22 +23,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphnn.datasets import load_split
-from tests.reliability.test_fuzz import CI_SETTINGS, assert_clean_refusal
+from tests.fuzzing import CI_SETTINGS, assert_clean_refusal, flip_bit, spread_position
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "fuzz"
 EXAMPLES = {"npz": 120, "idx": 120, "mat": 80}
-def _position(draw, size):
-    return random.Random(draw(st.integers(0, 2**32 - 1))).randrange(max(size, 1))
-
-
-def _flip(draw, data):
-    if not data:
-        return data
-    position = _position(draw, len(data))
-    return data[:position] + bytes([data[position] ^ (1 << draw(st.integers(0, 7)))]) + data[position + 1:]
-
-
 @st.composite
 def arrays(draw):
     """(samples, labels): a few samples of a small shape, uint8 or float; labels as indices or one-hot."""
@@ -85,9 +73,9 @@ def npz_files(draw):
             old, new = draw(st.sampled_from(HEADER_EDITS))
             data = data.replace(old.encode(), new.encode(), 1)
         elif kind == "member_flip":
-            data = _flip(draw, data)
+            data = flip_bit(draw, data)
         else:
-            data = data[:_position(draw, len(data))]
+            data = data[:spread_position(draw, len(data))]
         members[name] = data
     if kind == "extra_member":
         members[draw(st.sampled_from(["../evil.npy", "/abs.npy", "x.npy", "z.npy"]))] = _npy(np.zeros(3))
@@ -98,9 +86,9 @@ def npz_files(draw):
             archive.writestr(name, data)
     data = buffer.getvalue()
     if kind == "file_flip":
-        data = _flip(draw, data)
+        data = flip_bit(draw, data)
     elif kind == "file_truncate":
-        data = data[:_position(draw, len(data))]
+        data = data[:spread_position(draw, len(data))]
     return data
 
 
@@ -128,14 +116,14 @@ def idx_folders(draw):
     elif kind == "code":
         data = data[:2] + bytes([draw(st.sampled_from([0x00, 0x09, 0x0B, 0x0C, 0x0F, 0xFF]))]) + data[3:]
     elif kind == "flip":
-        data = _flip(draw, data)
+        data = flip_bit(draw, data)
     elif kind == "truncate":
-        data = data[:_position(draw, len(data))]
+        data = data[:spread_position(draw, len(data))]
     elif kind == "append":
         data += b"\x00" * draw(st.integers(1, 9))
     if draw(st.booleans()):  # gzip, sometimes with a damaged trailer or stream
         data = gzip.compress(data, mtime=0)
-        data = _flip(draw, data) if draw(st.booleans()) and kind == "none" else data
+        data = flip_bit(draw, data) if draw(st.booleans()) and kind == "none" else data
         name += ".gz"
     files = {key + (".gz" if name.endswith(".gz") and key == name[:-3] else ""): value
              for key, value in files.items()}
@@ -157,11 +145,11 @@ def mat_files(draw):
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(st.sampled_from(["flip", "truncate", "int"]))
         if kind == "flip":
-            data = _flip(draw, data)
+            data = flip_bit(draw, data)
         elif kind == "truncate":
-            data = data[:_position(draw, len(data))]
+            data = data[:spread_position(draw, len(data))]
         elif len(data) > 132:
-            position = 128 + _position(draw, len(data) - 132)
+            position = 128 + spread_position(draw, len(data) - 132)
             value = draw(st.sampled_from([0, 1, 6, 9, 14, 15, 2**31 - 1, 2**32 - 1, 0x800 | 6, 0x10006]))
             data = data[:position] + struct.pack("<I", value) + data[position + 4:]
     return data
@@ -210,7 +198,7 @@ sys.path[:0] = [sys.argv[1]]
 import tempfile
 from pathlib import Path
 from hypothesis import given, settings
-from tests.reliability.test_fuzz import CI_SETTINGS
+from tests.fuzzing import CI_SETTINGS
 from tests.datasets.test_fuzz_datasets import assert_sound_split_or_clean_refusal, mat_files
 from graphnn.datasets import load_split
 

@@ -11,8 +11,9 @@ import pytest
 
 from graphnn.errors import BundleError
 from graphnn.executor import Network
-from graphnn.io.bundle import MAGIC, Bundle, join_parts, load_bundle, save_bundle, split_parts, to_bytes
+from graphnn.io.bundle import MAGIC, Bundle, load_bundle, save_bundle, to_bytes
 from graphnn.model import load_model
+from tests.helpers import join_parts, split_parts
 
 BRANCHY = Path(__file__).resolve().parents[2] / "models" / "branchy.json"
 

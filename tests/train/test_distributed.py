@@ -32,7 +32,7 @@ from graphnn.train import mpilaunch
 from graphnn.train.distributed import DataParallel, World, connect
 from graphnn.train.evaluate import evaluate
 from graphnn.train.run import prepare_run
-from tests.reliability.test_reliability import CLI, ROOT, model_document, write_data
+from tests.helpers import CLI, ROOT, model_document, write_data
 
 FAILURE_LIMIT = 30  # seconds within which a failed job must have ended
 
@@ -70,7 +70,7 @@ def run_one(*args):
 
 
 def plain_model(folder, data, **train):
-    """The small MLP of test_reliability without batch norm and dropout: its math does not depend on how a
+    """The small MLP of tests/helpers.py without batch norm and dropout: its math does not depend on how a
     batch is split (batch norm's statistics and dropout's masks would)."""
     document = model_document(data, batchnorm=False, **train)
     document["nodes"] = [node for node in document["nodes"] if node["op"] != "dropout"]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from graphnn.train import snapshots
-from tests.reliability.test_reliability import CLI, ROOT, cli, write_data, write_model
+from tests.helpers import CLI, ROOT, cli, write_data, write_model
 
 CRASH_TRIALS = 20
 

@@ -1,11 +1,14 @@
-"""Fuzzing the loaders: valid models are generated through the graph builder from every registered op's
-own examples, then mutated (keys dropped, wrong types, huge numbers, NaN, hostile op names, cycles,
-duplicate and Unicode names, truncated text, flipped bits, tampered bundle headers). The property: loading
-either succeeds or raises a GraphnnError whose message is one line; no other exception, ever.
+"""Fuzzing graphnn's loaders: the strategies and properties that tests/model/test_fuzz_models.py,
+tests/io/test_fuzz_bundles.py and tests/train/test_fuzz_snapshots.py run a bounded number of times, and
+tools/fuzz.py for as long as it is asked to.
 
-CI runs a bounded, derandomised number of cases (``FUZZ_EXAMPLES`` below); ``tools/fuzz.py`` runs the
-same properties for as long as it is asked to, and saves any failing input to tests/fixtures/fuzz/,
-where ``test_regression_fixtures_are_refused_cleanly`` keeps it loaded from then on.
+Valid models are generated through the graph builder from every registered op's own examples, then
+mutated (keys dropped, wrong types, huge numbers, NaN, hostile op names, cycles, duplicate and Unicode
+names, truncated text, flipped bits, tampered bundle headers). The property: loading either succeeds or
+raises a GraphnnError whose message is one line; no other exception, ever.
+
+CI runs a bounded, derandomised number of cases (``FUZZ_EXAMPLES`` below); ``tools/fuzz.py`` saves any
+failing input to tests/fixtures/fuzz/, where the regression tests keep it loaded from then on.
 """
 
 import copy
@@ -18,19 +21,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
 from graphnn import ops
-from graphnn.errors import GraphnnError, ModelInvalid
+from graphnn.errors import GraphnnError
 from graphnn.executor import Network
 from graphnn.io import bundle
 from graphnn.model import load_model, writer
 from graphnn.model.builder import Graph
 from graphnn.model.schema import LR_POLICIES
 from graphnn.train import snapshots
+from tests.helpers import join_parts, make_trainer, run_until, split_parts
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fuzz"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fuzz"
 FUZZ_EXAMPLES = {"model": 250, "bundle": 120, "snapshot": 40}
 CI_SETTINGS = {"deadline": None, "derandomize": True, "database": None,
                "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
@@ -52,7 +56,7 @@ ODD_VALUES = st.sampled_from([
 # ----- valid models -----------------------------------------------------------------------------------
 
 def _out_shape(op_name, params, in_shapes):
-    return tuple(ops.get(op_name)("probe", copy.deepcopy(params)).infer_shape([tuple(s) for s in in_shapes]))
+    return ops.get(op_name)("probe", copy.deepcopy(params), [tuple(s) for s in in_shapes]).out_shape
 
 
 @st.composite
@@ -104,10 +108,18 @@ def valid_documents(draw, max_body=6):
 
 # ----- mutations --------------------------------------------------------------------------------------
 
-def _position(draw, size):
+def spread_position(draw, size):
     """A position in ``range(size)``, spread evenly: hypothesis favours small and zero choices, which
     would put most flips in the magic bytes, so the choice it makes is a seed, not the position."""
     return random.Random(draw(st.integers(0, 2**32 - 1))).randrange(max(size, 1))
+
+
+def flip_bit(draw, data):
+    """``data`` with one bit of one byte flipped (empty data stays empty)."""
+    if not data:
+        return data
+    position = spread_position(draw, len(data))
+    return data[:position] + bytes([data[position] ^ (1 << draw(st.integers(0, 7)))]) + data[position + 1:]
 
 
 def _paths(value, path=()):
@@ -185,12 +197,11 @@ def mutated_texts(draw):
     text = json.dumps(document, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
     damage = draw(st.sampled_from(["none", "truncate", "flip", "insert", "nest"]))
     if damage == "truncate":
-        text = text[:_position(draw, len(text) + 1)]
+        text = text[:spread_position(draw, len(text) + 1)]
     elif damage == "flip":
-        position = _position(draw, len(text))
-        text = text[:position] + bytes([text[position] ^ (1 << draw(st.integers(0, 7)))]) + text[position + 1:]
+        text = flip_bit(draw, text)
     elif damage == "insert":
-        position = _position(draw, len(text) + 1)
+        position = spread_position(draw, len(text) + 1)
         text = text[:position] + draw(st.sampled_from(
             [b"NaN", b"-Infinity", b"1e999", b'"', b"\\", b",", b"]", b"{", b"\xff", b"\xed\xa0\x80", b"\x00",
              b'"\\ud800"', b"9" * 5000])) + text[position:]
@@ -258,12 +269,11 @@ def mutated_bundles(draw):
     kind = draw(st.sampled_from(["flip", "truncate", "header", "model", "tensor_entry", "tensor_data"]))
     if kind == "flip":
         for _ in range(draw(st.integers(1, 3))):
-            position = _position(draw, len(data))
-            data = data[:position] + bytes([data[position] ^ (1 << draw(st.integers(0, 7)))]) + data[position + 1:]
+            data = flip_bit(draw, data)
         return data
     if kind == "truncate":
-        return data[:_position(draw, len(data))]
-    header, blobs = bundle.split_parts(data)
+        return data[:spread_position(draw, len(data))]
+    header, blobs = split_parts(data)
     if kind == "header":
         paths = [p for p in _paths(header) if p and p[0] != "model"]
         path = draw(st.sampled_from(paths))
@@ -289,14 +299,12 @@ def mutated_bundles(draw):
         if values.size and dtype.kind == "f":
             values[draw(st.integers(0, values.size - 1))] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
         blobs[index] = values.tobytes()
-    return bundle.join_parts(header, blobs)
+    return join_parts(header, blobs)
 
 
 @functools.lru_cache(maxsize=1)
 def snapshot_case():
     """(bytes of a real snapshot taken at iteration 6 of 12 adam iterations, the folder of its data)."""
-    from tests.reliability.test_reliability import make_trainer, run_until
-
     folder = tempfile.mkdtemp(prefix="graphnn-fuzz-")
     run_until(make_trainer(folder, **SNAPSHOT_RUN), folder, 6, [])
     return snapshots.snapshot_path(folder).read_bytes(), folder
@@ -310,7 +318,7 @@ def mutated_snapshots(draw):
     """A real snapshot with its snapshot metadata, a solver-state key or a stored number changed (and the
     checksum recomputed, so the change reaches verification and restoring)."""
     data, _ = snapshot_case()
-    header, blobs = bundle.split_parts(data)
+    header, blobs = split_parts(data)
     kind = draw(st.sampled_from(["metadata", "metadata", "key", "number"]))
     if kind == "metadata":
         info = header["metadata"]["snapshot"]
@@ -327,53 +335,15 @@ def mutated_snapshots(draw):
     else:
         index = draw(st.integers(0, len(blobs) - 1))
         values = np.frombuffer(blobs[index], header["tensors"][index]["dtype"]).copy()
-        values[_position(draw, values.size)] = draw(st.sampled_from([np.nan, -np.inf, 1e30, -1.0, 0.0]))
+        values[spread_position(draw, values.size)] = draw(st.sampled_from([np.nan, -np.inf, 1e30, -1.0, 0.0]))
         blobs[index] = values.tobytes()
-    return bundle.join_parts(header, blobs)
+    return join_parts(header, blobs)
 
 
-# ----- the tests --------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def folder():
-    with tempfile.TemporaryDirectory() as name:
-        yield name
-
-
-@settings(max_examples=60, **CI_SETTINGS)
-@given(document=valid_documents())
-def test_generated_models_are_valid(document):
-    model = Graph.from_dict(document).build()
-    assert model.plan.losses
-
-
-@settings(max_examples=FUZZ_EXAMPLES["model"], **CI_SETTINGS)
-@given(data=mutated_texts())
-def test_mutated_model_files_load_or_are_refused_cleanly(data, folder):
-    check_model_bytes(data, folder)
-
-
-@settings(max_examples=FUZZ_EXAMPLES["bundle"], **CI_SETTINGS)
-@given(data=mutated_bundles())
-def test_mutated_bundles_load_or_are_refused_cleanly(data):
-    loaded = check_bundle_bytes(data)
-    if loaded is not None:  # whatever loads is sound: finite float weights of the graph's shapes
-        for step in loaded.model.plan.steps:
-            for name, shape in step.weight_shapes.items():
-                array = loaded.weights[step.name][name]
-                assert array.shape == shape and array.dtype.kind == "f" and np.isfinite(array).all()
-
-
-@settings(max_examples=FUZZ_EXAMPLES["snapshot"], **CI_SETTINGS)
-@given(data=mutated_snapshots())
-def test_mutated_snapshots_resume_or_are_refused_cleanly(data):
-    check_snapshot_bytes(data)
-
+# ----- resuming from a snapshot -----------------------------------------------------------------------
 
 def resume_from(data, file="snapshot.gnn"):
     """Verify ``data`` as a snapshot and resume a fresh trainer from it to the end of its run."""
-    from tests.reliability.test_reliability import make_trainer
-
     _, folder = snapshot_case()
     saved = snapshots.verify(bundle.from_bytes(data, file=file), file)
     trainer = make_trainer(folder, **SNAPSHOT_RUN)
@@ -390,31 +360,22 @@ def check_snapshot_bytes(data):
         assert_clean_refusal(error)
 
 
-def _fixtures():
-    return sorted(path for path in FIXTURES.iterdir() if path.suffix in (".json", ".gnn")) if FIXTURES.exists() else []
+# ----- regression fixtures ----------------------------------------------------------------------------
+
+def fixtures(kind):
+    """The saved inputs of one kind: "model" (.json), "bundle" (.gnn) or "snapshot" (.snapshot.gnn)."""
+    found = sorted(path for path in FIXTURES.iterdir() if path.suffix in (".json", ".gnn")) if FIXTURES.exists() else []
+    kinds = {path: "snapshot" if path.name.endswith(".snapshot.gnn") else "bundle" if path.suffix == ".gnn"
+             else "model" for path in found}
+    return [path for path in found if kinds[path] == kind]
 
 
-@pytest.mark.parametrize("path", _fixtures(), ids=lambda path: path.name)
-def test_regression_fixtures_are_refused_cleanly(path, folder):
-    """Every input a fuzz campaign (or a review) found to break a loader: refused, in one line, quickly."""
+def assert_refused_quickly(path, load):
+    """An input a fuzz campaign (or a review) found to break a loader: ``load(path)`` refuses it, in one
+    line naming the file, quickly."""
     started = time.perf_counter()
-    if path.name.endswith(".snapshot.gnn"):  # a snapshot: refused by verifying or restoring
-        with pytest.raises(GraphnnError) as raised:
-            resume_from(path.read_bytes(), file=str(path))
-    elif path.suffix == ".gnn":
-        with pytest.raises(GraphnnError) as raised:
-            bundle.load_bundle(path)
-    else:
-        with pytest.raises(GraphnnError) as raised:
-            load_model(path)
+    with pytest.raises(GraphnnError) as raised:
+        load(path)
     assert_clean_refusal(raised.value)
     assert str(path) in str(raised.value)
     assert time.perf_counter() - started < 2.0
-
-
-def test_model_invalid_lists_only_one_line_errors():
-    document = Graph("m").to_dict()
-    document["nodes"] = [{"name": "a\nb", "op": "fc\u2028", "inputs": ["\ud800"]}]
-    with pytest.raises(ModelInvalid) as raised:
-        Graph.from_dict(document).build()
-    assert_clean_refusal(raised.value)
