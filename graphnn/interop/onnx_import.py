@@ -46,6 +46,7 @@ from graphnn.errors import GraphnnError, LimitError, ShapeError
 from graphnn.interop.onnx_common import MIN_IMPORT_OPSET, require_onnx
 from graphnn.model import schema
 from graphnn.model.limits import MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_NODES, MAX_TENSOR_ELEMENTS
+from graphnn.model.names import unique_name
 from graphnn.model.validate import describe
 
 MAX_ONNX_BYTES = 2**31 - 1  # protobuf cannot parse a larger message
@@ -118,13 +119,7 @@ class _Importer:
         raise GraphnnError(message, file=self.file, **where)
 
     def unique(self, base):
-        name, number = base, 1
-        while name in self.taken:
-            number += 1
-            suffix = f"_{number}"
-            name = base[:MAX_NAME_LENGTH - len(suffix)] + suffix
-        self.taken.add(name)
-        return name
+        return unique_name(base, self.taken, limit=MAX_NAME_LENGTH)
 
     def array(self, tensor, node=None):
         """A TensorProto as an array, its size checked first; external data is refused."""
