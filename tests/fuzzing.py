@@ -30,6 +30,7 @@ from graphnn.executor import Network
 from graphnn.io import bundle
 from graphnn.model import load_model, writer
 from graphnn.model.builder import Graph
+from graphnn.model.names import unique_name
 from graphnn.model.schema import LR_POLICIES
 from graphnn.train import snapshots
 from tests.helpers import join_parts, make_trainer, run_until, split_parts
@@ -67,12 +68,7 @@ def valid_documents(draw, max_body=6):
     shapes, taken = {}, set()
 
     def fresh(prefix):
-        base = draw(NAMES) if draw(st.booleans()) else prefix
-        name, number = base, 1
-        while name in taken:
-            name, number = f"{base}_{number}", number + 1
-        taken.add(name)
-        return name
+        return unique_name(draw(NAMES) if draw(st.booleans()) else prefix, taken)
 
     for _ in range(draw(st.integers(0, max_body))):
         op = draw(st.sampled_from(BODY_OPS))
