@@ -25,10 +25,12 @@ ARROW = ('<defs><marker id="graphnn-arrow" viewBox="0 0 10 10" refX="10" refY="5
          'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#64748b"/></marker>'
          "</defs>")
 
-# Fill colours by op; other ops get one of FALLBACK_COLOURS by the op name's characters.
-OP_COLOURS = {"data": "#dbeafe", "fc": "#fde68a", "conv": "#fed7aa", "pool": "#e9d5ff", "activation": "#bbf7d0",
-              "dropout": "#e5e7eb", "loss": "#fecdd3", "add": "#ddd6fe", "concat": "#ddd6fe",
-              "reshape": "#fef9c3", "flatten": "#fef9c3", "batchnorm": "#ccfbf1"}
+# Fill colours by op (the registered names; ops of one kind share a colour); any other op gets one of
+# FALLBACK_COLOURS by the op name's characters.
+OP_COLOURS = {"data": "#dbeafe", "fc": "#fde68a", "conv2d": "#fed7aa", "maxpool2d": "#e9d5ff",
+              "avgpool2d": "#e9d5ff", "global_avgpool": "#e9d5ff", "activation": "#bbf7d0", "dropout": "#e5e7eb",
+              "loss": "#fecdd3", "add": "#ddd6fe", "concat": "#ddd6fe", "reshape": "#fef9c3", "flatten": "#fef9c3",
+              "batchnorm": "#ccfbf1"}
 FALLBACK_COLOURS = ("#e0f2fe", "#fae8ff", "#ecfccb", "#ffedd5", "#f1f5f9")
 
 STYLE = f"""
