@@ -62,24 +62,21 @@ def test_known_points():
     assert leaky.input_grads["x"].tolist() == [[0.0, 0.25 * -0.5]]
 
 
-def test_softmax_along_the_feature_axis():
-    out = activation(X, T, function="softmax")
-    y = softmax(X, axis=1)
-    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-15)
-    np.testing.assert_allclose(out.values["act"], y, rtol=1e-14)
-    dy = (y - T) / len(X)
-    np.testing.assert_allclose(out.input_grads["x"], y * (dy - (dy * y).sum(axis=1, keepdims=True)), rtol=1e-12,
-                               atol=1e-16)
+SOFTMAX_CASES = {  # axis: (x, t); axis 2 of (N, 3, 2) is a later axis than the features'
+    1: (X, T),
+    2: (np.arange(12.0).reshape(2, 3, 2) / 3 - 1, np.linspace(0, 1, 12).reshape(2, 3, 2)),
+}
 
 
-def test_softmax_along_another_axis():
-    x = np.arange(12.0).reshape(2, 3, 2) / 3 - 1  # (N, 3, 2), softmax over the axis of size 2
-    t = np.linspace(0, 1, 12).reshape(2, 3, 2)
-    out = activation(x, t, function="softmax", axis=2)
-    y = softmax(x, axis=2)
+@pytest.mark.parametrize("axis", sorted(SOFTMAX_CASES))
+def test_softmax_along_an_axis(axis):
+    x, t = SOFTMAX_CASES[axis]
+    out = activation(x, t, function="softmax", axis=axis)
+    y = softmax(x, axis=axis)
+    np.testing.assert_allclose(y.sum(axis=axis), 1.0, rtol=1e-15)
     np.testing.assert_allclose(out.values["act"], y, rtol=1e-14)
     dy = (y - t) / len(x)
-    np.testing.assert_allclose(out.input_grads["x"], y * (dy - (dy * y).sum(axis=2, keepdims=True)), rtol=1e-12,
+    np.testing.assert_allclose(out.input_grads["x"], y * (dy - (dy * y).sum(axis=axis, keepdims=True)), rtol=1e-12,
                                atol=1e-16)
 
 
