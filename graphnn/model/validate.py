@@ -152,12 +152,6 @@ def params_errors(document, envelope):
     return errors
 
 
-def schema_errors(document):
-    """All schema errors of a parsed model document, in file order (empty when valid)."""
-    envelope = envelope_errors(document)
-    return in_file_order(envelope + params_errors(document, envelope), document)
-
-
 def _file_position(document, path):
     """Sort key of a JSON pointer in file order: each step's position in its object or array."""
     key, value = [], document
