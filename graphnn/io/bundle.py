@@ -93,27 +93,6 @@ def to_bytes(bundle):
     return body + hashlib.sha256(body).digest()
 
 
-def split_parts(data):
-    """(header, [each tensor's bytes]) of bundle bytes, read without any check: for tools and tests that
-    inspect or craft bundles. Loading is ``from_bytes``."""
-    (length,) = struct.unpack("<Q", data[len(MAGIC):_PREFIX])
-    header = json.loads(data[_PREFIX:_PREFIX + length])
-    blobs, offset = [], _PREFIX + length
-    for entry in header["tensors"]:
-        size = math.prod(entry["shape"]) * np.dtype(entry["dtype"]).itemsize
-        blobs.append(data[offset:offset + size])
-        offset += size
-    return header, blobs
-
-
-def join_parts(header, blobs):
-    """Bundle bytes from any header (NaN and lone surrogates allowed: crafted files must reach the
-    checks) and tensor bytes, with a correct checksum: the inverse of ``split_parts``, for tests."""
-    header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8", "surrogatepass")
-    body = MAGIC + struct.pack("<Q", len(header_bytes)) + header_bytes + b"".join(blobs)
-    return body + hashlib.sha256(body).digest()
-
-
 def save_bundle(path, bundle):
     """Write ``bundle`` to ``path`` atomically (see graphnn.io.atomic)."""
     write_atomic(path, to_bytes(bundle))
