@@ -1,9 +1,9 @@
-"""Batches in the seed's wrap-around order, reshuffled every epoch.
+"""Batches in wrap-around order, reshuffled every epoch.
 
 Epoch ``e`` visits the samples in the order ``permutation(e)``: a permutation drawn from a
 ``numpy.random.Generator`` seeded by (run seed, e), or the stored order when not shuffling. Batches are
 consecutive runs of that order; a batch that runs past the end of an epoch continues from the start of
-the next epoch's order (the seed's ``pull_data``), so every batch has exactly ``batch_size`` samples.
+the next epoch's order, so every batch has exactly ``batch_size`` samples.
 
 Because each epoch's order is derived from (seed, epoch), the whole position is three numbers —
 ``{"epoch", "cursor", "seed"}`` plus checks — and ``restore`` resumes it exactly.

@@ -1,4 +1,4 @@
-"""The seed's MATLAB data file: variables ``train_data``, ``train_label``, ``test_data``, ``test_label``,
+"""The MATLAB data file graphnn reads: variables ``train_data``, ``train_label``, ``test_data``, ``test_label``,
 samples in rows, labels one-hot. Read with ``scipy.io.loadmat``, which reads numbers, never code.
 
 scipy's C reader can crash the interpreter on a damaged file (e.g. a real matrix whose flags claim it is

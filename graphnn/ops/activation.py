@@ -2,7 +2,7 @@
 
 - sigmoid:    y = 1 / (1 + e^-x) = (1 + tanh(x/2)) / 2       dy/dx = y (1 - y)
 - tanh:       y = tanh(x)                                    dy/dx = 1 - y^2
-- relu:       y = max(x, 0)                                  dy/dx = 1 if x >= 0 else 0  (1 at 0, as the seed)
+- relu:       y = max(x, 0)                                  dy/dx = 1 if x >= 0 else 0  (1 at x = 0)
 - leaky_relu: y = x if x >= 0 else a x                       dy/dx = 1 if x >= 0 else a
 - softmax:    y_i = e^(x_i - max x) / sum_j e^(x_j - max x)  along ``axis``;  dx = y (dy - sum(dy y))
 - identity:   y = x

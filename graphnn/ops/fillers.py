@@ -1,7 +1,7 @@
 """Weight fillers. Each returns a float64 array of ``shape``; ``fan_in``/``fan_out`` count the inputs
 and outputs one weight connects (for fc: n_in and n_out; for conv: C_in*k*k and C_out*k*k).
 
-- ``xavier``:  U(-a, a), a = sqrt(6) / sqrt(fan_in + fan_out + 1)   (the seed's variant)
+- ``xavier``:  U(-a, a), a = sqrt(6) / sqrt(fan_in + fan_out + 1)   (Glorot's, with 1 added to the fans)
 - ``gaussian``: N(0, std^2), std = 0.01 unless given
 - ``msra`` (He): N(0, 2 / fan_in)
 - ``constant``: every entry = value (0 unless given)

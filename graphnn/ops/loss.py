@@ -5,7 +5,7 @@
   dL/dx = (p - t) / N. Fused: with s = x - max_c x and e = exp(s), one exp gives both
   log p = s - log sum_c e and p = e / sum_c e, which backward reuses; class indices are never expanded
   to one-hot rows (log p and p - t are indexed per row instead).
-- ``least_squares`` (the seed's LeastSquareError, Caffe's EuclideanLoss), x and t of one shape (class
+- ``least_squares`` (Caffe's EuclideanLoss), x and t of one shape (class
   indices are taken one-hot):   L = 1/(2N) sum_n ||x_n - t_n||^2;   dL/dx = (x - t) / N.
 
 The executor minimises ``sum(loss_weight * L)`` over all loss nodes.

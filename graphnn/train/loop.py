@@ -4,7 +4,7 @@
     trainer = Trainer(model, settings)
     trainer.run(log=print)          # log receives one record per display interval and per test
 
-Each iteration: take the next batch (wrap-around, reshuffled each epoch from the seed), run forward in
+Each iteration: take the next batch (wrap-around, reshuffled each epoch from the run's seed), run forward in
 training mode, backward in reverse order, and let the solver update the weights at this iteration's
 learning rate. The divergence guard (graphnn/train/guard.py) stops the run in the step where the loss or a
 gradient stops being finite. Everything the loop carries from one iteration to the next lives on the
