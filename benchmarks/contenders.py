@@ -149,7 +149,7 @@ def torch_init(layer, node):
     spec = node.get("init", "xavier")
     spec = {"type": spec} if isinstance(spec, str) else spec
     with torch.no_grad():
-        if spec["type"] == "xavier":  # the seed's variant
+        if spec["type"] == "xavier":  # Glorot's, with 1 added to the fans
             bound = (6 / (fan_in + fan_out + 1)) ** 0.5
             layer.weight.uniform_(-bound, bound)
         elif spec["type"] in ("msra", "he"):

@@ -12,7 +12,7 @@ import numpy as np
 
 class NumpyMLP:
     def __init__(self, sizes, batch_size, seed=0, dtype=np.float32, weights=None):
-        """``weights``: [(W, b), ...] to start from (copied); else graphnn's (the seed's) xavier,
+        """``weights``: [(W, b), ...] to start from (copied); else graphnn's xavier,
         U(-a, a) with a = sqrt(6 / (fan_in + fan_out + 1)), and zero biases."""
         rng = np.random.default_rng(seed)
         self.dtype = np.dtype(dtype)

@@ -2,7 +2,7 @@
 
     python benchmarks/scaling.py [--iterations 20] [--markdown]
 
-Two sweeps of a 784-H-H-10 tanh MLP trained with momentum SGD: the batch size at H = 50 (the seed's
+Two sweeps of a 784-H-H-10 tanh MLP trained with momentum SGD: the batch size at H = 50 (the mlp784
 network), and the width H at batch 100. Each row is one training iteration (feed, forward, backward,
 update) averaged over ``--iterations`` after a warm-up, with its share spent in fully connected
 matrix products, the samples per second, and the memory one iteration holds (outputs, caches, gradients).
