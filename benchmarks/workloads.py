@@ -87,7 +87,7 @@ class Workload:
 
 WORKLOADS = {
     "mlp784": Workload(
-        "mlp784", "the seed's 784-50-50-10 tanh MLP (models/mlp784.json), batch 100, 2 epochs",
+        "mlp784", "the 784-50-50-10 tanh MLP (models/mlp784.json), batch 100, 2 epochs",
         "models/mlp784.json", batch_size=100, epochs=2, lr=0.1, weight_decay=0.001, hidden=(50, 50),
         quick_iterations=20),
     "wide": Workload(

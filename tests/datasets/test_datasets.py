@@ -153,7 +153,7 @@ def test_npz_refuses_pickles_and_wrong_content(tmp_path):
 
 
 def seed_mat(path, compress=True):
-    """A file in the seed's data.mat layout: samples in rows, one-hot labels."""
+    """A file in the data.mat layout: samples in rows, one-hot labels."""
     rng = np.random.default_rng(0)
     scipy.io.savemat(path, {"train_data": rng.random((6, 4)), "train_label": np.eye(3)[[0, 1, 2, 0, 1, 2]],
                             "test_data": rng.random((2, 4)), "test_label": np.eye(3)[[2, 0]]},

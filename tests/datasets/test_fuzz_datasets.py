@@ -133,7 +133,7 @@ def idx_folders(draw):
 
 @st.composite
 def mat_files(draw):
-    """A .mat (train_data, train_label, as the seed's data.mat) written by scipy, then damaged."""
+    """A .mat (train_data, train_label, the data.mat layout) written by scipy, then damaged."""
     import scipy.io
 
     x, y = draw(arrays())
