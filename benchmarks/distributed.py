@@ -80,9 +80,9 @@ def measure(model, ranks, args, out):
 STEP_CODE = """
 import sys, time
 from graphnn.model import load_model
-from graphnn.train.run import prepare_run
+from graphnn.train.run import Run
 model, batch, steps, data = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-trainer = prepare_run(load_model(model), {"data_dir": data, "batch_size": batch, "iterations": 1})
+trainer = Run(load_model(model), {"data_dir": data, "batch_size": batch, "iterations": 1}).trainer
 trainer.test_split = None
 times = []
 for _ in range(steps):

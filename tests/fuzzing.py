@@ -31,8 +31,8 @@ from graphnn.io import bundle
 from graphnn.model import load_model, writer
 from graphnn.model.builder import Graph
 from graphnn.model.names import unique_name
-from graphnn.model.schema import LR_POLICIES
 from graphnn.train import snapshots
+from graphnn.train.lr_policies import POLICIES
 from tests.helpers import join_parts, make_trainer, run_until, split_parts
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fuzz"
@@ -91,9 +91,9 @@ def valid_documents(draw, max_body=6):
     logits = graph.fc(last, classes, name=fresh("fc"))
     label = graph.data(fresh("label"), draw(st.sampled_from([[], [classes]])), field="y")
     graph.loss(logits, label, draw(st.sampled_from(["softmax_cross_entropy", "least_squares"])), name=fresh("loss"))
-    policy = draw(st.sampled_from(sorted(LR_POLICIES)))
+    policy = draw(st.sampled_from(sorted(POLICIES)))
     lr = {"policy": policy, "base_lr": 0.1, **{key: {"gamma": 0.5, "step_size": 10, "power": 0.75,
-                                                     "steps": [5, 10]}[key] for key in LR_POLICIES[policy]}}
+                                                     "steps": [5, 10]}[key] for key in POLICIES[policy].needs}}
     graph.set_train(data=draw(st.sampled_from([{"dataset": "mnist"}, {"path": "data.npz", "limit": 100}])),
                     batch_size=draw(st.integers(1, 64)), iterations=draw(st.integers(1, 100)),
                     solver={"type": draw(st.sampled_from(["sgd", "nesterov", "adam"]))}, lr=lr)

@@ -18,7 +18,7 @@ import pytest
 from graphnn.io.bundle import MAGIC
 from graphnn.model import model_from_dict
 from graphnn.train import snapshots
-from graphnn.train.run import prepare_run
+from graphnn.train.run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "import sys; from graphnn.cli import main; sys.exit(main())"]
@@ -69,7 +69,7 @@ def write_model(folder, data_path, name="tiny.json", **options):
 
 def make_trainer(folder, overrides=None, **options):
     data = write_data(folder)
-    return prepare_run(model_from_dict(model_document(data, **options)), overrides or {})
+    return Run(model_from_dict(model_document(data, **options)), overrides).trainer
 
 
 def without_elapsed(records):

@@ -34,13 +34,18 @@ def format_table(rows):
 def command(model_path):
     """Validate MODEL (a .json model file) and print its nodes, shapes, parameters and FLOPs.
 
-    Exit 0 when valid; otherwise every error found, one per line, and exit 2.
+    Exit 0 when valid; otherwise every error found, one per line, and exit 2. A data path that names no
+    file or folder is one (relative paths are taken from the model file's folder, as `graphnn run` does).
     """
+    from graphnn.datasets.split import SECTIONS, missing_path
     from graphnn.errors import ModelInvalid
     from graphnn.model import load_model
 
     try:
         model = load_model(model_path)
+        missing = [error for error in (missing_path(model, section) for section in SECTIONS) if error is not None]
+        if missing:
+            raise ModelInvalid(missing)
     except ModelInvalid as invalid:
         for error in invalid.errors:
             click.echo(f"error: {error}", err=True)

@@ -1,4 +1,5 @@
-"""``graphnn run MODEL.json``: train with the model's train section, test with its test section.
+"""``graphnn run MODEL.json``: train with the model's train section, test with its test section. The
+run itself is graphnn/train/run.py's Run; this module turns options into one and prints what it does.
 
 Snapshots (graphnn/train/snapshots.py) go to RUN_DIR/snapshot.gnn every ``--snapshot-interval`` iterations, after
 the last one, and on Ctrl-C or SIGTERM, which stop the run at the end of the current iteration; it then
@@ -92,71 +93,36 @@ def command(ctx, model_path, out, resume, distributed, **overrides):
 
 
 def train(ctx, model_path, out, resume, world, overrides):
-    """The run, on one process (``world`` None) or on this rank of a distributed.World."""
-    from graphnn.errors import TrainingError
+    """The run (graphnn/train/run.py), on one process (``world`` None) or on this rank of a distributed.World."""
     from graphnn.model import load_model
-    from graphnn.train import distributed, snapshots
-    from graphnn.train.run import prepare_run
-    from graphnn.train.rundir import RunDirectory
-    from graphnn.train.signals import Interrupted, stop_signals
+    from graphnn.train.run import Run
+    from graphnn.train.signals import Interrupted
 
     model = load_model(model_path)
     folder = resume or out or f"runs/{model.name}"
-    leader = world is None or world.leader  # the process that writes the run folder and prints
-    saved = None  # a missing or damaged snapshot fails before data loads
+
+    def report(line):  # dataset downloads, the ranks
+        click.echo(line, err=True)
+
     if resume:
-        saved = snapshots.read(folder) if world is None else distributed.read_snapshot(world, folder)
-    report = (lambda line: click.echo(line, err=True)) if leader else None  # dataset downloads
-    trainer = prepare_run(model, overrides, report=report)
-    if saved is not None:
-        info = snapshots.restore(trainer, saved, file=str(snapshots.snapshot_path(folder)))
-    parallel = distributed.attach(trainer, world) if world is not None else None
-    if not leader:
-        directory = None
-    elif saved is not None:
-        directory = RunDirectory(folder, keep=info["records"])
+        run = Run.resume(folder, model, overrides, world=world, report=report)
     else:
-        snapshots.snapshot_path(folder).unlink(missing_ok=True)  # a new run: an old run's snapshot is not ours
-        directory = RunDirectory(folder)
-    progress = Progress(trainer.settings.iterations, trainer.settings.batch_size)
-
-    def log(record):
-        if leader:
-            directory.log(record)
-            progress(record)
-
-    import numpy as np
-
-    # the divergence guard reports NaN and overflow, naming the node: numpy's own warnings would be noise
-    with stop_signals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if parallel is not None:
-            stop = parallel.agree_on(stop)  # every rank stops after the same iteration
-        if leader:
+        run = Run(model, overrides, folder, world=world, report=report)
+    progress = Progress(run.settings.iterations, run.settings.batch_size)
+    try:
+        summary = run.train(log=progress)
+    except Interrupted as stopped:
+        if world is not None and stopped.iteration is None:  # a second signal, mid-step: the ranks cannot agree
+            raise
+        if run.leader:
+            progress.clear()
             again = f"graphnn run {model_path}" if world is None else \
                 f"mpiexec -n {world.size} graphnn run {model_path} --distributed"
-            checkpoint = snapshots.Checkpointer(folder, directory, stop,
-                                               resume_hint=f"; resume with: {again} --resume {folder}")
-        else:
-            checkpoint = parallel.follow
-        try:
-            test_metrics = trainer.run(log, checkpoint)
-        except Interrupted as stopped:
-            if parallel is not None:
-                if stopped.iteration is None:  # a second signal, mid-step: the ranks cannot agree on an end
-                    raise
-                parallel.world.barrier()  # ranks > 0 wait until rank 0 has written the snapshot
-            if leader:
-                directory.close()
-                progress.clear()
-                click.echo(str(stopped), err=True)
-            ctx.exit(stopped.exit_code)
-        except TrainingError as error:
-            if leader and checkpoint.last is not None:
-                error.message += f" (the last snapshot, of iteration {checkpoint.last}, is in {folder})"
-            raise
-    if not leader:
+            hint = f"; resume with: {again} --resume {folder}" if stopped.snapshot is not None else ""
+            click.echo(str(stopped) + hint, err=True)
+        ctx.exit(stopped.exit_code)
+    if not run.leader:
         return
-    summary = directory.finish(trainer, test_metrics)
     train = summary["train"]
     line = f"trained {model.name}: {train['iterations']} iterations in {train['seconds']:.1f} s " \
            f"({train['samples_per_s']:,.0f} samples/s)"
@@ -165,5 +131,5 @@ def train(ctx, model_path, out, resume, world, overrides):
         line += f"; test accuracy {test['accuracy']:.4f}, loss {test['loss']:.4f} on {test['samples']} samples"
     click.echo(line)
     click.echo(f"wrote {folder}/model.gnn, metrics.jsonl, summary.json, loss.svg")
-    if parallel is not None:
-        click.echo(parallel.report(trainer), err=True)
+    if world is not None:
+        click.echo(run.trainer.strategy.report(), err=True)

@@ -6,7 +6,7 @@ consecutive runs of that order; a batch that runs past the end of an epoch conti
 the next epoch's order, so every batch has exactly ``batch_size`` samples.
 
 Because each epoch's order is derived from (seed, epoch), the whole position is three numbers —
-``{"epoch", "cursor", "seed"}`` plus checks — and ``restore`` resumes it exactly.
+``{"epoch", "cursor", "seed"}`` plus checks — and ``load_state_dict(state_dict())`` resumes it exactly.
 """
 
 import numpy as np
@@ -61,25 +61,20 @@ class Batcher:
     def __iter__(self):
         return self
 
-    @property
-    def epochs_done(self):
-        """Epochs completed, with the fraction of the current one: epoch + cursor / N."""
-        return self.epoch + self.cursor / len(self.split)
-
-    def position(self):
-        """Where the batcher is, as plain JSON-able data; ``restore`` resumes from it exactly."""
+    def state_dict(self):
+        """Where the batcher is, as plain JSON data; ``load_state_dict`` resumes from it exactly."""
         return {"format": POSITION_FORMAT, "epoch": self.epoch, "cursor": self.cursor, "seed": self.seed,
                 "shuffle": self.shuffle, "samples": len(self.split)}
 
-    def restore(self, position):
-        """Resume from ``position()``'s data; DataError when it does not belong to this split and seed."""
+    def load_state_dict(self, state):
+        """Resume from ``state_dict()``'s data; DataError when it does not belong to this split and seed."""
         expected = {"format": POSITION_FORMAT, "seed": self.seed, "shuffle": self.shuffle, "samples": len(self.split)}
-        if not isinstance(position, dict):
-            raise DataError(f"a batcher position must be an object; got {type(position).__name__}")
+        if not isinstance(state, dict):
+            raise DataError(f"a batcher position must be an object; got {type(state).__name__}")
         for key, value in expected.items():
-            if position.get(key) != value:
-                raise DataError(f"batcher position has {key}={position.get(key)!r}; this run has {value!r}")
-        epoch, cursor = position.get("epoch"), position.get("cursor")
+            if state.get(key) != value:
+                raise DataError(f"batcher position has {key}={state.get(key)!r}; this run has {value!r}")
+        epoch, cursor = state.get("epoch"), state.get("cursor")
         if not (type(epoch) is int and type(cursor) is int and epoch >= 0 and 0 <= cursor < len(self.split)):
             raise DataError(f"batcher position needs an epoch >= 0 and a cursor in [0, {len(self.split)}); "
                             f"got epoch={epoch!r}, cursor={cursor!r}")

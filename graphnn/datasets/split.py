@@ -1,9 +1,19 @@
 """One split of a dataset in memory, and ``load_split``, which turns a model file's data section into one.
 
+A relative data ``path`` is taken from the folder of the file that holds the model: the model file for
+``graphnn check`` and ``graphnn run``, the bundle for ``graphnn test`` (``data_root``). A run writes its
+bundle and snapshots with such paths re-expressed from the run folder (``rebased``), so that they still
+name the same files.
+
+    train = load_data(model, "train", data_dir=None)      # the model's train data, a Split
+
 Samples stay as stored: uint8 images are not converted to float here (60000x28x28 uint8 is 47 MB, as
 float32 188 MB); they are scaled per batch when fed (graphnn/train/feeding.py). Labels become class indices.
 """
 
+import copy
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +22,7 @@ import numpy as np
 from graphnn.errors import DataError
 
 SPLITS = ("train", "test")
+SECTIONS = ("train", "test")  # the model file's sections that name data
 MAX_CLASSES = 1_000_000  # class indices at or above this are refused (and so never overflow int64)
 
 
@@ -57,6 +68,56 @@ def load_split(spec, split=None, data_dir=None, root=None, report=None):
         raise DataError("a data section needs 'dataset' (a named dataset) or 'path' (a file or folder)")
     limit = spec.get("limit")
     return result.head(limit) if limit else result
+
+
+def data_root(model):
+    """The folder a model's relative data paths are taken from: that of the file it was read from (the
+    current folder for a model made in memory)."""
+    return Path(model.file).parent if model.file else Path(".")
+
+
+def missing_path(model, section, document_path=""):
+    """A DataError when the ``path`` of ``section``'s data names nothing, else None: located in the model's
+    file at ``{document_path}/{section}/data/path`` (``document_path``: where the model sits in its file,
+    e.g. "/model" in a bundle)."""
+    path = ((model.document.get(section) or {}).get("data") or {}).get("path")
+    if path is None or (data_root(model) / path).exists():
+        return None
+    return DataError(f"no such file or folder: {data_root(model) / path}", file=model.file,
+                     path=f"{document_path}/{section}/data/path")
+
+
+def load_data(model, section, data_dir=None, report=None, document_path=""):
+    """The Split that the model's ``section`` ("train" or "test") reads, with the split its schema names
+    when the section names none. See ``load_split`` for ``data_dir`` and ``report``; a missing ``path`` is
+    ``missing_path``'s DataError."""
+    from graphnn.model.schema import TEST, TRAIN, with_defaults
+
+    missing = missing_path(model, section, document_path)
+    if missing is not None:
+        raise missing
+    schema = {"train": TRAIN, "test": TEST}[section]["properties"]["data"]
+    spec = with_defaults(model.document[section]["data"], schema)
+    return load_split(spec, data_dir=data_dir, root=data_root(model), report=report)
+
+
+def rebased(model, folder):
+    """``model`` as a file in ``folder`` holds it: each relative data path re-expressed from ``folder`` so
+    that it names the same file (``model`` itself when none changes)."""
+    document = None
+    for section in SECTIONS:
+        path = ((model.document.get(section) or {}).get("data") or {}).get("path")
+        if path is None or Path(path).is_absolute():
+            continue
+        moved = os.path.relpath(data_root(model) / path, folder)
+        if moved != path:
+            document = document or json.loads(json.dumps(model.document))
+            document[section]["data"]["path"] = moved
+    if document is None:
+        return model
+    copied = copy.copy(model)
+    copied.document = document
+    return copied
 
 
 def read_path(path, split):

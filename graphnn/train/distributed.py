@@ -44,7 +44,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from graphnn.errors import GraphnnError, ModelInvalid
-from graphnn.train.evaluate import evaluate
+from graphnn.train.evaluate import averages, totals
+from graphnn.train.settings import settings_record
 from graphnn.train.signals import Interrupted, StopRequest
 
 DROPOUT_STREAM = 0x64726f70  # "drop": keeps the ranks' dropout generators apart from other seeded streams
@@ -151,16 +152,26 @@ def connect(expected=None):
 
 
 class DataParallel:
-    """The Trainer's hook (``Trainer.parallel``) in a data-parallel run: this rank's slice of each global
-    batch, its dropout generator, the one allreduce per step, and testing on a part of the test set."""
+    """The Trainer's strategy in a data-parallel run (``Trainer(..., strategy=DataParallel(world))``; the
+    contract is graphnn/train/loop.py's SingleProcess): this rank's slice of each global batch, its dropout
+    generator, the one allreduce per step, and testing on a part of the test set. ``report(line)``, when
+    given, hears rank 0's line about the ranks once they have been checked."""
 
-    def __init__(self, world, trainer):
-        settings, network = trainer.settings, trainer.network
+    def __init__(self, world, report=None):
+        self.world, self.report_line = world, report
+        self.local_stop = StopRequest()  # this rank's; agree_on() puts the signal handler's in its place
+        self.stop = StopRequest()  # set on every rank in the step after any rank's local_stop was
+        self.allreduce_seconds = 0.0  # in the steps' allreduce, waiting for slower ranks included
+
+    def setup(self, trainer):
+        """Split the batch among the ranks, lay out the step's buffer, check that every rank runs the same
+        model, settings and data, and give every rank rank 0's weights."""
+        settings, network, world = trainer.settings, trainer.network, self.world
         if settings.batch_size % world.size:
             raise GraphnnError(f"the global batch size {settings.batch_size} does not split evenly among "
                                f"{world.size} ranks; choose a batch size that is a multiple of {world.size} "
                                "(--batch-size)", file=trainer.model.file, path="/train/batch_size")
-        self.world, self.seed = world, settings.seed
+        self.trainer, self.seed = trainer, settings.seed
         self.per_rank = settings.batch_size // world.size
         self.start = world.rank * self.per_rank
         self.weight_keys = [(node, name) for node, arrays in network.weights.items() for name in arrays]
@@ -177,9 +188,8 @@ class DataParallel:
         for (node, name), view in zip(self.weight_keys, self.weight_views):
             self.grad_views.setdefault(node, {})[name] = view
         self.extra = self.buffer[offset:]
-        self.local_stop = StopRequest()  # this rank's; agree_on() puts the signal handler's in its place
-        self.stop = StopRequest()  # set on every rank in the step after any rank's local_stop was
-        self.allreduce_seconds = 0.0  # in the steps' allreduce, waiting for slower ranks included
+        self._check_ranks_agree(trainer)
+        self._broadcast_network(network)
 
     def agree_on(self, stop):
         """The StopRequest every rank sees for ``stop``, this rank's (graphnn/train/signals.py): it is set on all
@@ -190,8 +200,10 @@ class DataParallel:
     # ----- the training loop's hooks -----------------------------------------------------------------
 
     def shard(self, batch):
-        """This rank's slice of a global batch ({field: array}): views, no copy."""
-        return {key: value[self.start:self.start + self.per_rank] for key, value in batch.items()}
+        """(this rank's slice of a global batch ({field: array}; views, no copy), this rank's dropout
+        generator for the step, made when first drawn from)."""
+        part = {key: value[self.start:self.start + self.per_rank] for key, value in batch.items()}
+        return part, self.rng(self.trainer.iteration)
 
     def rng(self, iteration):
         """This rank's dropout generator for ``iteration``, made when first drawn from."""
@@ -222,22 +234,37 @@ class DataParallel:
         return averaged, float(self.extra[0]), float(self.extra[1])
 
     def evaluate(self, network, split, batch_size):
-        """evaluate() over all of ``split``: each rank tests its contiguous part and the sums are added."""
+        """evaluate() over all of ``split``: each rank adds up the totals of its contiguous part, and the
+        ranks' totals are added before dividing (graphnn/train/evaluate.py)."""
         count, rank, size = len(split.y), self.world.rank, self.world.size
         start, stop = count * rank // size, count * (rank + 1) // size
-        names = [step.name for step in network.plan.losses]
-        sums = np.zeros(2 + len(names))  # float64: loss x n, correct, then each loss x n
-        if stop > start:
-            part = evaluate(network, SimpleNamespace(x=split.x[start:stop], y=split.y[start:stop]), batch_size)
-            n = stop - start
-            sums[:] = [part["loss"] * n, part["accuracy"] * n] + [part["losses"][name] * n for name in names]
+        part = totals(network, SimpleNamespace(x=split.x[start:stop], y=split.y[start:stop]), batch_size)
+        names = list(part["losses"])
+        sums = np.array([part["loss"], part["correct"], part["samples"], *part["losses"].values()])  # float64
         self.world.allreduce(sums)
-        return {"accuracy": sums[1] / count, "loss": sums[0] / count, "samples": count,
-                "losses": {name: sums[2 + index] / count for index, name in enumerate(names)}}
+        return averages({"loss": sums[0], "correct": sums[1], "samples": int(sums[2]),
+                         "losses": dict(zip(names, sums[3:]))})
 
     # ----- setting up and stopping ---------------------------------------------------------------------
 
-    def broadcast_network(self, network):
+    def _check_ranks_agree(self, trainer):
+        """Refuse to start when this rank's model, settings or data differ from rank 0's; then rank 0
+        reports one line: the ranks, where they run (host:pid) and the batch split."""
+        world = self.world
+        mine = fingerprints(trainer)
+        everyone = world.gather_text(json.dumps(mine, sort_keys=True), width=256)
+        reference = json.loads(everyone[0])
+        differing = [what for what in mine if reference.get(what) != mine[what]]
+        if differing:
+            raise GraphnnError(f"this rank's {' and '.join(differing)} differ from rank 0's; every rank must run "
+                               "the same model file, settings and data")
+        places = world.gather_text(f"{os.getpid()} on {socket.gethostname()}")
+        if world.leader and self.report_line is not None:
+            ranks = ", ".join(f"rank {rank} pid {place}" for rank, place in enumerate(places))
+            self.report_line(f"distributed: {world.size} ranks ({ranks}); global batch "
+                             f"{trainer.settings.batch_size}, {self.per_rank} per rank")
+
+    def _broadcast_network(self, network):
         """Give every rank rank 0's weights and state (through the step's buffer, which has their layout)."""
         arrays = [network.weights[node][name] for node, name in self.weight_keys]
         arrays += [network.state[node][name] for node, name in self.state_keys]
@@ -248,8 +275,9 @@ class DataParallel:
         for array, view in zip(arrays, views):
             np.copyto(array, view)
 
-    def report(self, trainer):
+    def report(self):
         """One line for the end of a run: the ranks and the share of training time spent in the allreduce."""
+        trainer = self.trainer
         share = self.allreduce_seconds / trainer.seconds if trainer.seconds else 0.0
         ranks = f"{self.world.size} rank{'s' if self.world.size > 1 else ''}"
         return (f"distributed: {ranks}, {self.buffer.nbytes / 1e6:.2f} MB allreduced per step; "
@@ -277,8 +305,6 @@ class _LazyGenerator:
 
 def fingerprints(trainer):
     """{what: digest} of what must be the same on every rank: the model, the settings and the data."""
-    from graphnn.train.snapshots import settings_record
-
     def digest(*parts):
         hasher = hashlib.sha256()
         for part in parts:
@@ -293,29 +319,6 @@ def fingerprints(trainer):
     if trainer.test_split is not None:
         found["test data"] = digest(trainer.test_split.x, trainer.test_split.y)
     return found
-
-
-def attach(trainer, world):
-    """Make ``trainer`` train data-parallel on ``world``: check that every rank runs the same model,
-    settings and data, broadcast rank 0's weights, and set ``trainer.parallel``. Returns the
-    DataParallel. Rank 0 prints one line: the ranks, where they run (host:pid) and the batch split."""
-    parallel = DataParallel(world, trainer)
-    mine = fingerprints(trainer)
-    everyone = world.gather_text(json.dumps(mine, sort_keys=True), width=256)
-    reference = json.loads(everyone[0])
-    differing = [what for what in mine if reference.get(what) != mine[what]]
-    if differing:
-        raise GraphnnError(f"this rank's {' and '.join(differing)} differ from rank 0's; every rank must run "
-                           "the same model file, settings and data")
-    places = world.gather_text(f"{os.getpid()} on {socket.gethostname()}")
-    parallel.broadcast_network(trainer.network)
-    trainer.parallel = parallel
-    if world.leader:
-        ranks = ", ".join(f"rank {rank} pid {place}" for rank, place in enumerate(places))
-        sys.stderr.write(f"distributed: {world.size} ranks ({ranks}); global batch {trainer.settings.batch_size}, "
-                         f"{parallel.per_rank} per rank\n")
-        sys.stderr.flush()
-    return parallel
 
 
 def read_snapshot(world, folder):

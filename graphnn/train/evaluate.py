@@ -1,4 +1,10 @@
-"""Testing a network on a dataset split: the objective and the primary accuracy over every sample."""
+"""Testing a network on a dataset split: the objective and the primary accuracy over every sample.
+
+    evaluate(network, split, batch_size)       # {"loss", "accuracy", "samples", "losses"}
+
+is ``averages(totals(...))``: the sums over the samples, then divided by their count. A data-parallel run
+(graphnn/train/distributed.py) adds up the ranks' totals of their parts of the set before dividing.
+"""
 
 from graphnn.train.feeding import feeds
 
@@ -8,8 +14,9 @@ def primary_loss(plan):
     return max(plan.losses, key=lambda step: (step.op.params["loss_weight"], -step.index)).name
 
 
-def evaluate(network, split, batch_size):
-    """{"loss", "accuracy", "samples", "losses"} of ``network`` in test mode on all of ``split``."""
+def totals(network, split, batch_size):
+    """Sums over every sample of ``split``, in test mode: {"loss": objective x n, "correct": primary
+    accuracy x n, "losses": {loss node: its loss x n}, "samples": n}, each term per batch of n samples."""
     plan = network.plan
     primary = primary_loss(plan)
     total_loss, correct, per_loss = 0.0, 0.0, {step.name: 0.0 for step in plan.losses}
@@ -22,5 +29,16 @@ def evaluate(network, split, batch_size):
         for name, value in result.losses.items():
             per_loss[name] += value * size
         correct += network.metrics(result)[primary]["accuracy"] * size
-    return {"accuracy": correct / count, "loss": total_loss / count, "samples": count,
-            "losses": {name: value / count for name, value in per_loss.items()}}
+    return {"loss": total_loss, "correct": correct, "losses": per_loss, "samples": count}
+
+
+def averages(sums):
+    """{"loss", "accuracy", "samples", "losses"}: ``totals`` divided by the count of samples."""
+    count = sums["samples"]
+    return {"accuracy": sums["correct"] / count, "loss": sums["loss"] / count, "samples": count,
+            "losses": {name: value / count for name, value in sums["losses"].items()}}
+
+
+def evaluate(network, split, batch_size):
+    """{"loss", "accuracy", "samples", "losses"} of ``network`` in test mode on all of ``split``."""
+    return averages(totals(network, split, batch_size))

@@ -1,7 +1,7 @@
-"""The divergence guard: a run stops in the step where the learning rate, the loss or a gradient stops
-being a finite number, with an error naming the node, its op and the pass.
+"""The divergence guard: a run stops in the step where the loss or a gradient stops being a finite
+number, with an error naming the node, its op and the pass. (The learning rate is checked where it is
+computed: graphnn/train/lr_policies.py.)
 
-    lr = checked_learning_rate(settings, iteration)        # before the step
     check_forward(network, result, iteration)              # after forward: is the objective finite?
     check_gradients(network, result, grads, iteration)     # after backward: is every gradient finite?
 
@@ -17,23 +17,8 @@ import math
 import numpy as np
 
 from graphnn.errors import TrainingError
-from graphnn.train.lr_policies import learning_rate
 
 ADVICE = "lower the learning rate, clip gradients (solver.clip_gradients) or check the data"
-
-
-def checked_learning_rate(settings, iteration):
-    """The lr policy's value at ``iteration``; TrainingError when it fails or is not a finite number >= 0."""
-    where = {"path": "/train/lr"}
-    try:
-        lr = learning_rate(settings.lr, iteration, settings.iterations)
-    except (ArithmeticError, ValueError) as error:
-        raise TrainingError(f"the {settings.lr['policy']} lr policy fails at iteration {iteration}: {error}",
-                            **where) from None
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
-        raise TrainingError(f"the {settings.lr['policy']} lr policy gives {lr!r} at iteration {iteration}; "
-                            "a learning rate must be a finite number >= 0", **where)
-    return lr
 
 
 def _finite(array):

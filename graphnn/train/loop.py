@@ -1,23 +1,22 @@
 """Training: the loop that turns a model's ``train`` section into trained weights.
 
-    settings = resolve_settings(model, {"iterations": 100})
-    trainer = Trainer(model, settings)
+    settings = resolve_settings(model, {"iterations": 100})      # graphnn/train/settings.py
+    trainer = Trainer(model, settings, train_split, test_split)
     trainer.run(log=print)          # log receives one record per display interval and per test
 
 Each iteration: take the next batch (wrap-around, reshuffled each epoch from the run's seed), run forward in
 training mode, backward in reverse order, and let the solver update the weights at this iteration's
 learning rate. The divergence guard (graphnn/train/guard.py) stops the run in the step where the loss or a
-gradient stops being finite. Everything the loop carries from one iteration to the next lives on the
-Trainer (weights, solver state, batcher position, dropout generator, the display window), so that
-graphnn/train/snapshots.py can save it and resume it exactly.
+gradient stops being finite. Everything the loop carries from one iteration to the next is the Trainer's
+``state_dict()`` (with the network's weights and state), so that graphnn/train/snapshots.py can save it
+and resume it exactly.
 
-In a data-parallel run (graphnn/train/distributed.py) ``parallel`` gives each rank its slice of the batch and
-its dropout generator, and averages gradients, loss and accuracy over the ranks before the update.
+How the work is spread is the trainer's ``strategy``: ``SingleProcess`` (the default) trains on the whole
+batch here; ``DataParallel`` (graphnn/train/distributed.py) gives each rank its slice of the batch and its
+dropout generator, and averages gradients, loss and accuracy over the ranks before the update.
 """
 
-import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,67 +24,40 @@ from graphnn.errors import GraphnnError
 from graphnn.executor import Network
 from graphnn.train.evaluate import evaluate, primary_loss
 from graphnn.train.feeding import check_fields, feeds
-from graphnn.train.guard import check_forward, check_gradients, checked_learning_rate
+from graphnn.train.guard import check_forward, check_gradients
+from graphnn.train.lr_policies import checked_learning_rate
 from graphnn.train.solvers import Solver
 
 
-@dataclass
-class Settings:
-    """Everything a run needs, from the model file with command-line overrides applied."""
+class SingleProcess:
+    """The default strategy, and the contract every strategy keeps: the Trainer calls ``setup`` once when
+    it is built, ``shard`` and ``average`` in every step, ``evaluate`` to test; a Run (graphnn/train/run.py)
+    asks ``agree_on`` for the stop request all processes share."""
 
-    iterations: int
-    batch_size: int
-    seed: int
-    dtype: str
-    solver: dict
-    lr: dict
-    train_data: dict
-    test_data: dict
-    test_batch_size: int
-    test_interval: int
-    display_interval: int
-    data_dir: str = None
-    snapshot_interval: int = 0  # 0: snapshots only at the end and on a stop signal
+    def setup(self, trainer):
+        """Called by the Trainer it is handed to, at the end of its construction."""
+        self.trainer = trainer
 
+    def shard(self, batch):
+        """(this process's part of the global ``batch``, the dropout generator for this step)."""
+        return batch, self.trainer.rng
 
-def resolve_settings(model, overrides, train_size=None):
-    """Settings from ``model.train``/``model.test`` and ``overrides`` (None values are ignored).
+    def average(self, network, grads, loss, accuracy):
+        """(gradients, loss, accuracy) of the global batch, from this process's."""
+        return grads, loss, accuracy
 
-    ``epochs`` becomes ``ceil(epochs * train_size / batch_size)`` iterations.
-    """
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    train, test = model.train, model.test
-    if not train:
-        raise GraphnnError("the model has no 'train' section", file=model.file, path="/train")
-    if not model.plan.losses:
-        raise GraphnnError("the model has no loss node to minimise", file=model.file, path="/nodes")
-    batch_size = overrides.get("batch_size", train["batch_size"])
-    epochs = overrides.get("epochs", None if "iterations" in overrides else train.get("epochs"))
-    if epochs is not None:
-        iterations = epochs * train_size / batch_size
-        if not math.isfinite(iterations):
-            raise GraphnnError(f"{epochs} epochs of {train_size} samples is too many iterations", file=model.file,
-                               path="/train/epochs")
-        iterations = math.ceil(iterations)
-    else:
-        iterations = overrides.get("iterations", train.get("iterations"))
-    lr = dict(train["lr"])
-    if "lr" in overrides:
-        lr["base_lr"] = overrides["lr"]
-    test = test or {}
-    return Settings(
-        iterations=iterations, batch_size=batch_size, seed=overrides.get("seed", train.get("seed", 0)),
-        dtype=overrides.get("dtype", train.get("dtype", "float32")), solver=train["solver"], lr=lr,
-        train_data=train["data"], test_data=test.get("data"), test_batch_size=test.get("batch_size", 1000),
-        test_interval=overrides.get("test_interval", train.get("test_interval", 0)),
-        display_interval=train.get("display_interval", 10), data_dir=overrides.get("data_dir"),
-        snapshot_interval=overrides.get("snapshot_interval", train.get("snapshot_interval", 0)))
+    def evaluate(self, network, split, batch_size):
+        return evaluate(network, split, batch_size)
+
+    def agree_on(self, stop):
+        """The StopRequest (graphnn/train/signals.py) the run obeys, from this process's."""
+        return stop
 
 
 class Trainer:
     """Owns a run's network, solver, batcher and random generator."""
 
-    def __init__(self, model, settings, train_split, test_split=None, network=None):
+    def __init__(self, model, settings, train_split, test_split=None, network=None, strategy=None):
         from graphnn.datasets import Batcher
 
         check_fields(model.plan, train_split)
@@ -101,13 +73,35 @@ class Trainer:
         self.iteration = 0
         self.window = [0.0, 0.0, 0]  # loss sum, accuracy sum and iterations since the last train record
         self.elapsed = 0.0  # seconds trained before this process (restored from a snapshot)
+        self.seconds = 0.0  # seconds trained in all, once run() returns
         self.primary = primary_loss(model.plan)
-        self.parallel = None  # a distributed.DataParallel in a data-parallel run
+        self.strategy = strategy if strategy is not None else SingleProcess()
+        self.strategy.setup(self)
+
+    def state_dict(self):
+        """What the loop carries from one iteration to the next, besides the network's weights and state:
+        {"iteration", "window", "elapsed", "rng" (the dropout generator's bit_generator.state), "batcher",
+        "solver"}; the solver's arrays are its own (see Solver.state_dict)."""
+        return {"iteration": self.iteration, "window": list(self.window), "elapsed": self.elapsed,
+                "rng": self.rng.bit_generator.state, "batcher": self.batcher.state_dict(),
+                "solver": self.solver.state_dict()}
+
+    def load_state_dict(self, state):
+        """Continue from ``state_dict()``'s data. A batcher position that is not this run's is a DataError
+        located at /batcher; a generator state numpy refuses, a ValueError."""
+        try:
+            self.batcher.load_state_dict(state["batcher"])
+        except GraphnnError as error:
+            raise error.located(path="/batcher")
+        self.rng.bit_generator.state = state["rng"]
+        self.solver.load_state_dict(state["solver"])
+        self.iteration = state["iteration"]
+        loss_sum, accuracy_sum, count = state["window"]
+        self.window = [loss_sum, accuracy_sum, int(count)]
+        self.elapsed = state["elapsed"]
 
     def test(self):
-        if self.parallel is not None:  # each rank tests a part of the set; the sums are added
-            return self.parallel.evaluate(self.network, self.test_split, self.settings.test_batch_size)
-        return evaluate(self.network, self.test_split, self.settings.test_batch_size)
+        return self.strategy.evaluate(self.network, self.test_split, self.settings.test_batch_size)
 
     def run(self, log=lambda record: None, checkpoint=None):
         """Train until ``settings.iterations``; returns the final test metrics (or None without a test set).
@@ -120,15 +114,12 @@ class Trainer:
         samples_per_epoch = len(self.train_split.y)
         while self.iteration < settings.iterations:
             lr = checked_learning_rate(settings, self.iteration)
-            batch, rng = self.batcher.next(), self.rng
-            if self.parallel is not None:  # this rank's slice of the global batch, and its dropout generator
-                batch, rng = self.parallel.shard(batch), self.parallel.rng(self.iteration)
+            batch, rng = self.strategy.shard(self.batcher.next())
             result = self.network.forward(feeds(plan, batch, self.network.dtype), train=True, rng=rng)
             loss = check_forward(self.network, result, self.iteration)
             grads = self.network.backward(result)
             accuracy = self.network.metrics(result)[self.primary]["accuracy"]
-            if self.parallel is not None:  # one allreduce: gradients, state, loss and accuracy averaged
-                grads, loss, accuracy = self.parallel.average(self.network, grads, loss, accuracy)
+            grads, loss, accuracy = self.strategy.average(self.network, grads, loss, accuracy)
             check_gradients(self.network, result, grads, self.iteration)
             self.solver.step(self.network.weights, grads, lr)
             self.iteration += 1

@@ -1,39 +1,98 @@
-"""Learning-rate policies, with Caffe's formulas. ``it`` is the iteration (0-based), ``max_iter`` the
-horizon (the run's iterations unless the section sets ``max_iter``):
+"""Learning-rate policies, with Caffe's formulas, each in the docstring of its function. ``it`` is the
+iteration (0-based), ``horizon`` the section's ``max_iter`` or, without one, the run's iterations.
 
-- fixed:     base_lr
-- step:      base_lr * gamma ^ floor(it / step_size)
-- exp:       base_lr * gamma ^ it
-- inv:       base_lr * (1 + gamma * it) ^ (-power)
-- multistep: base_lr * gamma ^ (number of steps s with it >= s)
-- poly:      base_lr * (1 - it / max_iter) ^ power
-- sigmoid:   base_lr / (1 + exp(-gamma * (it - step_size)))
-- cosine:    min_lr + (base_lr - min_lr) * (1 + cos(pi * it / max_iter)) / 2
+``POLICIES`` is the one list of policies: the model file's schema (graphnn/model/schema.py) takes its
+``policy`` names and each policy's required settings from it.
+
+    lr = checked_learning_rate(settings, iteration)     # the training loop, before each step
 """
 
 import math
+from typing import NamedTuple
+
+from graphnn.errors import TrainingError
+
+
+class Policy(NamedTuple):
+    needs: tuple  # the settings of the lr section it requires besides base_lr
+    rate: object  # rate(section, it, horizon) -> learning rate
+
+
+POLICIES = {}
+
+
+def policy(*needs):
+    """Register the decorated ``rate(section, it, horizon)`` as the policy of its name."""
+    def register(rate):
+        POLICIES[rate.__name__] = Policy(needs, rate)
+        return rate
+    return register
+
+
+@policy()
+def fixed(section, it, horizon):
+    """base_lr"""
+    return section["base_lr"]
+
+
+@policy("gamma", "step_size")
+def step(section, it, horizon):
+    """base_lr * gamma ^ floor(it / step_size)"""
+    return section["base_lr"] * section["gamma"] ** (it // section["step_size"])
+
+
+@policy("gamma")
+def exp(section, it, horizon):
+    """base_lr * gamma ^ it"""
+    return section["base_lr"] * section["gamma"] ** it
+
+
+@policy("gamma", "power")
+def inv(section, it, horizon):
+    """base_lr * (1 + gamma * it) ^ (-power)"""
+    return section["base_lr"] * (1 + section["gamma"] * it) ** (-section["power"])
+
+
+@policy("gamma", "steps")
+def multistep(section, it, horizon):
+    """base_lr * gamma ^ (number of steps s with it >= s)"""
+    return section["base_lr"] * section["gamma"] ** sum(it >= step for step in section["steps"])
+
+
+@policy("power")
+def poly(section, it, horizon):
+    """base_lr * (1 - it / horizon) ^ power   (0 from the horizon on)"""
+    return section["base_lr"] * max(0.0, 1 - it / horizon) ** section["power"]
+
+
+@policy("gamma", "step_size")
+def sigmoid(section, it, horizon):
+    """base_lr / (1 + exp(-gamma * (it - step_size)))"""
+    return section["base_lr"] / (1 + math.exp(min(700.0, -section["gamma"] * (it - section["step_size"]))))
+
+
+@policy()
+def cosine(section, it, horizon):
+    """min_lr + (base_lr - min_lr) * (1 + cos(pi * it / horizon)) / 2   (min_lr from the horizon on)"""
+    floor = section["min_lr"]
+    return floor + (section["base_lr"] - floor) * (1 + math.cos(math.pi * min(it, horizon) / horizon)) / 2
 
 
 def learning_rate(section, it, max_iter):
-    """The learning rate at iteration ``it`` for an ``lr`` section of a model file."""
-    policy, base = section["policy"], section["base_lr"]
-    gamma, power = section.get("gamma"), section.get("power")
-    horizon = section.get("max_iter", max_iter)
-    if policy == "fixed":
-        return base
-    if policy == "step":
-        return base * gamma ** (it // section["step_size"])
-    if policy == "exp":
-        return base * gamma ** it
-    if policy == "inv":
-        return base * (1 + gamma * it) ** (-power)
-    if policy == "multistep":
-        return base * gamma ** sum(it >= step for step in section["steps"])
-    if policy == "poly":
-        return base * max(0.0, 1 - it / horizon) ** power
-    if policy == "sigmoid":
-        return base / (1 + math.exp(min(700.0, -gamma * (it - section["step_size"]))))
-    if policy == "cosine":
-        floor = section.get("min_lr", 0.0)
-        return floor + (base - floor) * (1 + math.cos(math.pi * min(it, horizon) / horizon)) / 2
-    raise ValueError(f"unknown lr policy {policy!r}")
+    """The learning rate at iteration ``it`` for a complete ``lr`` section (defaults filled in, as
+    graphnn/train/settings.py gives it); ``max_iter`` is the horizon when the section sets none."""
+    return POLICIES[section["policy"]].rate(section, it, section.get("max_iter", max_iter))
+
+
+def checked_learning_rate(settings, iteration):
+    """The lr policy's value at ``iteration``; TrainingError when it fails or is not a finite number >= 0."""
+    where = {"path": "/train/lr"}
+    try:
+        lr = learning_rate(settings.lr, iteration, settings.iterations)
+    except (ArithmeticError, ValueError) as error:
+        raise TrainingError(f"the {settings.lr['policy']} lr policy fails at iteration {iteration}: {error}",
+                            **where) from None
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
+        raise TrainingError(f"the {settings.lr['policy']} lr policy gives {lr!r} at iteration {iteration}; "
+                            "a learning rate must be a finite number >= 0", **where)
+    return lr

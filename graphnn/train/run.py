@@ -1,23 +1,115 @@
-"""Setting up a run: settings from the model and overrides, datasets loaded, a Trainer ready."""
+"""A whole training run as one object: settings, data, the Trainer, the run folder, snapshots and resume,
+stop signals and data-parallel training. ``graphnn run`` is a thin face of it, and so is Python:
 
-from graphnn.train.loop import Trainer, resolve_settings
+    from graphnn.model import load_model
+    from graphnn.train.run import Run
+
+    summary = Run(load_model("models/mlp784.json"), {"iterations": 200}, out="runs/mlp").train()
+    summary = Run.resume("runs/mlp").train()     # after a stop: on from runs/mlp/snapshot.gnn, bit for bit
+
+    # data-parallel: the same lines on every rank of `mpiexec -n K python script.py` (docs/distributed.md)
+    from graphnn.train.distributed import connect
+    world = connect()
+    with world.guard():                           # an error on one rank ends every rank
+        Run(load_model("models/mlp784.json"), out="runs/mlp", world=world).train()
+
+``train()`` writes the run folder (graphnn/train/rundir.py) and returns its summary. Ctrl-C or SIGTERM
+stops it at the end of the iteration with a snapshot and raises signals.Interrupted; a run that stops
+being finite raises TrainingError. Every rank trains; rank 0 alone writes the folder and reports.
+"""
+
+import numpy as np
+
+from graphnn.datasets.split import load_data
+from graphnn.errors import GraphnnError, TrainingError
+from graphnn.train import snapshots
+from graphnn.train.loop import Trainer
+from graphnn.train.rundir import RunDirectory
+from graphnn.train.settings import check_trainable, recorded_overrides, resolve_settings
+from graphnn.train.signals import Interrupted, stop_signals
 
 
-def load_splits(model, data_dir, report=None):
-    """(train split, test split or None) for the model's data sections; ``report`` hears of downloads."""
-    from graphnn.datasets import load_split
+class Run:
+    """One run of ``model``: its ``settings``, its ``trainer`` and its ``folder``.
 
-    train_spec = model.train["data"]
-    train = load_split(train_spec, train_spec.get("split", "train"), data_dir=data_dir, report=report)
-    test = None
-    if model.test:
-        test_spec = model.test["data"]
-        test = load_split(test_spec, test_spec.get("split", "test"), data_dir=data_dir, report=report)
-    return train, test
+    ``overrides``: changes to the model's train section (graphnn/train/settings.py). ``out``: the run
+    folder (default runs/<model name>), which only ``train()`` writes. ``world``: a distributed.World to
+    train data-parallel on. ``report(line)`` hears what rank 0 has to say before training (dataset
+    downloads, the ranks and the batch split).
+    """
 
+    def __init__(self, model, overrides=None, out=None, *, world=None, report=None):
+        from graphnn.train.distributed import DataParallel
 
-def prepare_run(model, overrides, report=None):
-    """A Trainer for ``model`` with command-line ``overrides`` applied."""
-    train, test = load_splits(model, overrides.get("data_dir"), report)
-    settings = resolve_settings(model, overrides, train_size=len(train.y))
-    return Trainer(model, settings, train, test)
+        check_trainable(model)
+        self.model, self.world = model, world
+        self.folder = out or f"runs/{model.name}"
+        self.leader = world is None or world.leader  # the process that writes the folder and reports
+        self.report = report if self.leader else None
+        self.resumed = None  # the snapshot's metadata, for a resumed run
+        overrides = overrides or {}
+        data_dir = overrides.get("data_dir")
+        train = load_data(model, "train", data_dir, self.report)
+        test = load_data(model, "test", data_dir, self.report) if model.test else None
+        self.settings = resolve_settings(model, overrides, train_size=len(train))
+        strategy = DataParallel(world, self.report) if world is not None else None
+        self.trainer = Trainer(model, self.settings, train, test, strategy=strategy)
+
+    @classmethod
+    def resume(cls, folder, model=None, overrides=None, *, world=None, report=None):
+        """The run whose snapshot is in ``folder``, restored to continue where the snapshot left it.
+
+        ``model`` and ``overrides`` default to the snapshot's own (its model, and the settings it recorded);
+        when given, they must give the snapshot's model and settings (a difference is refused, naming the
+        first one), but for ``data_dir`` and ``snapshot_interval``, which change no number.
+        """
+        from graphnn.train import distributed
+
+        saved = snapshots.read(folder) if world is None else distributed.read_snapshot(world, folder)
+        file = str(snapshots.snapshot_path(folder))
+        if model is None:
+            model = saved.model  # read from the snapshot: its relative data paths are from the run folder
+            try:
+                overrides = {**recorded_overrides(saved.metadata["snapshot"]["settings"]), **(overrides or {})}
+            except GraphnnError as error:
+                raise error.located(file=file, path="/metadata/snapshot/settings" + (error.path or "")) from None
+        run = cls(model, overrides, folder, world=world, report=report)
+        run.resumed = snapshots.restore(run.trainer, saved, file=file)
+        return run
+
+    def train(self, log=None):
+        """Train to the last iteration, test, and write the run folder; returns the summary (None on ranks
+        other than 0). ``log(record)`` hears every metrics record as it is written (on rank 0)."""
+        trainer, folder, strategy = self.trainer, self.folder, self.trainer.strategy
+        directory = None
+        if self.leader and self.resumed is not None:
+            directory = RunDirectory(folder, keep=self.resumed["records"])
+        elif self.leader:
+            snapshots.snapshot_path(folder).unlink(missing_ok=True)  # a new run: an old run's snapshot is not ours
+            directory = RunDirectory(folder)
+
+        def record(entry):
+            if directory is not None:
+                directory.log(entry)
+                if log is not None:
+                    log(entry)
+
+        # the divergence guard reports NaN and overflow, naming the node: numpy's own warnings would be noise
+        with stop_signals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            stop = strategy.agree_on(stop)  # every rank stops after the same iteration
+            checkpoint = snapshots.Checkpointer(folder, directory, stop) if self.leader else strategy.follow
+            try:
+                test_metrics = trainer.run(record, checkpoint)
+            except Interrupted as stopped:
+                if self.world is not None and stopped.iteration is not None:
+                    self.world.barrier()  # ranks > 0 wait until rank 0 has written the snapshot
+                if directory is not None:
+                    directory.close()
+                raise
+            except TrainingError as error:
+                if self.leader and checkpoint.last is not None:
+                    error.message += f" (the last snapshot, of iteration {checkpoint.last}, is in {folder})"
+                raise
+        if directory is None:
+            return None
+        return directory.finish(trainer, test_metrics)

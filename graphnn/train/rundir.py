@@ -1,6 +1,8 @@
 """What a run leaves in its output folder:
 
-- ``model.gnn``     the trained network (graphnn.io.bundle), with the run's settings and test metrics;
+- ``model.gnn``     the trained network (graphnn.io.bundle), with the run's settings and test metrics; its
+                    model's relative data paths are re-expressed from this folder (graphnn/datasets/split.py),
+                    so that ``graphnn test`` finds the run's test data;
 - ``metrics.jsonl`` one JSON object per logged step ({"phase": "train"|"test", "iteration", ...});
 - ``snapshot.gnn``  the training state to resume from (graphnn/train/snapshots.py);
 - ``summary.json``  {"test": {"accuracy", "loss", "samples"}, "train": {"iterations", "samples_per_s",
@@ -13,6 +15,7 @@ import os
 from pathlib import Path
 
 from graphnn import __version__
+from graphnn.datasets.split import rebased
 from graphnn.errors import GraphnnError
 from graphnn.io.atomic import write_atomic
 from graphnn.io.bundle import Bundle, save_bundle
@@ -83,7 +86,8 @@ class RunDirectory:
         metadata = {"training": {"iterations": trainer.iteration, "seed": settings.seed, "dtype": settings.dtype},
                     "test": summary["test"]}
         network = trainer.network
-        save_bundle(self.folder / "model.gnn", Bundle(trainer.model, network.weights, network.state, metadata))
+        model = rebased(trainer.model, self.folder)
+        save_bundle(self.folder / "model.gnn", Bundle(model, network.weights, network.state, metadata))
         write_atomic(self.folder / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
         series = {phase: [(r["iteration"], r["loss"]) for r in self.records if r["phase"] == phase]
                   for phase in ("train", "test")}

@@ -4,9 +4,10 @@ current iteration, where it writes a snapshot and raises ``Interrupted``.
     with stop_signals() as stop:          # installs the handlers; restores the old ones on exit
         trainer.run(log, checkpoint=...)  # the checkpoint hook looks at stop.signal after each iteration
 
-A second signal while the first is being handled stops at once, without a new snapshot (the last one
-written stays valid: snapshots are written atomically). ``graphnn run`` exits with 128 + the signal's
-number, as a shell does: 130 for SIGINT, 143 for SIGTERM.
+graphnn/train/run.py's Run does this for a whole run. A second signal while the first is being handled
+stops at once, without a new snapshot (the last one written stays valid: snapshots are written
+atomically). ``graphnn run`` exits with 128 + the signal's number, as a shell does: 130 for SIGINT, 143
+for SIGTERM.
 """
 
 import signal
@@ -22,10 +23,10 @@ class Interrupted(GraphnnError):
     """The run stopped on a signal; ``exit_code`` is 128 + the signal number, ``snapshot`` the file written
     (None when it stopped without one)."""
 
-    def __init__(self, signum, iteration=None, snapshot=None, resume_hint=""):
+    def __init__(self, signum, iteration=None, snapshot=None):
         name = signal.Signals(signum).name
         if snapshot is not None:
-            message = f"stopped by {name} at iteration {iteration}; snapshot written to {snapshot}{resume_hint}"
+            message = f"stopped by {name} at iteration {iteration}; snapshot written to {snapshot}"
         else:
             message = f"stopped by {name} without writing a new snapshot"
         super().__init__(message)

@@ -11,37 +11,39 @@ the previous snapshot or the new one, whole. It holds:
 
       {"format": "graphnn-snapshot/1", "iteration": 300, "solver_t": 300,
        "rng": {...},             # the dropout generator: numpy's bit_generator.state
-       "batcher": {...},         # the data position: Batcher.position()
+       "batcher": {...},         # the data position: Batcher.state_dict()
        "window": [s, a, n],      # loss sum, accuracy sum, count of the display window in progress
        "records": 34,            # lines of metrics.jsonl written so far
        "elapsed": 12.5,          # seconds trained so far (wall clock; not part of the result)
        "settings": {...}}        # the run's settings, without data_dir and snapshot_interval
 
+A snapshot is built from ``Trainer.state_dict()`` (iteration, window, elapsed, generator, batcher and the
+solver's ``state_dict()``) and the network's arrays, and restored through ``Trainer.load_state_dict``.
 A run resumed from a snapshot gives bit-identical weights and metrics records (all but "elapsed") to one
 never stopped, on the same machine: every number the loop carries is restored exactly. Resuming checks
-that the model and settings are the snapshot's; a difference is refused, naming the first one.
+that the model and settings are the snapshot's; a difference is refused, naming the first one. The
+snapshot's model holds relative data paths as seen from the run folder (graphnn/datasets/split.py), so
+``Run.resume(folder)`` finds the run's data from the snapshot alone.
 
 Snapshots are written every ``train.snapshot_interval`` iterations (or ``--snapshot-interval``), after
 the last iteration, and when a stop signal arrives (graphnn/train/signals.py). A snapshot never holds NaN or
 infinity: the divergence guard stops a run before its weights could, and writing checks again.
 """
 
-import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
-
+from graphnn.datasets.split import rebased
 from graphnn.errors import BundleError, GraphnnError
 from graphnn.io.bundle import Bundle, load_bundle, save_bundle
 from graphnn.model.jsontext import pointer
 from graphnn.train.guard import check_finite_arrays
+from graphnn.train.settings import complete_record, settings_record
 from graphnn.train.signals import Interrupted
 from graphnn.train.solvers import SLOTS
 
 SNAPSHOT = "snapshot.gnn"
 FORMAT = "graphnn-snapshot/1"
-UNCOMPARED = ("data_dir", "snapshot_interval")  # settings that may change on resume: they change no number
 _FIELDS = {"format": str, "iteration": int, "solver_t": int, "rng": dict, "batcher": dict, "window": list,
            "records": int, "elapsed": float, "settings": dict}
 
@@ -50,35 +52,31 @@ def snapshot_path(folder):
     return Path(folder) / SNAPSHOT
 
 
-def settings_record(settings):
-    """The settings a snapshot keeps and compares on resume, as plain JSON data."""
-    record = {key: value for key, value in dataclasses.asdict(settings).items() if key not in UNCOMPARED}
-    return json.loads(json.dumps(record))
-
-
-def capture(trainer, records):
-    """The snapshot Bundle of ``trainer``'s state; ``records`` is the count of metrics lines written."""
-    network, solver = trainer.network, trainer.solver
+def capture(trainer, records, folder=None):
+    """The snapshot Bundle of ``trainer``'s state; ``records`` is the count of metrics lines written,
+    ``folder`` the one the snapshot is for (its model's relative data paths are re-expressed from there)."""
+    network, state = trainer.network, trainer.state_dict()
     check_finite_arrays(network.weights, "weight")
     check_finite_arrays(network.state, "state")
     extra = {}
-    for node, weights in solver.state.items():
+    for node, weights in state["solver"]["slots"].items():
         for name, slots in weights.items():
             check_finite_arrays({node: {f"{name}/{slot}": array for slot, array in slots.items()}}, "solver state")
             for slot, array in slots.items():
                 extra[f"extra/solver/{node}/{name}/{slot}"] = array
+    loss_sum, accuracy_sum, count = state["window"]
     metadata = {"snapshot": {
-        "format": FORMAT, "iteration": trainer.iteration, "solver_t": solver.t,
-        "rng": trainer.rng.bit_generator.state, "batcher": trainer.batcher.position(),
-        "window": [float(trainer.window[0]), float(trainer.window[1]), int(trainer.window[2])],
-        "records": records, "elapsed": float(trainer.elapsed), "settings": settings_record(trainer.settings)}}
-    return Bundle(trainer.model, network.weights, network.state, metadata, extra)
+        "format": FORMAT, "iteration": state["iteration"], "solver_t": state["solver"]["t"],
+        "rng": state["rng"], "batcher": state["batcher"], "window": [float(loss_sum), float(accuracy_sum), int(count)],
+        "records": records, "elapsed": float(state["elapsed"]), "settings": settings_record(trainer.settings)}}
+    model = trainer.model if folder is None else rebased(trainer.model, folder)
+    return Bundle(model, network.weights, network.state, metadata, extra)
 
 
 def write(folder, trainer, records):
     """Write ``trainer``'s snapshot to ``folder``/snapshot.gnn atomically; returns its path."""
     path = snapshot_path(folder)
-    save_bundle(path, capture(trainer, records))
+    save_bundle(path, capture(trainer, records, folder))
     return path
 
 
@@ -179,18 +177,29 @@ def _value_at(document, path):
 
 
 def check_same_run(bundle, trainer, file):
-    """Refuse to resume ``trainer`` from a snapshot made with another model or other settings."""
+    """Refuse to resume ``trainer`` from a snapshot made with another model or other settings. The model is
+    compared as the snapshot's folder sees it (relative data paths from there); a snapshot written before
+    paths were re-expressed holds them as the model file does, which is accepted too."""
     info = bundle.metadata["snapshot"]
-    for what, old, new in (("another model", bundle.model.document, trainer.model.document),
-                           ("other settings", info["settings"], settings_record(trainer.settings))):
-        where = _first_difference(json.loads(json.dumps(old)), json.loads(json.dumps(new)))
+    ours = trainer.model.document
+    if file is not None and _first_difference(_plain(bundle.model.document), _plain(ours)) is not None:
+        ours = rebased(trainer.model, Path(file).parent).document
+    for what, old, new in (("another model", bundle.model.document, ours),
+                           ("other settings", complete_record(info["settings"]), settings_record(trainer.settings))):
+        where = _first_difference(_plain(old), _plain(new))
         if where is not None:
             raise GraphnnError(f"cannot resume: the snapshot was made with {what}: at {where} it has "
                                f"{_value_at(old, where)}, this run {_value_at(new, where)}", file=file)
 
 
+def _plain(value):
+    """``value`` as JSON reads it back (tuples become lists)."""
+    return json.loads(json.dumps(value))
+
+
 def restore(trainer, bundle, file=None):
-    """Put a verified snapshot's state into ``trainer`` (built from the same model and settings)."""
+    """Put a verified snapshot's state into ``trainer`` (built from the same model and settings), through
+    ``Trainer.load_state_dict``; returns the snapshot's metadata."""
     check_same_run(bundle, trainer, file)
     info = bundle.metadata["snapshot"]
     if info["iteration"] > trainer.settings.iterations:
@@ -203,24 +212,23 @@ def restore(trainer, bundle, file=None):
                 if array.dtype != groups[node][name].dtype:
                     raise BundleError(f"snapshot holds {array.dtype} arrays; this run uses {groups[node][name].dtype}",
                                       file=file, node=node)
-                groups[node][name][...] = array  # in place: whatever holds the arrays keeps them
-    trainer.solver.state = {}
+    slots = {}
     for key, array in bundle.extra.items():
         _, _, node, name, slot = key.split("/")
-        trainer.solver.state.setdefault(node, {}).setdefault(name, {})[slot] = np.array(array)
-    trainer.solver.t = info["solver_t"]
+        slots.setdefault(node, {}).setdefault(name, {})[slot] = array
+    state = {"iteration": info["iteration"], "window": info["window"], "elapsed": info["elapsed"],
+             "rng": info["rng"], "batcher": info["batcher"], "solver": {"t": info["solver_t"], "slots": slots}}
     try:
-        trainer.rng.bit_generator.state = info["rng"]
+        trainer.load_state_dict(state)
+    except GraphnnError as error:
+        raise error.located(file=file, path="/metadata/snapshot" + (error.path or ""))
     except (TypeError, ValueError, KeyError, OverflowError) as error:
         raise BundleError(f"snapshot's generator state cannot be restored: {error}", file=file,
                           path="/metadata/snapshot/rng") from None
-    try:
-        trainer.batcher.restore(info["batcher"])
-    except GraphnnError as error:
-        raise error.located(file=file, path="/metadata/snapshot/batcher")
-    trainer.iteration = info["iteration"]
-    trainer.window = [info["window"][0], info["window"][1], int(info["window"][2])]
-    trainer.elapsed = info["elapsed"]
+    for groups, saved in ((network.weights, bundle.weights), (network.state, bundle.state)):
+        for node, arrays in saved.items():
+            for name, array in arrays.items():
+                groups[node][name][...] = array  # in place: whatever holds the arrays (the store) keeps them
     return info
 
 
@@ -228,8 +236,8 @@ class Checkpointer:
     """The Trainer's checkpoint hook for a run folder: writes snapshots at the interval and after the
     last iteration, and on a stop signal writes one and raises signals.Interrupted."""
 
-    def __init__(self, folder, directory, stop=None, resume_hint=""):
-        self.folder, self.directory, self.stop, self.resume_hint = Path(folder), directory, stop, resume_hint
+    def __init__(self, folder, directory, stop=None):
+        self.folder, self.directory, self.stop = Path(folder), directory, stop
         self.last = None  # iteration of the last snapshot written
         remove_stale_temporaries(self.folder)
 
@@ -245,4 +253,4 @@ class Checkpointer:
         if due or (self.stop is not None and self.stop.signal is not None):
             path = self.write(trainer)
             if self.stop is not None and self.stop.signal is not None:
-                raise Interrupted(self.stop.signal, trainer.iteration, path, self.resume_hint)
+                raise Interrupted(self.stop.signal, trainer.iteration, path)

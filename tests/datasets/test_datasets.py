@@ -552,7 +552,7 @@ def xs(batcher, batches):
 def test_wrap_around_without_shuffling_matches_the_seed():
     batcher = Batcher(small_split(), 4, shuffle=False)
     assert xs(batcher, 4) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5]
-    assert (batcher.epoch, batcher.cursor, batcher.epochs_done) == (1, 6, 1.6)
+    assert (batcher.state_dict()["epoch"], batcher.state_dict()["cursor"]) == (1, 6)  # 1.6 epochs
     first = Batcher(small_split(), 4, shuffle=False).next()["x"]
     assert first.base is not None  # a view, not a copy
 
@@ -574,9 +574,9 @@ def test_same_seed_same_batches_and_restore_from_a_saved_position():
     assert take(Batcher(split, 8, seed=1), 10) != take(Batcher(split, 8, seed=2), 10)
     batcher = Batcher(split, 8, seed=1)
     take(batcher, 7)
-    saved = json.loads(json.dumps(batcher.position()))
+    saved = json.loads(json.dumps(batcher.state_dict()))
     expected = take(batcher, 9)
-    assert take(Batcher(split, 8, seed=1).restore(saved), 9) == expected
+    assert take(Batcher(split, 8, seed=1).load_state_dict(saved), 9) == expected
 
 
 @pytest.mark.parametrize("change", [{"seed": 2}, {"samples": 36}, {"cursor": 37}, {"epoch": -1},
@@ -584,7 +584,7 @@ def test_same_seed_same_batches_and_restore_from_a_saved_position():
 def test_restore_refuses_a_position_from_another_run(change):
     batcher = Batcher(small_split(37), 8, seed=1)
     with pytest.raises(DataError):
-        batcher.restore({**batcher.position(), **change})
+        batcher.load_state_dict({**batcher.state_dict(), **change})
 
 
 def test_batcher_arguments():

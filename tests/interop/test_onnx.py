@@ -201,10 +201,10 @@ def test_export_of_a_model_file_uses_fresh_weights_from_the_seed(tmp_path):
 
 
 def test_trained_mlp784_has_the_same_test_accuracy_in_onnxruntime(mnist_dir):
-    from graphnn.train.run import prepare_run
+    from graphnn.train.run import Run
 
-    trainer = prepare_run(load_model("models/mlp784.json"), {"iterations": 200, "data_dir": str(mnist_dir),
-                                                                 "test_interval": 0})
+    trainer = Run(load_model("models/mlp784.json"), {"iterations": 200, "data_dir": str(mnist_dir),
+                                                     "test_interval": 0}).trainer
     accuracy = trainer.run()["accuracy"]
     assert accuracy > 0.8
     split = trainer.test_split

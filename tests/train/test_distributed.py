@@ -29,9 +29,9 @@ from graphnn.errors import GraphnnError
 from graphnn.io.bundle import load_bundle
 from graphnn.model import model_from_dict
 from graphnn.train import mpilaunch
-from graphnn.train.distributed import DataParallel, World, connect
+from graphnn.train.distributed import World, connect
 from graphnn.train.evaluate import evaluate
-from graphnn.train.run import prepare_run
+from graphnn.train.run import Run
 from tests.helpers import CLI, ROOT, model_document, write_data
 
 FAILURE_LIMIT = 30  # seconds within which a failed job must have ended
@@ -249,9 +249,9 @@ def test_without_mpi4py_distributed_says_how_to_install_it(monkeypatch):
 def test_one_rank_data_parallel_trains_like_a_single_process(tmp_path):
     data = write_data(tmp_path)
     document = json.loads(plain_model(tmp_path, data, dtype="float64").read_text())
-    single, parallel = (prepare_run(model_from_dict(document), {}) for _ in range(2))
-    hook = DataParallel(World(), parallel)
-    parallel.parallel = hook
+    single = Run(model_from_dict(document)).trainer
+    parallel = Run(model_from_dict(document), world=World()).trainer  # strategy=DataParallel(World())
+    hook = parallel.strategy
     sizes = [array.size for arrays in parallel.network.weights.values() for array in arrays.values()]
     assert hook.buffer.size == sum(sizes) + 4  # gradients, then loss, accuracy and two stop flags
     single.run(), parallel.run()
@@ -264,8 +264,6 @@ def test_one_rank_data_parallel_trains_like_a_single_process(tmp_path):
 
 
 def test_a_rank_takes_its_slice_of_the_batch_and_its_part_of_the_test_set(tmp_path):
-    trainer = prepare_run(model_from_dict(model_document(write_data(tmp_path))), {})
-
     class Rank1Of2(World):
         def __init__(self):
             super().__init__()
@@ -274,9 +272,16 @@ def test_a_rank_takes_its_slice_of_the_batch_and_its_part_of_the_test_set(tmp_pa
         def allreduce(self, buffer):
             buffer *= 2  # as if rank 0 had the same numbers
 
-    hook = DataParallel(Rank1Of2(), trainer)
+        def gather_text(self, text, width=64):
+            return [text, text]  # rank 0 runs the same model, settings and data
+
+        def broadcast(self, buffer):
+            pass  # rank 0's weights are these
+
+    trainer = Run(model_from_dict(model_document(write_data(tmp_path))), world=Rank1Of2()).trainer
+    hook = trainer.strategy
     batch = {"x": np.arange(32).reshape(16, 2), "y": np.arange(16)}
-    assert hook.shard(batch)["y"].tolist() == list(range(8, 16))
+    assert hook.shard(batch)[0]["y"].tolist() == list(range(8, 16))  # (this rank's part, its dropout generator)
     part = trainer.test_split.head(len(trainer.test_split.y))
     whole = evaluate(trainer.network, part, 20)
     tested = hook.evaluate(trainer.network, part, 20)  # rank 1's half, counted twice by the fake allreduce

@@ -5,7 +5,7 @@ import pytest
 
 from graphnn.errors import GraphnnError
 from graphnn.model import model_from_dict
-from graphnn.train.run import prepare_run
+from graphnn.train.run import Run
 from tests.helpers import model_document, write_data
 
 
@@ -14,5 +14,5 @@ def test_a_data_field_is_a_key_never_an_attribute(tmp_path):
     document = model_document(write_data(tmp_path))
     document["nodes"][0]["field"] = "__dict__"
     with pytest.raises(GraphnnError) as raised:
-        prepare_run(model_from_dict(document), {})
+        Run(model_from_dict(document))
     assert raised.value.node == "x" and "__dict__" in str(raised.value)

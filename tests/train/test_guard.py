@@ -7,13 +7,13 @@ import pytest
 
 from graphnn.errors import TrainingError
 from graphnn.model import model_from_dict
-from graphnn.train.run import prepare_run
+from graphnn.train.run import Run
 from tests.helpers import make_trainer, model_document, write_data
 
 
 def test_forward_overflow_names_the_first_node_that_produced_it(tmp_path):
     data = write_data(tmp_path, scale=1e39)  # finite samples (clipped to 3e38) whose sums overflow float32
-    trainer = prepare_run(model_from_dict(model_document(data, batchnorm=False, activation=None)), {})
+    trainer = Run(model_from_dict(model_document(data, batchnorm=False, activation=None))).trainer
     with pytest.raises(TrainingError) as raised:
         trainer.run()
     error = raised.value

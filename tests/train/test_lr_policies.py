@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from graphnn.model.schema import LEARNING_RATE, with_defaults
 from graphnn.train.lr_policies import learning_rate
 
 CASES = [
@@ -29,7 +30,7 @@ CASES = [
 
 @pytest.mark.parametrize("section,iteration,expected", CASES)
 def test_policy_matches_hand_computed_value(section, iteration, expected):
-    assert learning_rate(section, iteration, max_iter=1000) == pytest.approx(expected, rel=1e-4, abs=1e-12)
+    assert learning_rate(with_defaults(section, LEARNING_RATE), iteration, max_iter=1000) == pytest.approx(expected, rel=1e-4, abs=1e-12)
 
 
 def test_seed_schedule_first_and_last_iterations():

@@ -58,7 +58,7 @@ def test_a_snapshot_holds_solver_state_generator_and_data_position(trained):
     info = saved.metadata["snapshot"]
     assert info["iteration"] == 20 and info["solver_t"] == 20
     assert info["rng"] == trainer.rng.bit_generator.state
-    assert info["batcher"] == trainer.batcher.position()
+    assert info["batcher"] == trainer.batcher.state_dict()
     assert sorted(saved.extra) == sorted(f"extra/solver/{node}/{name}/v" for node, arrays in
                                          trainer.network.weights.items() for name in arrays)
     assert info["settings"]["iterations"] == 20 and "data_dir" not in info["settings"]

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from graphnn.cli import main
 from graphnn.io.bundle import load_bundle
 from graphnn.model import load_model
-from graphnn.train.run import prepare_run
+from graphnn.train.run import Run
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,7 @@ def test_branching_model_with_two_losses_trains(mnist_dir):
     model = load_model("models/branchy.json")
     assert len(model.plan.losses) == 2
     assert any(model.graph.out_degree(node) > 1 for node in model.graph)  # a real fan-out
-    trainer = prepare_run(model, {"iterations": 150, "data_dir": str(mnist_dir)})
+    trainer = Run(model, {"iterations": 150, "data_dir": str(mnist_dir)}).trainer
     records = []
     final = trainer.run(records.append)
     train = [r for r in records if r["phase"] == "train"]
@@ -100,15 +100,15 @@ def test_other_solvers_learn_mnist(mnist_dir, solver):
     model.document["train"]["solver"] = solver
     if solver["type"] == "adam":
         model.document["train"]["lr"] = {"policy": "fixed", "base_lr": 0.002}
-    trainer = prepare_run(model, {"iterations": 300, "data_dir": str(mnist_dir)})
+    trainer = Run(model, {"iterations": 300, "data_dir": str(mnist_dir)}).trainer
     assert trainer.run()["accuracy"] > 0.9
 
 
 def test_float64_training_matches_float32_closely(mnist_dir):
     results = {}
     for dtype in ("float32", "float64"):
-        trainer = prepare_run(load_model("models/mlp784.json"), {"iterations": 50, "dtype": dtype,
-                                                                  "data_dir": str(mnist_dir)})
+        trainer = Run(load_model("models/mlp784.json"), {"iterations": 50, "dtype": dtype,
+                                                         "data_dir": str(mnist_dir)}).trainer
         trainer.run()
         results[dtype] = trainer.network.weights["fc3"]["W"]
     assert results["float64"].dtype == np.float64

@@ -1,0 +1,112 @@
+"""A run's settings: the model file's ``train`` and ``test`` sections with overrides applied, and every key
+the file leaves out taken from its default in the model file's schema (graphnn/model/schema.py), the one
+home of those defaults.
+
+    settings = resolve_settings(model, {"iterations": 100})          # the model's sections, 100 iterations
+    settings = resolve_settings(model, {"epochs": 2}, train_size=60000)
+
+Overrides (None values are ignored): ``iterations``, ``epochs``, ``batch_size``, ``lr`` (the base rate),
+``seed``, ``dtype``, ``test_interval``, ``snapshot_interval`` and ``data_dir`` (where named datasets are
+looked for first).
+"""
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+
+from graphnn.errors import GraphnnError, SchemaError
+from graphnn.model.jsontext import pointer
+from graphnn.model.schema import LEARNING_RATE, SOLVER, TEST, TRAIN, with_defaults
+
+UNCOMPARED = ("data_dir", "snapshot_interval")  # settings a resumed run may change: they change no number
+_RECORDED = ("iterations", "batch_size", "seed", "dtype", "test_interval")  # overridable, kept in the record
+
+
+@dataclass
+class Settings:
+    """Everything a run needs, complete: the solver and lr sections carry every default."""
+
+    iterations: int
+    batch_size: int
+    seed: int
+    dtype: str
+    solver: dict
+    lr: dict
+    train_data: dict
+    test_data: dict  # None without a test section
+    test_batch_size: int
+    test_interval: int  # 0: test only after the last iteration
+    display_interval: int
+    data_dir: str  # None: named datasets are looked for in the usual places (graphnn/datasets/lookup.py)
+    snapshot_interval: int  # 0: snapshots only after the last iteration and on a stop signal
+
+
+def check_trainable(model):
+    """GraphnnError, located, unless the model has a train section and a loss to minimise."""
+    if not model.train:
+        raise GraphnnError("the model has no 'train' section", file=model.file, path="/train")
+    if not model.plan.losses:
+        raise GraphnnError("the model has no loss node to minimise", file=model.file, path="/nodes")
+
+
+def resolve_settings(model, overrides, train_size=None):
+    """Settings from ``model.train``/``model.test`` and ``overrides``.
+
+    ``epochs`` becomes ``ceil(epochs * train_size / batch_size)`` iterations.
+    """
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    check_trainable(model)
+    train = with_defaults(model.train, TRAIN)
+    test = with_defaults(model.test, TEST) if model.test else None
+    batch_size = overrides.get("batch_size", train["batch_size"])
+    epochs = overrides.get("epochs", None if "iterations" in overrides else train.get("epochs"))
+    if epochs is not None:
+        iterations = epochs * train_size / batch_size
+        if not math.isfinite(iterations):
+            raise GraphnnError(f"{epochs} epochs of {train_size} samples is too many iterations", file=model.file,
+                               path="/train/epochs")
+        iterations = math.ceil(iterations)
+    else:
+        iterations = overrides.get("iterations", train.get("iterations"))
+    lr = dict(train["lr"])
+    if "lr" in overrides:
+        lr["base_lr"] = overrides["lr"]
+    chosen = {key: overrides.get(key, train[key]) for key in ("seed", "dtype", "test_interval", "snapshot_interval")}
+    return Settings(
+        iterations=iterations, batch_size=batch_size, solver=with_defaults(train["solver"], SOLVER),
+        lr=with_defaults(lr, LEARNING_RATE), train_data=train["data"], test_data=test and test["data"],
+        test_batch_size=(test or with_defaults({}, TEST))["batch_size"], display_interval=train["display_interval"],
+        data_dir=overrides.get("data_dir"), **chosen)
+
+
+def settings_record(settings):
+    """The settings a snapshot keeps and a resumed run must match, as plain JSON data."""
+    record = {key: value for key, value in dataclasses.asdict(settings).items() if key not in UNCOMPARED}
+    return json.loads(json.dumps(record))
+
+
+def complete_record(record):
+    """A settings record as this version writes it: one written before the solver and lr sections carried
+    their defaults gets them (so that old snapshots resume)."""
+    record = dict(record)
+    for key, schema in (("solver", SOLVER), ("lr", LEARNING_RATE)):
+        if isinstance(record.get(key), dict):
+            record[key] = with_defaults(record[key], schema)
+    return record
+
+
+def recorded_overrides(record):
+    """Overrides that give a recorded run's settings back from its own model (to resume without the model
+    file): the record's value of every setting an override can change. SchemaError, located in the record,
+    for a value that no override could have given."""
+    from graphnn.model.validate import Validator, describe
+
+    properties = {key: TRAIN["properties"][key] for key in _RECORDED}
+    properties["lr"] = {"type": "object", "required": ["base_lr"],
+                        "properties": {"base_lr": LEARNING_RATE["properties"]["base_lr"]}}
+    schema = {"type": "object", "required": list(properties), "properties": properties}
+    error = next(iter(Validator(schema).iter_errors(record)), None)
+    if error is not None:
+        raise SchemaError(describe(error), path=pointer(list(error.absolute_path)))
+    return {**{key: record[key] for key in _RECORDED}, "lr": record["lr"]["base_lr"]}
