@@ -97,7 +97,8 @@ def run_graphnn(workload, iterations, train_n, test_n, threads, start=None):
     import graphnn
     from graphnn.model import model_from_dict
     from graphnn.predict import predict
-    from graphnn.train.loop import Trainer, resolve_settings
+    from graphnn.train.loop import Trainer
+    from graphnn.train.settings import resolve_settings
 
     imported = rss_bytes()
     model = model_from_dict(workload.document(iterations))
