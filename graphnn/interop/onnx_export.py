@@ -23,6 +23,7 @@ import numpy as np
 from graphnn import __version__
 from graphnn.errors import GraphnnError
 from graphnn.interop.onnx_common import BATCH, OPSET, require_onnx
+from graphnn.model.names import unique_name
 
 ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "identity": "Identity"}
 
@@ -37,12 +38,7 @@ class _Emitter:
 
     def fresh(self, base):
         """``base``, or ``base_2``, ``base_3``, ... if that name is taken; the name is then taken."""
-        name, number = base, 1
-        while name in self.taken:
-            number += 1
-            name = f"{base}_{number}"
-        self.taken.add(name)
-        return name
+        return unique_name(base, self.taken)
 
     def constant(self, name, array):
         """Add an initializer under a fresh name derived from ``name``; returns that name."""

@@ -12,9 +12,11 @@ Every method returns the new node's name, which is what later nodes take as inpu
 """
 
 import copy
+from itertools import count
 from pathlib import Path
 
 from graphnn.model import load_model, model_from_dict
+from graphnn.model.names import unique_name
 from graphnn.model.schema import FORMAT
 from graphnn.model.writer import dumps
 
@@ -31,12 +33,9 @@ class Graph:
 
     def node(self, op, inputs=(), name=None, **params):
         """Add a node of any registered op; returns its name (``op`` + a number when not given)."""
-        taken = {node["name"] for node in self.nodes}
-        if name is None:
-            number = sum(node["op"] == op for node in self.nodes) + 1
-            while f"{op}{number}" in taken:
-                number += 1
-            name = f"{op}{number}"
+        if name is None:  # op1, op2, ...: numbered from one more than the nodes of this op so far
+            first = sum(node["op"] == op for node in self.nodes) + 1
+            name = unique_name(op, {node["name"] for node in self.nodes}, map(str, count(first)))
         node = {"name": name, "op": op}
         if inputs:
             node["inputs"] = list(inputs)
