@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from graphnn.train import snapshots
-from tests.helpers import CLI, ROOT, cli, write_data, write_model
+from tests.helpers import CLI, ROOT, cli, without_elapsed, write_data, write_model
 
 CRASH_TRIALS = 20
 
@@ -27,10 +27,6 @@ def read_records(folder):
     path = Path(folder) / "metrics.jsonl"
     lines = path.read_text().splitlines() if path.exists() else []
     return [json.loads(line) for line in lines if line.endswith("}")]
-
-
-def without_elapsed(records):
-    return [{key: value for key, value in record.items() if key != "elapsed"} for record in records]
 
 
 def stop_at(model, folder, target, signum):
