@@ -7,14 +7,21 @@ from pathlib import Path
 import numpy as np
 
 from graphnn.errors import DataError
+from graphnn.io.regular import require_regular_file
 from graphnn.model.limits import MAX_TENSOR_ELEMENTS
 from graphnn.train.evaluate import primary_loss
 from graphnn.train.feeding import feeds
 
 
 def read_samples(path):
-    """Samples from a .npy file, a .npz archive (array ``x``, or its only array) or an IDX file."""
+    """Samples from a .npy file, a .npz archive (array ``x``, or its only array) or an IDX file, checked
+    by ``check_samples``."""
     path = Path(path)
+    require_regular_file(path, DataError)  # a named pipe would block reading forever
+    return check_samples(_read_array(path), file=str(path))
+
+
+def _read_array(path):
     name = path.name.lower()
     if name.endswith(".npy"):
         try:
@@ -33,8 +40,26 @@ def read_samples(path):
     return read_idx(path)
 
 
+def check_samples(samples, file=None):
+    """``samples`` when it is a non-empty array of real numbers (bool, integer or float), all finite;
+    otherwise a DataError saying what it holds."""
+    samples = np.asarray(samples)
+    if samples.dtype.kind not in "biuf":
+        raise DataError(f"samples have dtype {samples.dtype}; expected real numbers (integers or floats)",
+                        file=file)
+    if samples.ndim < 1 or len(samples) == 0:
+        raise DataError(f"holds no samples (shape {samples.shape}); expected samples in rows", file=file)
+    if samples.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(samples.reshape(len(samples), -1)).all(axis=1))
+        if bad.size:
+            raise DataError(f"{bad.size:,} sample{'s' if bad.size > 1 else ''} hold NaN or infinite values "
+                            f"(the first is sample {bad[0]})", file=file)
+    return samples
+
+
 def predict(network, samples, batch_size=1000):
     """(classes (N,), probabilities (N, C)) for ``samples`` (N, ...) fed to the network's sample input."""
+    samples = check_samples(samples)
     plan = network.plan
     loss = plan.by_name[primary_loss(plan)]
     prediction = loss.inputs[0]

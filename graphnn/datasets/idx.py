@@ -21,6 +21,7 @@ import numpy as np
 
 from graphnn.datasets.streams import open_content, read_exact, read_into, reading, stored_length
 from graphnn.errors import DataError
+from graphnn.io.regular import require_regular_file
 from graphnn.model.limits import MAX_DIMENSIONS
 
 DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
@@ -38,6 +39,7 @@ def read_idx(path, sha256=None, expected="the expected file"):
     path = Path(path)
     digest = hashlib.sha256()
     with reading(path):
+        require_regular_file(path, DataError)
         length, modulus = stored_length(path)
         with open_content(path) as stream:
             header = read_exact(stream, 4, "IDX header")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from graphnn.datasets.idx import MAX_DATA_BYTES
 from graphnn.errors import DataError
+from graphnn.io.regular import require_regular_file
 
 MAT_KEYS = {"train": ("train_data", "train_label"), "test": ("test_data", "test_label")}
 MAX_MAT_BYTES = 2 * MAX_DATA_BYTES  # the whole file: both splits
@@ -36,6 +37,7 @@ def read_mat(path, split):
     path = Path(path)
     keys = MAT_KEYS[split]
     try:
+        require_regular_file(path, DataError)
         names = check_layout(path, keys)
         missing = [key for key in keys if key not in names]
         if missing:

@@ -13,6 +13,7 @@ import numpy as np
 from graphnn.datasets.idx import MAX_DATA_BYTES
 from graphnn.datasets.streams import reading
 from graphnn.errors import DataError
+from graphnn.io.regular import require_regular_file
 
 
 def read_npz(path, split):
@@ -35,6 +36,7 @@ def open_archive(path):
     """The open .npz archive at ``path``; errors become DataError naming the file."""
     path = Path(path)
     with reading(path):
+        require_regular_file(path, DataError)
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise DataError("holds a single array (.npy); expected a .npz archive")

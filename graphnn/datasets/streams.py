@@ -12,6 +12,7 @@ import zlib
 from contextlib import contextmanager
 
 from graphnn.errors import DataError
+from graphnn.io.regular import require_regular_file
 
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK = 1 << 20
@@ -55,6 +56,8 @@ def content_sha256(source, max_bytes, name):
     """SHA-256 (hex) and size of the uncompressed content of ``source`` (a path or bytes, called ``name`` in
     errors); refuses content longer than ``max_bytes``."""
     digest, size = hashlib.sha256(), 0
+    if not isinstance(source, (bytes, bytearray)):
+        require_regular_file(source, DataError)
     with reading(name), open_content(source) as stream:
         while chunk := stream.read(CHUNK):
             size += len(chunk)

@@ -33,7 +33,6 @@ loss (the inverse of ``graphnn export --softmax``).
 """
 
 import math
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -44,6 +43,8 @@ import numpy as np
 from graphnn import ops
 from graphnn.errors import GraphnnError, LimitError, ShapeError
 from graphnn.interop.onnx_common import MIN_IMPORT_OPSET, require_onnx
+from graphnn.interop.onnx_wire import check_counts
+from graphnn.io.regular import require_regular_file
 from graphnn.model import schema
 from graphnn.model.limits import MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_NODES, MAX_TENSOR_ELEMENTS
 from graphnn.model.names import unique_name
@@ -61,13 +62,14 @@ def load_onnx(path):
     from google.protobuf.message import DecodeError
 
     path = str(path)
+    size = require_regular_file(path).st_size  # a named pipe would block reading forever
     try:
-        size = os.stat(path).st_size
         if size > MAX_ONNX_BYTES:
             raise LimitError(f"file is {size:,} bytes; the limit is {MAX_ONNX_BYTES:,}", file=path)
         data = Path(path).read_bytes()
     except OSError as error:
         raise GraphnnError(f"cannot read the file: {error.strerror}", file=path) from None
+    check_counts(data, path)
     try:
         return onnx.load_model_from_string(data)
     except (DecodeError, ValueError) as error:

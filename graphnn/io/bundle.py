@@ -19,11 +19,10 @@ no array may hold NaN or infinity. Saving is deterministic: save -> load -> save
 """
 
 import hashlib
+import io
 import json
 import math
-import os
 import re
-import stat
 import struct
 from dataclasses import dataclass, field
 
@@ -33,6 +32,7 @@ from graphnn import __version__
 from graphnn.errors import BundleError, GraphnnError, ModelInvalid
 from graphnn.executor import Network
 from graphnn.io.atomic import write_atomic
+from graphnn.io.regular import require_regular_file
 from graphnn.model import jsontext, model_from_dict
 from graphnn.model.limits import MAX_BUNDLE_HEADER_BYTES, MAX_DIMENSIONS, MAX_TENSOR_ELEMENTS
 
@@ -43,6 +43,7 @@ _KEY = re.compile(r"(weights|state|extra)(/(?!\.\.?(?:/|$))[A-Za-z0-9_.\-]{1,128
 FLOAT_DTYPES = ("<f4", "<f8")  # what weights and state may be
 _PREFIX = len(MAGIC) + 8
 _CHECKSUM = 32
+READ_CHUNK = 1 << 20  # bytes read (and hashed) at a time
 
 
 @dataclass
@@ -84,6 +85,8 @@ def to_bytes(bundle):
             raise BundleError(f"array {key} has dtype {array.dtype}; bundles hold {', '.join(DTYPES)}")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise BundleError(f"cannot save array {key}: it holds NaN or infinite values")
+        if 0 in array.shape:  # loading refuses it (see _check_header)
+            raise BundleError(f"cannot save array {key}: its shape {array.shape} has a size 0; sizes are >= 1")
         tensors.append({"key": key, "dtype": dtype, "shape": list(array.shape)})
         blobs.append(array.astype(dtype, copy=False).tobytes())
     metadata = {"graphnn_version": __version__, **bundle.metadata}
@@ -99,46 +102,68 @@ def save_bundle(path, bundle):
 
 
 def load_bundle(path):
-    """Read and fully verify a bundle file; raises BundleError (or ModelInvalid) naming the file."""
+    """Read and fully verify a bundle file; raises BundleError (or ModelInvalid) naming the file.
+
+    Nothing is read whole before it is checked: the magic bytes and the header's length come first, then
+    the header, and the data section is read only once the header's tensors account for exactly the
+    bytes the file holds (so a 3 GB file of anything else costs 16 bytes of reading)."""
     path = str(path)
+    size = require_regular_file(path, BundleError).st_size  # a FIFO or /dev/zero would never end
     try:
         with open(path, "rb") as handle:
-            status = os.fstat(handle.fileno())
-            if not stat.S_ISREG(status.st_mode):  # a FIFO or /dev/zero would never end
-                raise BundleError("not a regular file", file=path)
-            data = handle.read(status.st_size)
+            return _read(handle, size, path)
     except OSError as error:
         raise BundleError(f"cannot read the file: {error.strerror}", file=path) from None
-    return from_bytes(data, file=path)
 
 
 def from_bytes(data, file=None):
     """Parse and verify bundle bytes."""
+    return _read(io.BytesIO(data), len(data), file)
+
+
+def _read(stream, size, file):
+    """Parse and verify the bundle of ``size`` bytes that ``stream`` holds, reading it in order."""
     fail = _Failer(file)
-    if len(data) < _PREFIX + _CHECKSUM or data[: len(MAGIC)] != MAGIC:
+    prefix = stream.read(_PREFIX)
+    if size < _PREFIX + _CHECKSUM or prefix[: len(MAGIC)] != MAGIC:
         fail("not a graphnn bundle (bad magic bytes or too short)")
-    (header_length,) = struct.unpack("<Q", data[len(MAGIC):_PREFIX])
+    (header_length,) = struct.unpack("<Q", prefix[len(MAGIC):])
     if header_length > MAX_BUNDLE_HEADER_BYTES:
         fail(f"header claims {header_length:,} bytes; the limit is {MAX_BUNDLE_HEADER_BYTES:,}")
-    data_start = _PREFIX + header_length
-    data_end = len(data) - _CHECKSUM
-    if data_start > data_end:
+    data_size = size - _CHECKSUM - _PREFIX - header_length
+    if data_size < 0:
         fail(f"file is truncated: the header claims {header_length:,} bytes but only "
-             f"{max(0, data_end - _PREFIX):,} remain")
-    if hashlib.sha256(memoryview(data)[:data_end]).digest() != data[data_end:]:
-        fail("checksum mismatch: the file is truncated or damaged")
+             f"{size - _CHECKSUM - _PREFIX:,} remain")
+    header_bytes = _read_exact(stream, header_length, fail)
+    digest = hashlib.sha256(prefix)
+    digest.update(header_bytes)
     try:
-        header, _ = jsontext.parse(data[_PREFIX:data_start].decode("utf-8"), file=file)
-    except (UnicodeDecodeError, GraphnnError) as error:
-        fail(f"header is not valid JSON: {error}")
-    tensors = _check_header(header, data_end - data_start, fail)
+        try:
+            header, _ = jsontext.parse(header_bytes.decode("utf-8"), file=file)
+        except (UnicodeDecodeError, GraphnnError) as error:
+            fail(f"header is not valid JSON: {error}")
+        tensors = _check_header(header, data_size, fail)
+    except BundleError:  # a damaged file is reported as damaged, whatever its header says
+        while chunk := stream.read(min(READ_CHUNK, data_size)):
+            digest.update(chunk)
+            data_size -= len(chunk)
+        _check_checksum(stream, digest, fail)
+        raise
+    data = bytearray(data_size)
+    view = memoryview(data)
+    for start in range(0, data_size, READ_CHUNK):
+        chunk = view[start:start + READ_CHUNK]
+        if stream.readinto(chunk) != len(chunk):
+            fail("file is truncated: it ended while its data was read")
+        digest.update(chunk)
+    _check_checksum(stream, digest, fail)
     try:
         model = model_from_dict(header["model"], file=file)
     except ModelInvalid as invalid:
         for error in invalid.errors:
             error.path = "/model" + (error.path or "")
         raise ModelInvalid(invalid.errors) from None
-    arrays, offset = {}, data_start
+    arrays, offset = {}, 0
     for index, entry in enumerate(tensors):
         dtype = np.dtype(DTYPES[entry["dtype"]])
         count = math.prod(entry["shape"])
@@ -156,6 +181,23 @@ class _Failer:
 
     def __call__(self, message, path=None, node=None):
         raise BundleError(message, file=self.file, path=path, node=node)
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _read_exact(stream, count, fail):
+    data = stream.read(count)
+    if len(data) != count:
+        fail("file is truncated: it ended while its header was read")
+    return data
+
+
+def _check_checksum(stream, digest, fail):
+    if stream.read(_CHECKSUM) != digest.digest():
+        fail("checksum mismatch: the file is truncated or damaged")
 
 
 def _check_header(header, data_size, fail):
@@ -184,8 +226,10 @@ def _check_header(header, data_size, fail):
         if not key.startswith("extra/") and dtype not in FLOAT_DTYPES:
             fail(f"tensor {key!r} has dtype {dtype!r}; weights and state are {' or '.join(FLOAT_DTYPES)}", path=where)
         if (not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS
-                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in shape)):
-            fail(f"tensor {key!r} has bad shape {shape!r}; expected at most {MAX_DIMENSIONS} sizes >= 0", path=where)
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d for d in shape)):
+            # sizes >= 1: with a 0 among them, any other size would pass the element count ([0, 10**30])
+            fail(f"tensor {key!r} has bad shape {_short(shape)}; expected at most {MAX_DIMENSIONS} sizes >= 1",
+                 path=where)
         count = math.prod(shape)
         if count > MAX_TENSOR_ELEMENTS:
             fail(f"tensor {key!r} claims {count:,} elements; the limit is {MAX_TENSOR_ELEMENTS:,}", path=where)

@@ -94,6 +94,20 @@ def decode(data, file=None):
         raise ModelSyntaxError("file is not valid UTF-8", file=file, line=line, column=column) from None
 
 
+def load_json(text, file=None):
+    """Any JSON text (NaN and duplicate keys allowed, as json.loads allows them) with the nesting limit
+    checked first, for files graphnn reads that are not model files (a run's summary.json and
+    metrics.jsonl lines): deep input is a LimitError, never a RecursionError."""
+    _check_depth(text, file)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ModelSyntaxError(f"invalid JSON: {error.msg}", file=file, line=error.lineno,
+                               column=error.colno) from None
+    except ValueError as error:  # an integer longer than Python's int(str) limit
+        raise ModelSyntaxError(f"invalid JSON: {error}", file=file) from None
+
+
 def parse(text, file=None):
     """Parse JSON text. Returns (document, Locator). Errors carry the file, line and column."""
     _check_depth(text, file)

@@ -8,10 +8,10 @@ Every stage collects all the errors it can before stopping; they are raised toge
 ``ModelInvalid`` (``.errors`` lists each, one line apiece, with file, line and column where known).
 """
 
-import os
 from pathlib import Path
 
 from graphnn.errors import GraphnnError, LimitError, ModelInvalid
+from graphnn.io.regular import require_regular_file
 from graphnn.model import jsontext
 from graphnn.model.plan import Plan
 from graphnn.model.rules import graph_errors
@@ -80,8 +80,8 @@ def model_from_text(text, file=None):
 def read_text(path):
     """A model file's text, with its size limit checked before reading."""
     path = Path(path)
+    size = require_regular_file(path).st_size  # a named pipe would block open() forever
     try:
-        size = os.stat(path).st_size
         if size > jsontext.MAX_MODEL_BYTES:
             raise LimitError(f"file is {size:,} bytes; the limit is {jsontext.MAX_MODEL_BYTES:,}", file=str(path))
         with open(path, "rb") as handle:  # one byte past the limit at most: /dev/zero cannot exhaust memory

@@ -10,7 +10,6 @@ keep their place even when names repeat; inputs that name no node are left out; 
 cycle are kept but flagged; shapes that cannot be inferred are None (drawn as '?').
 """
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 from graphnn import ops
 from graphnn.errors import GraphnnError, ModelInvalid, ShapeError
 from graphnn.io.bundle import MAGIC, load_bundle
+from graphnn.io.regular import require_regular_file
 from graphnn.model import jsontext, model_from_text, read_text
 from graphnn.model.schema import NODE_KEYS
 from graphnn.ops.registry import input_count_range
@@ -91,6 +91,7 @@ def load_view(path):
     path = Path(path)
     if path.is_dir():
         return _run_view(path)
+    require_regular_file(path)  # a named pipe would block reading forever
     try:
         with open(path, "rb") as file:
             is_bundle = path.suffix == ".gnn" or file.read(len(MAGIC)) == MAGIC
@@ -135,15 +136,18 @@ def _run_view(folder):
     view.source = str(folder)
     metrics = folder / "metrics.jsonl"
     if metrics.exists():
-        view.curves, view.notes = read_curves(metrics)
+        try:
+            view.curves, view.notes = read_curves(metrics)
+        except GraphnnError as error:
+            view.notes.append(f"{error}; no training curves")
     else:
         view.notes.append(f"{metrics}: not found; no training curves")
     summary = folder / "summary.json"
     if summary.exists():
-        try:
-            view.summary = json.loads(summary.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as error:
-            view.notes.append(f"{summary}: not valid JSON ({error}); summary left out")
+        try:  # read as a model file is (size limit, UTF-8), parsed with the nesting limit
+            view.summary = jsontext.load_json(read_text(summary), file=str(summary))
+        except GraphnnError as error:
+            view.notes.append(f"{error}; summary left out")
         if not isinstance(view.summary, dict):
             view.notes.append(f"{summary}: not a JSON object; summary left out")
             view.summary = {}
@@ -301,13 +305,14 @@ def array_stats(array, bins=HISTOGRAM_BINS):
 def read_curves(path):
     """({"loss"|"accuracy"|"lr": {phase: [(iteration, value), ...]}}, notes) from a metrics.jsonl file."""
     curves, notes = {}, []
+    require_regular_file(path)  # a named pipe would block reading forever
     with open(path, encoding="utf-8", errors="replace") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except ValueError:
+                record = jsontext.load_json(line)  # nesting limited: no RecursionError
+            except GraphnnError:
                 notes.append(f"{path}:{number}: not a JSON object; skipped")
                 continue
             if not isinstance(record, dict) or not _is_number(record.get("iteration")):
