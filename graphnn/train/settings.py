@@ -20,6 +20,7 @@ from graphnn.model.jsontext import pointer
 from graphnn.model.schema import LEARNING_RATE, SOLVER, TEST, TRAIN, with_defaults
 
 UNCOMPARED = ("data_dir", "snapshot_interval")  # settings a resumed run may change: they change no number
+_LEFT_TO_THE_MODEL = ("train_data", "test_data")  # in records written before: the model's data sections
 _RECORDED = ("iterations", "batch_size", "seed", "dtype", "test_interval")  # overridable, kept in the record
 
 
@@ -33,8 +34,6 @@ class Settings:
     dtype: str
     solver: dict
     lr: dict
-    train_data: dict
-    test_data: dict  # None without a test section
     test_batch_size: int
     test_interval: int  # 0: test only after the last iteration
     display_interval: int
@@ -58,7 +57,6 @@ def resolve_settings(model, overrides, train_size=None):
     overrides = {key: value for key, value in overrides.items() if value is not None}
     check_trainable(model)
     train = with_defaults(model.train, TRAIN)
-    test = with_defaults(model.test, TEST) if model.test else None
     batch_size = overrides.get("batch_size", train["batch_size"])
     epochs = overrides.get("epochs", None if "iterations" in overrides else train.get("epochs"))
     if epochs is not None:
@@ -75,9 +73,8 @@ def resolve_settings(model, overrides, train_size=None):
     chosen = {key: overrides.get(key, train[key]) for key in ("seed", "dtype", "test_interval", "snapshot_interval")}
     return Settings(
         iterations=iterations, batch_size=batch_size, solver=with_defaults(train["solver"], SOLVER),
-        lr=with_defaults(lr, LEARNING_RATE), train_data=train["data"], test_data=test and test["data"],
-        test_batch_size=(test or with_defaults({}, TEST))["batch_size"], display_interval=train["display_interval"],
-        data_dir=overrides.get("data_dir"), **chosen)
+        lr=with_defaults(lr, LEARNING_RATE), test_batch_size=with_defaults(model.test or {}, TEST)["batch_size"],
+        display_interval=train["display_interval"], data_dir=overrides.get("data_dir"), **chosen)
 
 
 def settings_record(settings):
@@ -87,9 +84,10 @@ def settings_record(settings):
 
 
 def complete_record(record):
-    """A settings record as this version writes it: one written before the solver and lr sections carried
-    their defaults gets them (so that old snapshots resume)."""
-    record = dict(record)
+    """A settings record as this version writes it, from one written before the solver and lr sections
+    carried their defaults (they get them) and before the data sections were left to the model, which
+    holds them (they go), so that old snapshots resume."""
+    record = {key: value for key, value in record.items() if key not in _LEFT_TO_THE_MODEL}
     for key, schema in (("solver", SOLVER), ("lr", LEARNING_RATE)):
         if isinstance(record.get(key), dict):
             record[key] = with_defaults(record[key], schema)

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from graphnn.model.schema import LEARNING_RATE, with_defaults
-from graphnn.train.lr_policies import learning_rate
+from graphnn.train.lr_policies import POLICIES, learning_rate
 
 CASES = [
     ({"policy": "fixed", "base_lr": 0.1}, 500, 0.1),
@@ -40,3 +40,11 @@ def test_seed_schedule_first_and_last_iterations():
     assert rates[0] == 0.1
     assert rates[-1] == pytest.approx(0.07772, abs=1e-5)
     assert all(a > b for a, b in itertools.pairwise(rates))
+
+
+def test_the_schema_takes_the_policies_and_their_required_settings_from_the_registry():
+    assert LEARNING_RATE["properties"]["policy"]["enum"] == list(POLICIES)
+    required = {rule["if"]["properties"]["policy"]["const"]: rule["then"]["required"]
+                for rule in LEARNING_RATE["allOf"]}
+    assert required == {name: list(policy.needs) for name, policy in POLICIES.items() if policy.needs}
+    assert all(policy.rate.__doc__ for policy in POLICIES.values())  # each formula is written down
