@@ -44,18 +44,16 @@ class Network:
         self.state = state
         # worked out once: the plan never changes, and every pass needs them
         self._backward_steps = [step for step in reversed(self.plan.steps) if not step.op.is_input]
-        self._loss_weights = {step.name: step.op.params["loss_weight"] for step in self.plan.losses}
-        self._metric_steps = [step for step in self.plan.losses if hasattr(step.op, "metrics")]
+        self._loss_weights = {step.name: step.op.loss_weight for step in self.plan.losses}
+        self._metric_steps = self.plan.losses
 
     @classmethod
     def initialise(cls, model, seed=0, dtype="float32"):
         """Fresh weights from each op's fillers, drawn in plan order from one generator seeded by ``seed``."""
         rng = np.random.default_rng(seed)
         dtype = np.dtype(dtype)
-        weights = {step.name: step.op.init_weights(step.in_shapes, rng, dtype) for step in model.plan.steps
-                   if step.weight_shapes}
-        state = {step.name: step.op.init_state(step.in_shapes, dtype) for step in model.plan.steps
-                 if step.op.state_shapes(step.in_shapes)}
+        weights = {step.name: step.op.init_weights(rng, dtype) for step in model.plan.steps if step.weight_shapes}
+        state = {step.name: step.op.init_state(dtype) for step in model.plan.steps if step.op.state_shapes}
         return cls(model, weights, state, dtype)
 
     def astype(self, dtype):
@@ -111,7 +109,9 @@ class Network:
             if dy is None:
                 continue
             started = time.perf_counter() if timings is not None else 0.0
-            dxs, node_grads = step.op.backward(weights.get(step.name, no_weights), caches[step.name], dy)
+            node_weights = weights.get(step.name, no_weights)
+            node_grads = {key: np.empty_like(weight) for key, weight in node_weights.items()}
+            dxs = step.op.backward(node_weights, caches[step.name], dy, step.needs, node_grads)
             if node_grads:
                 grads[step.name] = node_grads
             for source, dx in zip(step.inputs, dxs):

@@ -75,9 +75,6 @@ def predict(network, samples, batch_size=1000):
     for start in range(0, len(samples), batch_size):
         batch = {"x": samples[start:start + batch_size]}
         values = network.forward(feeds(plan, batch, network.dtype), until=prediction).values[prediction]
-        if loss.op.params["function"] == "softmax_cross_entropy":
-            values = np.exp(values - values.max(axis=1, keepdims=True))
-            values /= values.sum(axis=1, keepdims=True)
-        probabilities.append(values)
+        probabilities.append(loss.op.probabilities(values))
     probabilities = np.concatenate(probabilities)
     return probabilities.argmax(axis=1), probabilities

@@ -26,6 +26,14 @@ def differentiable(op, xs):
     return [i for i, x in enumerate(xs) if not (op.is_loss and i == 1) and x.dtype.kind == "f"]
 
 
+def run_backward(op, weights, cache, dy, needs=None):
+    """(dxs, grads) of ``op.backward`` with every input's gradient asked for (unless ``needs`` says
+    otherwise) and fresh arrays for the weight gradients it writes."""
+    grads = {key: np.full_like(weight, np.nan) for key, weight in weights.items()}  # NaN: unwritten shows
+    needs = (True,) * len(op.in_shapes) if needs is None else needs
+    return op.backward(weights, cache, dy, needs, grads), grads
+
+
 def run_forward(op, weights, xs, state):
     ctx = ForwardContext(train=True, rng=np.random.default_rng(7), state={k: v.copy() for k, v in state.items()})
     return op.forward(weights, xs, ctx)
@@ -59,7 +67,7 @@ def check_op_gradients(op, weights, xs, state=None, rtol=1e-5, atol=1e-7):
         value, _ = run_forward(op, weights, xs, state)
         return float(np.sum(value * projection))
 
-    dxs, grads = op.backward(weights, cache, projection)
+    dxs, grads = run_backward(op, weights, cache, projection)
     checked = 0
     for i in differentiable(op, xs):
         expected = numerical_gradient(scalar, xs[i])

@@ -2,7 +2,7 @@
 
 import click
 
-LOSSES = ("softmax_cross_entropy", "least_squares")
+from graphnn.ops.loss import FUNCTIONS as LOSSES
 
 
 @click.command("import")
@@ -10,7 +10,7 @@ LOSSES = ("softmax_cross_entropy", "least_squares")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="model.gnn (a bundle: model and weights) or model.json (the model file, and model.gnn "
                    "beside it when there are weights). Default: MODEL with the suffix .gnn.")
-@click.option("--loss", type=click.Choice(LOSSES),
+@click.option("--loss", type=click.Choice(list(LOSSES)),
               help="Add this loss on every output, with a data node 'label' (class indices), so the model "
                    "can be trained; a final Softmax becomes the softmax_cross_entropy loss.")
 @click.option("--name", help="The model's name (default: the ONNX graph's name).")

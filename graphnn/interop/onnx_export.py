@@ -14,8 +14,8 @@ What the file holds:
   ``softmax_cross_entropy`` loss is replaced by a ``Softmax`` (axis 1) over its prediction that carries
   the loss node's name, so the file outputs probabilities. Nodes nothing consumes are outputs too.
 
-Each graphnn op maps to ONNX operators as written in ``EXPORTERS``; an op without an entry is an error
-naming the node.
+Each graphnn op writes its own ONNX form (``export_onnx`` in its module, given the emitter below); an
+op without one is an error naming the node.
 """
 
 import numpy as np
@@ -24,12 +24,14 @@ from graphnn import __version__
 from graphnn.errors import GraphnnError
 from graphnn.interop.onnx_common import BATCH, OPSET, require_onnx
 from graphnn.model.names import unique_name
+from graphnn.ops.loss import FUNCTIONS as LOSS_FUNCTIONS
 
-ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "identity": "Identity"}
 
-
-class _Emitter:
-    """Collects the ONNX nodes and initializers of one graph, handing out unused tensor names."""
+class Emitter:
+    """Collects the ONNX nodes and initializers of one graph, handing out unused tensor names. An op's
+    ``export_onnx(emit, step)`` calls ``emit.node`` (the last one writes the tensor ``step.name``),
+    ``emit.weight`` for its weights, ``emit.constant`` for constant inputs and ``emit.fresh`` for the
+    names of helper tensors."""
 
     def __init__(self, onnx, plan, weights, state):
         self.onnx, self.plan, self.weights, self.state = onnx, plan, weights, state
@@ -56,106 +58,6 @@ class _Emitter:
         self.nodes.append(node)
 
 
-def _fc(emit, step):
-    """fc: Gemm(x, W, b); an input with more than one axis per sample is flattened first."""
-    (x,) = step.inputs
-    if len(step.in_shapes[0]) != 1:
-        flat = emit.fresh(f"{step.name}.flatten")
-        emit.node("Flatten", [x], flat, flat, axis=1)
-        x = flat
-    inputs = [x, emit.weight(step, "W")]
-    if "b" in emit.weights[step.name]:
-        inputs.append(emit.weight(step, "b"))
-    emit.node("Gemm", inputs, step.name, step.name)
-
-
-def _activation(emit, step):
-    params = step.op.params
-    function = params["function"]
-    if function == "leaky_relu":
-        emit.node("LeakyRelu", step.inputs, step.name, step.name, alpha=float(params["negative_slope"]))
-    elif function == "softmax":
-        emit.node("Softmax", step.inputs, step.name, step.name, axis=params["axis"])
-    else:
-        emit.node(ACTIVATIONS[function], step.inputs, step.name, step.name)
-
-
-def _dropout(emit, step):
-    """dropout: ONNX Dropout with its ratio; at inference (training_mode absent: false) it is the identity."""
-    ratio = emit.constant(f"{step.name}.ratio", np.asarray(step.op.params["ratio"], np.float32))
-    emit.node("Dropout", [step.inputs[0], ratio], step.name, step.name)
-
-
-def _add(emit, step):
-    emit.node("Add" if len(step.inputs) == 2 else "Sum", step.inputs, step.name, step.name)
-
-
-def _concat(emit, step):
-    emit.node("Concat", step.inputs, step.name, step.name, axis=step.op.params["axis"])
-
-
-def _reshape(emit, step):
-    """reshape: Reshape to the resolved shape, with -1 for the batch."""
-    shape = emit.constant(f"{step.name}.shape", np.asarray((-1,) + step.out_shape, np.int64))
-    emit.node("Reshape", [step.inputs[0], shape], step.name, step.name)
-
-
-def _flatten(emit, step):
-    emit.node("Flatten", step.inputs, step.name, step.name, axis=1)
-
-
-def _conv2d(emit, step):
-    """conv2d: Conv with explicit pads [top, left, bottom, right] ("same" resolved the way graphnn does)."""
-    kernel, stride, dilation, (top, bottom, left, right), _ = step.op.geometry(step.in_shapes[0])
-    inputs = [step.inputs[0], emit.weight(step, "W")]
-    if "b" in emit.weights[step.name]:
-        inputs.append(emit.weight(step, "b"))
-    emit.node("Conv", inputs, step.name, step.name, kernel_shape=list(kernel), strides=list(stride),
-              dilations=list(dilation), pads=[top, left, bottom, right], group=step.op.params["groups"])
-
-
-def _pool(op_type, **attributes):
-    """maxpool2d, avgpool2d: MaxPool / AveragePool, floor mode; the average counts the padding."""
-    def export(emit, step):
-        kernel, stride, (top, bottom, left, right), _ = step.op.geometry(step.in_shapes[0])
-        emit.node(op_type, step.inputs, step.name, step.name, kernel_shape=list(kernel), strides=list(stride),
-                  pads=[top, left, bottom, right], **attributes)
-    return export
-
-
-def _global_avgpool(emit, step):
-    """global_avgpool: GlobalAveragePool gives (N, C, 1, 1); a Flatten named after the node gives (N, C)."""
-    pooled = emit.fresh(f"{step.name}.pool")
-    emit.node("GlobalAveragePool", step.inputs, pooled, pooled)
-    emit.node("Flatten", [pooled], step.name, step.name, axis=1)
-
-
-def _batchnorm(emit, step):
-    """batchnorm: BatchNormalization in inference mode with the running statistics from the state."""
-    inputs = [step.inputs[0], emit.weight(step, "gamma"), emit.weight(step, "beta"),
-              emit.weight(step, "running_mean", emit.state), emit.weight(step, "running_var", emit.state)]
-    emit.node("BatchNormalization", inputs, step.name, step.name, epsilon=float(step.op.params["epsilon"]),
-              momentum=float(step.op.params["momentum"]))
-
-
-# graphnn op -> function(emitter, step) writing the ONNX nodes whose last output is the tensor step.name.
-# data and loss nodes are handled by the graph itself (inputs, outputs, --softmax).
-EXPORTERS = {
-    "fc": _fc,
-    "activation": _activation,
-    "dropout": _dropout,
-    "add": _add,
-    "concat": _concat,
-    "reshape": _reshape,
-    "flatten": _flatten,
-    "conv2d": _conv2d,
-    "maxpool2d": _pool("MaxPool"),
-    "avgpool2d": _pool("AveragePool", count_include_pad=1),
-    "global_avgpool": _global_avgpool,
-    "batchnorm": _batchnorm,
-}
-
-
 def _consumers(plan):
     """node -> [(consumer step, input index)]."""
     consumers = {step.name: [] for step in plan.steps}
@@ -176,7 +78,7 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
     """
     onnx = require_onnx()
     plan = network.plan
-    emit = _Emitter(onnx, plan, network.weights, network.state)
+    emit = Emitter(onnx, plan, network.weights, network.state)
     consumers = _consumers(plan)
     inputs, outputs, shapes = [], {}, {}  # outputs: name -> shape, in order
     for step in plan.steps:
@@ -187,18 +89,16 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
             inputs.append(_tensor_info(onnx, step.name, step.out_shape))
         elif step.op.is_loss:
             prediction = step.inputs[0]
-            if softmax and step.op.params["function"] == "softmax_cross_entropy":
+            if softmax and LOSS_FUNCTIONS[step.op.params["function"]] == "softmax":
                 emit.node("Softmax", [prediction], step.name, step.name, axis=1)
                 outputs.setdefault(step.name, plan.by_name[prediction].out_shape)
             else:
                 outputs.setdefault(prediction, plan.by_name[prediction].out_shape)
         else:
-            exporter = EXPORTERS.get(step.op.name)
-            if exporter is None:
-                raise GraphnnError(f"op '{step.op.name}' has no ONNX export; exportable ops: "
-                                   f"{', '.join(sorted(EXPORTERS))}",
-                                   file=file, node=step.name, op=step.op.name)
-            exporter(emit, step)
+            try:
+                step.op.export_onnx(emit, step)
+            except GraphnnError as error:
+                raise error.located(file=file) from None
             shapes[step.name] = step.out_shape
             if not consumers[step.name]:
                 outputs.setdefault(step.name, step.out_shape)

@@ -49,9 +49,11 @@ from graphnn.model import schema
 from graphnn.model.limits import MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_NODES, MAX_TENSOR_ELEMENTS
 from graphnn.model.names import unique_name
 from graphnn.model.validate import describe
+from graphnn.ops.base import defaults
+from graphnn.ops.conv import same_padding
+from graphnn.ops.loss import FUNCTIONS as LOSS_FUNCTIONS
 
 MAX_ONNX_BYTES = 2**31 - 1  # protobuf cannot parse a larger message
-LOSSES = ("softmax_cross_entropy", "least_squares")
 ACTIVATIONS = {"Relu": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "Identity": "identity"}
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
 
@@ -175,17 +177,16 @@ class _Importer:
         name = name or self.unique(sanitize(node.name or node.output[0]))
         inputs = self.distinct(inputs)
         op_class = ops.get(op)
-        defaults = {key: spec["default"] for key, spec in op_class.params_schema["properties"].items()
-                    if "default" in spec}
+        implied = defaults(op_class.params_schema)
         params = {key: _plain(value) for key, value in params.items()
-                  if key not in defaults or defaults[key] != _plain(value)}
+                  if key not in implied or implied[key] != _plain(value)}
         document = {"name": name, "op": op, **({"inputs": list(inputs)} if inputs else {}), **params}
         validator = jsonschema.Draft202012Validator(schema.node_params_schema(op_class))
         error = next(iter(validator.iter_errors(document)), None)
         if error is not None:
             self.fail(f"{op} parameter {'/'.join(map(str, error.absolute_path))}: {describe(error)}", node)
         try:
-            self.shapes[name] = tuple(op_class(name, params).infer_shape([self.shapes[s] for s in inputs]))
+            self.shapes[name] = op_class(name, params, [self.shapes[s] for s in inputs]).out_shape
         except ShapeError as error:
             self.fail(f"as graphnn {op}: {error.message}", node)
         self.nodes.append(document)
@@ -369,9 +370,8 @@ class _Importer:
         if auto == "VALID":
             return (0, 0, 0, 0)
         begin, end = [], []
-        for n, k, s, d in zip(in_shape[1:], kernel, stride, dilation):
-            total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
-            small, large = total // 2, total - total // 2
+        for axis in zip(in_shape[1:], kernel, stride, dilation):
+            small, large = same_padding(*axis)
             begin.append(small if auto == "SAME_UPPER" else large)
             end.append(large if auto == "SAME_UPPER" else small)
         return tuple(begin + end)
@@ -516,7 +516,7 @@ class _Importer:
         for output in outputs:
             node = next(node for node in self.nodes if node["name"] == output)
             name = self.unique("loss")
-            if (function == "softmax_cross_entropy" and node["op"] == "activation" and output not in read
+            if (LOSS_FUNCTIONS[function] == "softmax" and node["op"] == "activation" and output not in read
                     and node["function"] == "softmax" and len(self.shapes[output]) == 1):
                 self.nodes.remove(node)  # the loss applies the softmax itself
                 name, output = node["name"], node["inputs"][0]
@@ -556,8 +556,8 @@ def onnx_to_bundle(proto, *, loss=None, file=None, name=None):
     from graphnn.model import model_from_dict
 
     onnx = require_onnx()
-    if loss not in (None, *LOSSES):
-        raise GraphnnError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    if loss not in (None, *LOSS_FUNCTIONS):
+        raise GraphnnError(f"loss must be one of {', '.join(LOSS_FUNCTIONS)}; got {loss!r}")
     importer = _Importer(onnx, proto, file)
     importer.run(loss)
     document = {"format": schema.FORMAT,
@@ -572,7 +572,7 @@ def onnx_to_bundle(proto, *, loss=None, file=None, name=None):
     weights, state = ({node: {key: np.ascontiguousarray(a, dtype) for key, a in group.items()}
                        for node, group in source.items()} for source in (importer.weights, importer.state))
     for step in model.plan.steps:
-        expected = {**step.weight_shapes, **step.op.state_shapes(step.in_shapes)}
+        expected = {**step.weight_shapes, **step.op.state_shapes}
         found = {**weights.get(step.name, {}), **state.get(step.name, {})}
         for key, shape in expected.items():
             if key not in found or found[key].shape != tuple(shape):

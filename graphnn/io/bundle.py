@@ -247,7 +247,7 @@ def _assemble(model, metadata, arrays, fail):
     for step in model.plan.steps:
         for name, shape in step.weight_shapes.items():
             expected[f"weights/{step.name}/{name}"] = shape
-        for name, shape in step.op.state_shapes(step.in_shapes).items():
+        for name, shape in step.op.state_shapes.items():
             expected[f"state/{step.name}/{name}"] = tuple(shape)
     for key, array in arrays.items():
         kind, *rest = key.split("/")

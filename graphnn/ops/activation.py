@@ -6,6 +6,9 @@
 - leaky_relu: y = x if x >= 0 else a x                       dy/dx = 1 if x >= 0 else a
 - softmax:    y_i = e^(x_i - max x) / sum_j e^(x_j - max x)  along ``axis``;  dx = y (dy - sum(dy y))
 - identity:   y = x
+
+``softmax`` and ``softmax_parts`` below are graphnn's one softmax: the loss and ``graphnn predict`` use them too.
+ONNX: Sigmoid, Tanh, Relu, LeakyRelu(alpha), Softmax(axis), Identity.
 """
 
 import math
@@ -17,6 +20,24 @@ from graphnn.ops.base import Op, object_schema
 from graphnn.ops.registry import register
 
 FUNCTIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "identity")
+ONNX = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "leaky_relu": "LeakyRelu", "softmax": "Softmax",
+        "identity": "Identity"}
+FLOPS_PER_ELEMENT = {"identity": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 4, "tanh": 4, "softmax": 5}
+
+
+def softmax_parts(x, axis):
+    """(e, total, shifted): shifted = x - max x and e = exp(shifted), along ``axis``, and total = sum e
+    (keepdims, in [1, size]). softmax = e / total and log softmax = shifted - log(total), from one exp."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e, e.sum(axis=axis, keepdims=True), shifted
+
+
+def softmax(x, axis=1):
+    """y = e^(x - max x) / sum e^(x - max x) along ``axis``."""
+    e, total, _ = softmax_parts(x, axis)
+    e /= total
+    return e
 
 
 @register
@@ -57,32 +78,37 @@ class Activation(Op):
             negative = x < 0
             return np.where(negative, x * self.params["negative_slope"], x), negative
         if function == "softmax":
-            axis = self.params["axis"]
-            e = np.exp(x - x.max(axis=axis, keepdims=True))
-            y = e / e.sum(axis=axis, keepdims=True)
+            y = softmax(x, self.params["axis"])
             return y, y
         return x, None
 
-    def backward(self, weights, cache, dy):
+    def backward(self, weights, cache, dy, needs, grads):
+        if not needs[0]:
+            return [None]
         function = self.params["function"]
         if function == "sigmoid":  # dy * y * (1 - y), one temporary fewer than written out
             dx = dy * cache
             dx *= 1 - cache
-            return [dx], {}
+            return [dx]
         if function == "tanh":  # dy * (1 - y^2)
             dx = cache * cache
             np.subtract(1, dx, out=dx)
             dx *= dy
-            return [dx], {}
+            return [dx]
         if function == "relu":
-            return [dy * cache], {}
+            return [dy * cache]
         if function == "leaky_relu":
-            return [np.where(cache, dy * self.params["negative_slope"], dy)], {}
+            return [np.where(cache, dy * self.params["negative_slope"], dy)]
         if function == "softmax":
             y = cache
-            return [y * (dy - (dy * y).sum(axis=self.params["axis"], keepdims=True))], {}
-        return [dy], {}
+            return [y * (dy - (dy * y).sum(axis=self.params["axis"], keepdims=True))]
+        return [dy]
 
-    def flops(self, in_shapes, out_shape):
-        per_element = {"identity": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 4, "tanh": 4, "softmax": 5}
-        return per_element[self.params["function"]] * math.prod(out_shape)
+    def flops(self):
+        return FLOPS_PER_ELEMENT[self.params["function"]] * math.prod(self.out_shape)
+
+    def export_onnx(self, emit, step):
+        function = self.params["function"]
+        attributes = {"leaky_relu": {"alpha": float(self.params["negative_slope"])},
+                      "softmax": {"axis": self.params["axis"]}}.get(function, {})
+        emit.node(ONNX[function], step.inputs, step.name, step.name, **attributes)

@@ -1,31 +1,50 @@
 """The contract every op keeps, and the small helpers op modules share.
 
-An op is one kind of node. It declares, as class attributes:
+An op is one kind of node. Shapes are written *without* the batch dimension. A subclass declares, as
+class attributes:
 
-- ``name``: the ``"op"`` string used in model files;
-- ``n_inputs``: how many inputs it takes, an int or ``(min, max)`` with ``max=None`` for "any number";
-- ``params_schema``: a JSON Schema (an object schema) for the keys it reads from its node.
+- ``name``: the ``"op"`` string of model files; ``n_inputs``: an int or ``(min, max)``, ``max=None``
+  for "any number"; ``params_schema``: an object schema of the keys it reads from its node (the model
+  schema, the builder's methods and the contract tests are generated from it); ``examples``: a few
+  ``{"params": {...}, "inputs": [shape, ...]}`` cases the contract tests run;
+- ``is_input`` (a data node: fed, not computed), ``is_loss`` (its scalar output is minimised);
+- ``decayed_weights``: the weights that get weight decay (default ``("W",)``).
 
-and implements, with shapes written *without* the batch dimension:
+**Construction, once.** ``op = OpClass(node, params, in_shapes)`` fills the defaults of
+``params_schema`` into ``op.params`` and works out, from the input shapes alone:
 
-- ``infer_shape(in_shapes) -> out_shape``: raise ``ShapeError`` (message only) when inputs do not fit;
-- ``weight_shapes(in_shapes) -> {name: shape}`` and ``init_weights(in_shapes, rng, dtype)``;
-- ``forward(weights, xs, ctx) -> (y, cache)`` and ``backward(weights, cache, dy) -> (dxs, grads)``.
-  What backward needs travels in ``cache``; ``dxs`` has one entry per input (``None`` where the input
-  gets no gradient, e.g. a label) and ``grads`` one array per weight. ``self.input_grads[i]`` is False
-  when no gradient is needed for input i (e.g. it is fed data): backward may skip that work;
-- ``flops(in_shapes, out_shape)``: forward floating-point operations for one sample.
+- ``op.in_shapes`` (tuple of tuples) and ``op.out_shape`` — the subclass's ``infer_shape(in_shapes)``,
+  which raises ``ShapeError`` (message only; the plan says where) when the inputs do not fit, and may
+  keep what else it derives from the shapes (conv's padding) as attributes;
+- ``op.weight_shapes`` / ``op.state_shapes``: ``{name: shape}`` of the trained weights and of the
+  running state (saved, not trained) — the subclass's ``declare_weights()`` / ``declare_state()``;
+- ``op.loss_weight`` (the loss's weight in the objective ``sum(loss_weight * L)``; 0.0 for an op
+  that is not a loss), ``op.lr_mult`` and ``op.decay_mult`` (1.0 unless the node sets them).
 
-``examples`` lists a few ``{"params": {...}, "inputs": [shape, ...]}`` cases; the test suite runs every
-registered op on each (schema, shape inference against forward, numerical gradient check), and the
-docs show them.
+After construction nothing changes: assigning an attribute raises AttributeError, so an op can be
+shared and called in any order. What one pass needs travels explicitly:
+
+- ``init_weights(rng, dtype)`` / ``init_state(dtype)`` -> ``{name: array}`` of the declared shapes
+  (default: zeros);
+- ``forward(weights, xs, ctx) -> (y, cache)``: ``ctx`` is a ``ForwardContext``;
+- ``backward(weights, cache, dy, needs, grads) -> dxs``: ``needs`` has one bool per input (Caffe's
+  ``propagate_down``): False means return None there and skip that work. ``grads`` holds one array per
+  weight, of the weight's shape and dtype, owned by the caller; backward OVERWRITES each fully
+  (``np.matmul(..., out=grads["W"])``, ``grads["b"][...] = ...``); it is ``{}`` for weightless ops.
+  ``dxs`` has one entry per input: its gradient, or None;
+- ``metrics(xs) -> dict`` (default ``{}``; a loss reports its accuracy);
+- ``flops() -> int``: forward floating-point operations for one sample;
+- ``export_onnx(emit, step)``: write the ONNX nodes whose last output is the tensor ``step.name``
+  (``graphnn/interop/onnx_export.py`` holds the emitter); the default refuses, naming the op.
+
+A new op is one module with one class decorated ``@register``, plus its import in ``graphnn/ops/__init__.py``.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphnn.ops import fillers
+from graphnn.errors import GraphnnError
 
 
 @dataclass
@@ -47,6 +66,29 @@ def object_schema(properties, required=()):
             "additionalProperties": False}
 
 
+TRAINABLE_PROPERTIES = {
+    "lr_mult": {"type": "number", "minimum": 0, "default": 1.0,
+                "description": "Multiplies the learning rate of this node's weights (Caffe's lr_mult)."},
+    "decay_mult": {"type": "number", "minimum": 0, "default": 1.0,
+                   "description": "Multiplies the weight decay of this node's weights (Caffe's decay_mult)."},
+}
+
+LOSS_PROPERTIES = {
+    "loss_weight": {"type": "number", "minimum": 0, "default": 1.0,
+                    "description": "Weight of this loss in the objective sum(loss_weight * loss)."},
+}
+
+
+def defaults(schema):
+    """{key: default} of an object schema's properties that declare one."""
+    return {key: spec["default"] for key, spec in schema["properties"].items() if "default" in spec}
+
+
+def reshaped(array, shape):
+    """A view of ``array`` with ``shape``; ValueError instead of a silent copy (writes must reach ``array``)."""
+    return np.reshape(array, shape, copy=False)
+
+
 class Op:
     """Base class of all ops; see the module docstring for the contract."""
 
@@ -58,61 +100,64 @@ class Op:
     decayed_weights = ("W",)  # weights that get weight decay unless the node says otherwise
     examples = ()
 
-    def __init__(self, node, params):
-        """``params`` are the node's validated keys; defaults from ``params_schema`` fill the rest."""
+    def __init__(self, node, params, in_shapes):
+        """Fill ``params`` (the node's validated keys) with the schema's defaults; infer every shape."""
         self.node = node
-        defaults = {key: spec["default"] for key, spec in self.params_schema["properties"].items()
-                    if "default" in spec}
-        self.params = {**defaults, **params}
-        self.input_grads = (True,) * 8  # set per input by the plan
+        self.params = {**defaults(self.params_schema), **params}
+        self.in_shapes = tuple(tuple(shape) for shape in in_shapes)
+        self.out_shape = tuple(self.infer_shape(self.in_shapes))
+        self.weight_shapes = {key: tuple(shape) for key, shape in self.declare_weights().items()}
+        self.state_shapes = {key: tuple(shape) for key, shape in self.declare_state().items()}
+        self.loss_weight = float(self.params["loss_weight"]) if self.is_loss else 0.0
+        trainable = defaults(object_schema(TRAINABLE_PROPERTIES)) | self.params
+        self.lr_mult, self.decay_mult = float(trainable["lr_mult"]), float(trainable["decay_mult"])
+        self._built = True
+
+    def __setattr__(self, key, value):
+        if getattr(self, "_built", False):
+            raise AttributeError(f"op '{self.node}' ({self.name}) is immutable after construction; "
+                                 f"cannot set {key!r}")
+        super().__setattr__(key, value)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} '{self.node}': {self.in_shapes} -> {self.out_shape}>"
+
+    # --- construction hooks: called once, by __init__ -------------------------------------------------
 
     def infer_shape(self, in_shapes):
+        """The output shape for these input shapes; ShapeError (message only) when they do not fit."""
         raise NotImplementedError
 
-    def weight_shapes(self, in_shapes):
+    def declare_weights(self):
+        """{name: shape} of the trained weights, from ``self.params`` and ``self.in_shapes``."""
         return {}
 
-    def init_weights(self, in_shapes, rng, dtype):
-        return {name: np.zeros(shape, dtype) for name, shape in self.weight_shapes(in_shapes).items()}
-
-    def state_shapes(self, in_shapes):
+    def declare_state(self):
+        """{name: shape} of the running state (saved with the network, not trained)."""
         return {}
 
-    def init_state(self, in_shapes, dtype):
-        return {name: np.zeros(shape, dtype) for name, shape in self.state_shapes(in_shapes).items()}
+    # --- the contract -----------------------------------------------------------------------------------
+
+    def init_weights(self, rng, dtype):
+        return {name: np.zeros(shape, dtype) for name, shape in self.weight_shapes.items()}
+
+    def init_state(self, dtype):
+        return {name: np.zeros(shape, dtype) for name, shape in self.state_shapes.items()}
 
     def forward(self, weights, xs, ctx):
         raise NotImplementedError
 
-    def backward(self, weights, cache, dy):
+    def backward(self, weights, cache, dy, needs, grads):
         raise NotImplementedError
 
-    def flops(self, in_shapes, out_shape):
+    def metrics(self, xs):
+        return {}
+
+    def flops(self):
         return 0
 
+    def export_onnx(self, emit, step):
+        from graphnn.ops.registry import exportable
 
-FILLER_SCHEMA = {
-    "description": "Weight filler: a name, or an object with its settings.",
-    "oneOf": [
-        {"enum": sorted(fillers.FILLERS)},
-        {"type": "object", "required": ["type"], "additionalProperties": False,
-         "properties": {"type": {"enum": sorted(fillers.FILLERS)},
-                        "std": {"type": "number", "exclusiveMinimum": 0},
-                        "value": {"type": "number"}}},
-    ],
-}
-
-TRAINABLE_PROPERTIES = {
-    "lr_mult": {"type": "number", "minimum": 0, "default": 1.0,
-                "description": "Multiplies the learning rate of this node's weights (Caffe's lr_mult)."},
-    "decay_mult": {"type": "number", "minimum": 0, "default": 1.0,
-                   "description": "Multiplies the weight decay of this node's weights (Caffe's decay_mult)."},
-}
-
-
-def fill(spec, shape, fan_in, fan_out, rng, dtype):
-    """Initialise an array of ``shape`` with the filler ``spec`` (a name or ``{"type": ...}``)."""
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    options = {key: value for key, value in spec.items() if key != "type"}
-    return fillers.FILLERS[spec["type"]](shape, fan_in, fan_out, rng, **options).astype(dtype, copy=False)
+        raise GraphnnError(f"op '{self.name}' has no ONNX export; exportable ops: {', '.join(exportable())}",
+                           node=step.name, op=self.name)

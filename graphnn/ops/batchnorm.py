@@ -16,6 +16,7 @@ Test: the same y with running_mean/running_var in place of mu/var; dx = dy * gam
 
 ``momentum`` is the share of the old running value kept (Keras's convention; PyTorch's momentum=0.1
 is momentum 0.9 here). gamma and beta get no weight decay unless the solver sets ``decay_biases``.
+ONNX: BatchNormalization (inference mode) with the running statistics from the state.
 """
 
 import math
@@ -50,20 +51,20 @@ class BatchNorm(Op):
             raise ShapeError(f"batchnorm needs a channel axis: input shape (C,) or (C, H, W); got {shape}")
         return shape
 
-    def weight_shapes(self, in_shapes):
-        channels = in_shapes[0][0]
+    def declare_weights(self):
+        channels = self.in_shapes[0][0]
         return {"gamma": (channels,), "beta": (channels,)}
 
-    def init_weights(self, in_shapes, rng, dtype):
-        channels = in_shapes[0][0]
+    def init_weights(self, rng, dtype):
+        channels = self.in_shapes[0][0]
         return {"gamma": np.ones(channels, dtype), "beta": np.zeros(channels, dtype)}
 
-    def state_shapes(self, in_shapes):
-        channels = in_shapes[0][0]
+    def declare_state(self):
+        channels = self.in_shapes[0][0]
         return {"running_mean": (channels,), "running_var": (channels,)}
 
-    def init_state(self, in_shapes, dtype):
-        channels = in_shapes[0][0]
+    def init_state(self, dtype):
+        channels = self.in_shapes[0][0]
         return {"running_mean": np.zeros(channels, dtype), "running_var": np.ones(channels, dtype)}
 
     @staticmethod
@@ -94,21 +95,27 @@ class BatchNorm(Op):
         y += weights["beta"].reshape(per_channel)
         return y, (xhat, inv_std, ctx.train)
 
-    def backward(self, weights, cache, dy):
+    def backward(self, weights, cache, dy, needs, grads):
         xhat, inv_std, batch_statistics = cache
         axes, per_channel = self._layout(dy)
-        dbeta = dy.sum(axis=axes)
-        grads = {"gamma": (dy * xhat).sum(axis=axes), "beta": dbeta}
-        if not self.input_grads[0]:
-            return [None], grads
+        dbeta = dy.sum(axis=axes, out=grads["beta"])
+        dgamma = np.sum(dy * xhat, axis=axes, out=grads["gamma"])
+        if not needs[0]:
+            return [None]
         scale = (weights["gamma"] * inv_std).reshape(per_channel)
         if not batch_statistics:
-            return [dy * scale], grads
+            return [dy * scale]
         count = dy.size // dy.shape[1]
         dx = dy - (dbeta / count).reshape(per_channel)
-        dx -= xhat * (grads["gamma"] / count).reshape(per_channel)
+        dx -= xhat * (dgamma / count).reshape(per_channel)
         dx *= scale
-        return [dx], grads
+        return [dx]
 
-    def flops(self, in_shapes, out_shape):
-        return 4 * math.prod(out_shape)  # subtract, scale, multiply by gamma, add beta
+    def flops(self):
+        return 4 * math.prod(self.out_shape)  # subtract, scale, multiply by gamma, add beta
+
+    def export_onnx(self, emit, step):
+        inputs = [step.inputs[0], emit.weight(step, "gamma"), emit.weight(step, "beta"),
+                  emit.weight(step, "running_mean", emit.state), emit.weight(step, "running_var", emit.state)]
+        emit.node("BatchNormalization", inputs, step.name, step.name, epsilon=float(self.params["epsilon"]),
+                  momentum=float(self.params["momentum"]))

@@ -18,7 +18,9 @@ of every window (no copy), copied once into the column matrix cols (g, K = C/g*k
 Keeping the batch as the last axis inside the op makes the innermost runs of the im2col copy and of the
 col2im additions Wo*N long instead of Wo, which makes both several times faster for small images.
 
-The helpers here (``pair``, ``pad``, ``windows``, ``add_windows``) serve the pooling ops too.
+ONNX: Conv with explicit pads [top, left, bottom, right] ("same" resolved as here).
+The helpers here (``pair``, ``pad``, ``windows``, ``add_windows``) serve the pooling ops too, and
+``same_padding`` the ONNX importer (SAME_UPPER / SAME_LOWER).
 """
 
 import math
@@ -27,7 +29,8 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from graphnn.errors import ShapeError
-from graphnn.ops.base import FILLER_SCHEMA, TRAINABLE_PROPERTIES, Op, fill, object_schema
+from graphnn.ops.base import TRAINABLE_PROPERTIES, Op, object_schema, reshaped
+from graphnn.ops.fillers import FILLER_SCHEMA, fill
 from graphnn.ops.registry import register
 
 
@@ -54,6 +57,13 @@ def spatial_input(op_name, in_shapes):
 def output_size(size, kernel, stride, dilation, pad_total):
     """Positions a (dilated) kernel takes along one axis; below 1 when it does not fit."""
     return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def same_padding(size, kernel, stride, dilation):
+    """(before, after) zero padding of one axis that gives ceil(size / stride) outputs (TensorFlow's
+    "same"); an odd pixel goes after (ONNX's SAME_UPPER; SAME_LOWER swaps the two)."""
+    total = max((-(-size // stride) - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
 
 
 def check_fits(in_shape, kernel, dilation, pads):
@@ -157,57 +167,48 @@ class Conv2D(Op):
          "inputs": [(4, 3, 4)]},
     )
 
-    def geometry(self, in_shape):
-        """(kernel, stride, dilation, pads, (Ho, Wo)) for one input shape; pads = (top, bottom, left, right)."""
-        kernel, stride, dilation = (pair(self.params[key]) for key in ("kernel", "stride", "dilation"))
-        padding = self.params["padding"]
-        size = in_shape[1:]
-        if padding == "same":
-            pads = ()
-            for n, k, s, d in zip(size, kernel, stride, dilation):
-                total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
-                pads += (total // 2, total - total // 2)
-        else:
-            ph, pw = (0, 0) if padding == "valid" else pair(padding)
-            pads = (ph, ph, pw, pw)
-        out_hw = tuple(output_size(n, k, s, d, pads[2 * axis] + pads[2 * axis + 1])
-                       for axis, (n, k, s, d) in enumerate(zip(size, kernel, stride, dilation)))
-        return kernel, stride, dilation, pads, out_hw
-
     def infer_shape(self, in_shapes):
         in_shape = spatial_input("conv2d", in_shapes)
         channels, filters, groups = in_shape[0], self.params["filters"], self.params["groups"]
         if channels % groups or filters % groups:
             raise ShapeError(f"groups={groups} must divide both the input channels ({channels}, input shape "
                              f"{in_shape}) and filters ({filters})")
-        kernel, _, dilation, pads, out_hw = self.geometry(in_shape)
-        check_fits(in_shape, kernel, dilation, pads)
-        return (filters,) + out_hw
+        self.kernel, self.stride, self.dilation = (pair(self.params[key]) for key in ("kernel", "stride", "dilation"))
+        padding, size = self.params["padding"], in_shape[1:]
+        if padding == "same":
+            (top, bottom), (left, right) = (same_padding(*axis) for axis in zip(size, self.kernel, self.stride,
+                                                                                 self.dilation))
+        else:
+            top, left = (0, 0) if padding == "valid" else pair(padding)
+            bottom, right = top, left
+        self.pads = (top, bottom, left, right)
+        check_fits(in_shape, self.kernel, self.dilation, self.pads)
+        self.out_hw = tuple(output_size(n, k, s, d, total) for n, k, s, d, total in
+                            zip(size, self.kernel, self.stride, self.dilation, (top + bottom, left + right)))
+        return (filters,) + self.out_hw
 
-    def weight_shapes(self, in_shapes):
-        (channels, _, _), (kh, kw) = in_shapes[0], pair(self.params["kernel"])
-        shapes = {"W": (self.params["filters"], channels // self.params["groups"], kh, kw)}
+    def declare_weights(self):
+        filters, channels = self.params["filters"], self.in_shapes[0][0]
+        shapes = {"W": (filters, channels // self.params["groups"], *self.kernel)}
         if self.params["bias"]:
-            shapes["b"] = (self.params["filters"],)
+            shapes["b"] = (filters,)
         return shapes
 
-    def init_weights(self, in_shapes, rng, dtype):
-        shapes = self.weight_shapes(in_shapes)
-        filters, per_group, kh, kw = shapes["W"]
+    def init_weights(self, rng, dtype):
+        filters, per_group, kh, kw = self.weight_shapes["W"]
         fan_in, fan_out = per_group * kh * kw, filters // self.params["groups"] * kh * kw
-        weights = {"W": fill(self.params["init"], shapes["W"], fan_in, fan_out, rng, dtype)}
+        weights = {"W": fill(self.params["init"], self.weight_shapes["W"], fan_in, fan_out, rng, dtype)}
         if self.params["bias"]:
-            weights["b"] = fill(self.params["bias_init"], shapes["b"], fan_in, fan_out, rng, dtype)
+            weights["b"] = fill(self.params["bias_init"], self.weight_shapes["b"], fan_in, fan_out, rng, dtype)
         return weights
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        n = len(x)
-        kernel, stride, dilation, pads, (ho, wo) = self.geometry(x.shape[1:])
+        n, (ho, wo) = len(x), self.out_hw
         w, groups = weights["W"], self.params["groups"]
         filters = len(w)
-        xp = pad(x, pads, batch_last=True)  # (C, Hp, Wp, N): batch last, so that rows of cols are long
-        view = windows(xp, kernel, stride, dilation, (ho, wo), axis=1)  # (C, kh, kw, Ho, Wo, N), no copy
+        xp = pad(x, self.pads, batch_last=True)  # (C, Hp, Wp, N): batch last, so that rows of cols are long
+        view = windows(xp, self.kernel, self.stride, self.dilation, (ho, wo), axis=1)  # (C, kh, kw, Ho, Wo, N)
         cols = np.ascontiguousarray(view).reshape(groups, -1, ho * wo * n)  # (g, K, Ho*Wo*N), K = C/g*kh*kw
         y = w.reshape(groups, filters // groups, -1) @ cols  # (g, F/g, K) @ (g, K, Ho*Wo*N)
         y = y.reshape(filters, ho, wo, n).transpose(3, 0, 1, 2)  # (N, F, Ho, Wo), a view
@@ -216,26 +217,32 @@ class Conv2D(Op):
             np.add(y, weights["b"].reshape(filters, 1, 1), out=out)
         else:
             np.copyto(out, y)
-        return out, (x.shape, cols, pads, (ho, wo))
+        return out, cols
 
-    def backward(self, weights, cache, dy):
-        x_shape, cols, pads, out_hw = cache
-        w, groups = weights["W"], self.params["groups"]
+    def backward(self, weights, cache, dy, needs, grads):
+        cols, w, groups = cache, weights["W"], self.params["groups"]
         filters = len(w)
         dy_last = np.ascontiguousarray(dy.transpose(1, 2, 3, 0)).reshape(groups, filters // groups, -1)
-        grads = {"W": (dy_last @ cols.transpose(0, 2, 1)).reshape(w.shape)}  # (g, F/g, HoWoN) @ (g, HoWoN, K)
-        if "b" in weights:
-            grads["b"] = dy_last.reshape(filters, -1).sum(axis=1)
-        if not self.input_grads[0]:
-            return [None], grads
-        kernel, stride, dilation = (pair(self.params[key]) for key in ("kernel", "stride", "dilation"))
-        n, channels, h, wd = x_shape
+        # (g, F/g, HoWoN) @ (g, HoWoN, K) -> (g, F/g, K), written into grads["W"] (F, C/g, kh, kw)
+        np.matmul(dy_last, cols.transpose(0, 2, 1), out=reshaped(grads["W"], (groups, filters // groups, -1)))
+        if "b" in grads:
+            dy_last.reshape(filters, -1).sum(axis=1, out=grads["b"])
+        if not needs[0]:
+            return [None]
+        n, ((channels, h, wd), (top, bottom, left, right)) = len(dy), (self.in_shapes[0], self.pads)
         dcols = w.reshape(groups, filters // groups, -1).transpose(0, 2, 1) @ dy_last  # (g, K, F/g) @ (g, F/g, HoWoN)
-        dcols = dcols.reshape(channels, kernel[0], kernel[1], *out_hw, n)  # (C, kh, kw, Ho, Wo, N)
-        dxp = np.zeros((channels, h + pads[0] + pads[1], wd + pads[2] + pads[3], n), dcols.dtype)
-        add_windows(dxp, kernel, stride, dilation, out_hw, lambda i, j: dcols[:, i, j], axis=1)
-        return [np.ascontiguousarray(unpad(dxp, pads, axis=1).transpose(3, 0, 1, 2))], grads
+        dcols = dcols.reshape(channels, *self.kernel, *self.out_hw, n)  # (C, kh, kw, Ho, Wo, N)
+        dxp = np.zeros((channels, h + top + bottom, wd + left + right, n), dcols.dtype)
+        add_windows(dxp, self.kernel, self.stride, self.dilation, self.out_hw, lambda i, j: dcols[:, i, j], axis=1)
+        return [np.ascontiguousarray(unpad(dxp, self.pads, axis=1).transpose(3, 0, 1, 2))]
 
-    def flops(self, in_shapes, out_shape):
-        (channels, _, _), (kh, kw) = in_shapes[0], pair(self.params["kernel"])
-        return 2 * (channels // self.params["groups"]) * kh * kw * math.prod(out_shape)
+    def flops(self):
+        kh, kw = self.kernel
+        return 2 * (self.in_shapes[0][0] // self.params["groups"]) * kh * kw * math.prod(self.out_shape)
+
+    def export_onnx(self, emit, step):
+        top, bottom, left, right = self.pads
+        inputs = [step.inputs[0], emit.weight(step, "W")] + ([emit.weight(step, "b")] if "b" in self.weight_shapes
+                                                             else [])
+        emit.node("Conv", inputs, step.name, step.name, kernel_shape=list(self.kernel), strides=list(self.stride),
+                  dilations=list(self.dilation), pads=[top, left, bottom, right], group=self.params["groups"])

@@ -1,7 +1,8 @@
 """Data: a named input whose value is fed from a dataset field.  () -> x: (N, *shape).
 
 ``field`` names the dataset field it reads: ``"x"`` the samples, ``"y"`` the labels. A label node of
-shape ``[]`` receives class indices; of shape ``[C]``, one-hot rows.
+shape ``[]`` receives class indices; of shape ``[C]``, one-hot rows. Exported to ONNX as a graph input
+(``graphnn/interop/onnx_export.py``), unless only losses read it.
 """
 
 from graphnn.ops.base import Op, object_schema

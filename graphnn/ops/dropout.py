@@ -1,8 +1,12 @@
 """Inverted dropout: in training y = x * m / (1 - ratio), m ~ Bernoulli(1 - ratio) drawn from the run's
 seeded generator; at test time y = x.   x: (N, ...) -> y: same shape.   dx = dy * m / (1 - ratio).
+
+ONNX: Dropout with its ratio (at inference, training_mode absent: the identity).
 """
 
 import math
+
+import numpy as np
 
 from graphnn.ops.base import Op, object_schema
 from graphnn.ops.registry import register
@@ -30,8 +34,14 @@ class Dropout(Op):
         scaled_mask *= 1.0 / (1.0 - ratio)
         return x * scaled_mask, scaled_mask
 
-    def backward(self, weights, cache, dy):
-        return [dy if cache is None else dy * cache], {}
+    def backward(self, weights, cache, dy, needs, grads):
+        if not needs[0]:
+            return [None]
+        return [dy if cache is None else dy * cache]
 
-    def flops(self, in_shapes, out_shape):
-        return math.prod(out_shape)
+    def flops(self):
+        return math.prod(self.out_shape)
+
+    def export_onnx(self, emit, step):
+        ratio = emit.constant(f"{step.name}.ratio", np.asarray(self.params["ratio"], np.float32))
+        emit.node("Dropout", [step.inputs[0], ratio], step.name, step.name)

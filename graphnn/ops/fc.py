@@ -1,11 +1,15 @@
 """Fully connected: y = x.reshape(N, -1) @ W + b.   x: (N, ...) -> y: (N, units); W: (D, units), b: (units,).
 
 Backward: dW = x2.T @ dy,  db = sum_n dy,  dx = dy @ W.T  (reshaped back to x's shape).
+ONNX: Gemm(x, W, b), after a Flatten when a sample has more than one axis.
 """
 
 import math
 
-from graphnn.ops.base import FILLER_SCHEMA, TRAINABLE_PROPERTIES, Op, fill, object_schema
+import numpy as np
+
+from graphnn.ops.base import TRAINABLE_PROPERTIES, Op, object_schema
+from graphnn.ops.fillers import FILLER_SCHEMA, fill
 from graphnn.ops.registry import register
 
 
@@ -23,20 +27,19 @@ class FullyConnected(Op):
     examples = (
         {"params": {"units": 3}, "inputs": [(4,)]},
         {"params": {"units": 2, "bias": False, "init": "msra"}, "inputs": [(2, 3)]},
+        {"params": {"units": 2, "init": {"type": "gaussian", "std": 0.5},
+                    "bias_init": {"type": "constant", "value": 0.1}}, "inputs": [(3,)]},
     )
 
     def infer_shape(self, in_shapes):
         return (self.params["units"],)
 
-    def weight_shapes(self, in_shapes):
-        n_in, units = math.prod(in_shapes[0]), self.params["units"]
-        shapes = {"W": (n_in, units)}
-        if self.params["bias"]:
-            shapes["b"] = (units,)
-        return shapes
+    def declare_weights(self):
+        n_in, units = math.prod(self.in_shapes[0]), self.params["units"]
+        return {"W": (n_in, units), "b": (units,)} if self.params["bias"] else {"W": (n_in, units)}
 
-    def init_weights(self, in_shapes, rng, dtype):
-        n_in, units = math.prod(in_shapes[0]), self.params["units"]
+    def init_weights(self, rng, dtype):
+        n_in, units = self.weight_shapes["W"]
         weights = {"W": fill(self.params["init"], (n_in, units), n_in, units, rng, dtype)}
         if self.params["bias"]:
             weights["b"] = fill(self.params["bias_init"], (units,), n_in, units, rng, dtype)
@@ -50,15 +53,24 @@ class FullyConnected(Op):
             y += weights["b"]
         return y, (x.shape, x2)
 
-    def backward(self, weights, cache, dy):
+    def backward(self, weights, cache, dy, needs, grads):
         x_shape, x2 = cache
-        grads = {"W": x2.T @ dy}  # (D, N) @ (N, U) -> (D, U)
-        if "b" in weights:
-            grads["b"] = dy.sum(axis=0)
-        if not self.input_grads[0]:
-            return [None], grads
+        np.matmul(x2.T, dy, out=grads["W"])  # (D, N) @ (N, U) -> (D, U)
+        if "b" in grads:
+            dy.sum(axis=0, out=grads["b"])
+        if not needs[0]:
+            return [None]
         dx = dy @ weights["W"].T  # (N, U) @ (U, D) -> (N, D)
-        return [dx.reshape(x_shape)], grads
+        return [dx.reshape(x_shape)]
 
-    def flops(self, in_shapes, out_shape):
-        return 2 * math.prod(in_shapes[0]) * self.params["units"]
+    def flops(self):
+        return 2 * math.prod(self.in_shapes[0]) * self.params["units"]
+
+    def export_onnx(self, emit, step):
+        (x,) = step.inputs
+        if len(self.in_shapes[0]) != 1:
+            flat = emit.fresh(f"{step.name}.flatten")
+            emit.node("Flatten", [x], flat, flat, axis=1)
+            x = flat
+        inputs = [x, emit.weight(step, "W")] + ([emit.weight(step, "b")] if "b" in self.weight_shapes else [])
+        emit.node("Gemm", inputs, step.name, step.name)

@@ -3,6 +3,8 @@
 - ``add``:    y = x_1 + ... + x_k, all of one shape;            dx_i = dy
 - ``concat``: y = [x_1, ..., x_k] joined along ``axis`` (the batch is axis 0; the rest must agree);
               dx_i = the slice of dy that x_i filled
+
+ONNX: Add (two inputs) or Sum; Concat(axis).
 """
 
 import math
@@ -14,6 +16,16 @@ from graphnn.ops.base import Op, object_schema
 from graphnn.ops.registry import register
 
 
+def equal_shapes(op_name, in_shapes):
+    """The one shape all inputs share, or a ShapeError naming the first that differs."""
+    first = in_shapes[0]
+    for index, shape in enumerate(in_shapes[1:], start=1):
+        if shape != first:
+            raise ShapeError(f"input 0 has shape {first} but input {index} has shape {shape}; "
+                             f"{op_name} needs equal shapes")
+    return first
+
+
 @register
 class Add(Op):
     name = "add"
@@ -21,23 +33,22 @@ class Add(Op):
     examples = ({"params": {}, "inputs": [(3,), (3,)]}, {"params": {}, "inputs": [(2, 2), (2, 2), (2, 2)]})
 
     def infer_shape(self, in_shapes):
-        first = in_shapes[0]
-        for index, shape in enumerate(in_shapes[1:], start=1):
-            if shape != first:
-                raise ShapeError(f"input 0 has shape {first} but input {index} has shape {shape}; add needs equal shapes")
-        return first
+        return equal_shapes("add", in_shapes)
 
     def forward(self, weights, xs, ctx):
         y = xs[0] + xs[1]
         for x in xs[2:]:
             y += x
-        return y, len(xs)
+        return y, None
 
-    def backward(self, weights, cache, dy):
-        return [dy] * cache, {}
+    def backward(self, weights, cache, dy, needs, grads):
+        return [dy if need else None for need in needs]
 
-    def flops(self, in_shapes, out_shape):
-        return (len(in_shapes) - 1) * math.prod(out_shape)
+    def flops(self):
+        return (len(self.in_shapes) - 1) * math.prod(self.out_shape)
+
+    def export_onnx(self, emit, step):
+        emit.node("Add" if len(step.inputs) == 2 else "Sum", step.inputs, step.name, step.name)
 
 
 @register
@@ -62,8 +73,11 @@ class Concat(Op):
         return first[:axis] + (sum(shape[axis] for shape in in_shapes),) + first[axis + 1:]
 
     def forward(self, weights, xs, ctx):
-        axis = self.params["axis"]
-        return np.concatenate(xs, axis=axis), np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=self.params["axis"]), None
 
-    def backward(self, weights, cache, dy):
-        return np.split(dy, cache, axis=self.params["axis"]), {}
+    def backward(self, weights, cache, dy, needs, grads):
+        ends = np.cumsum([shape[self.params["axis"] - 1] for shape in self.in_shapes])[:-1]
+        return [part if need else None for part, need in zip(np.split(dy, ends, axis=self.params["axis"]), needs)]
+
+    def export_onnx(self, emit, step):
+        emit.node("Concat", step.inputs, step.name, step.name, axis=self.params["axis"])

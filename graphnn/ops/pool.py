@@ -9,6 +9,9 @@
 Output size: floor, as PyTorch and Keras (not Caffe's ceil): Ho = floor((H + 2*ph - kh) / sh) + 1, so
 every window lies inside the padded input. ``stride`` defaults to the kernel (windows that tile the
 input); padding must be smaller than the kernel, so every window holds at least one real pixel.
+
+ONNX: MaxPool / AveragePool (floor mode, count_include_pad=1) with pads [top, left, bottom, right];
+GlobalAveragePool followed by a Flatten named after the node, which gives (N, C).
 """
 
 import math
@@ -48,46 +51,46 @@ class _Pool2D(Op):
         {"params": {"kernel": [2, 3], "stride": [1, 2]}, "inputs": [(1, 3, 5)]},
     )
 
-    def geometry(self, in_shape):
-        """(kernel, stride, pads, (Ho, Wo)); pads = (top, bottom, left, right)."""
-        kernel = pair(self.params["kernel"])
-        stride = pair(self.params.get("stride", self.params["kernel"]))
-        ph, pw = pair(self.params["padding"])
-        pads = (ph, ph, pw, pw)
-        out_hw = tuple(output_size(n, k, s, 1, 2 * p) for n, k, s, p in zip(in_shape[1:], kernel, stride, (ph, pw)))
-        return kernel, stride, pads, out_hw
-
     def infer_shape(self, in_shapes):
         in_shape = spatial_input(self.name, in_shapes)
-        kernel, _, pads, out_hw = self.geometry(in_shape)
-        if pads[0] >= kernel[0] or pads[2] >= kernel[1]:
-            raise ShapeError(f"padding {pads[0]}x{pads[2]} must be smaller than the kernel {kernel[0]}x{kernel[1]}")
-        check_fits(in_shape, kernel, NO_DILATION, pads)
-        return in_shape[:1] + out_hw
+        self.kernel = pair(self.params["kernel"])
+        self.stride = pair(self.params.get("stride", self.params["kernel"]))
+        ph, pw = pair(self.params["padding"])
+        self.pads = (ph, ph, pw, pw)  # (top, bottom, left, right)
+        self.out_hw = tuple(output_size(n, k, s, 1, 2 * p)
+                            for n, k, s, p in zip(in_shape[1:], self.kernel, self.stride, (ph, pw)))
+        if ph >= self.kernel[0] or pw >= self.kernel[1]:
+            raise ShapeError(f"padding {ph}x{pw} must be smaller than the kernel {self.kernel[0]}x{self.kernel[1]}")
+        check_fits(in_shape, self.kernel, NO_DILATION, self.pads)
+        return in_shape[:1] + self.out_hw
 
-    def flops(self, in_shapes, out_shape):
-        kh, kw = pair(self.params["kernel"])
-        return kh * kw * math.prod(out_shape)
+    def flops(self):
+        return self.kernel[0] * self.kernel[1] * math.prod(self.out_shape)
 
     def window_view(self, x, pad_value):
-        """(kernel, read-only view (N, C, kh, kw, Ho, Wo) of every window of x padded with pad_value)."""
-        kernel, stride, pads, out_hw = self.geometry(x.shape[1:])
-        return kernel, windows(pad(x, pads, pad_value), kernel, stride, NO_DILATION, out_hw)
+        """Read-only view (N, C, kh, kw, Ho, Wo) of every window of x padded with pad_value."""
+        return windows(pad(x, self.pads, pad_value), self.kernel, self.stride, NO_DILATION, self.out_hw)
 
-    def scatter(self, x_shape, part, dtype):
+    def scatter(self, n, part, dtype):
         """dx (N, C, H, W) = sum over kernel offsets (i, j) of part(i, j) (N, C, Ho, Wo) put back in place."""
-        kernel, stride, pads, out_hw = self.geometry(x_shape[1:])
-        dxp = np.zeros(x_shape[:2] + (x_shape[2] + 2 * pads[0], x_shape[3] + 2 * pads[2]), dtype)
-        return unpad(add_windows(dxp, kernel, stride, NO_DILATION, out_hw, part), pads)
+        (c, h, w), (top, bottom, left, right) = self.in_shapes[0], self.pads
+        dxp = np.zeros((n, c, h + top + bottom, w + left + right), dtype)
+        return unpad(add_windows(dxp, self.kernel, self.stride, NO_DILATION, self.out_hw, part), self.pads)
+
+    def export_onnx(self, emit, step):
+        top, bottom, left, right = self.pads
+        emit.node(self.onnx_type, step.inputs, step.name, step.name, kernel_shape=list(self.kernel),
+                  strides=list(self.stride), pads=[top, left, bottom, right], **self.onnx_attributes)
 
 
 @register
 class MaxPool2D(_Pool2D):
     name = "maxpool2d"
+    onnx_type, onnx_attributes = "MaxPool", {}
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        kernel, view = self.window_view(x, -np.inf)
+        kernel, view = self.kernel, self.window_view(x, -np.inf)
         y = view[:, :, 0, 0].copy()  # (N, C, Ho, Wo)
         arg_type = np.min_scalar_type(kernel[0] * kernel[1] - 1)
         argmax = np.zeros(y.shape, arg_type)  # row-major offset i*kw + j of each window's maximum
@@ -96,31 +99,34 @@ class MaxPool2D(_Pool2D):
             # offsets grow, so a strictly larger candidate's offset is the largest seen: max() records it
             np.maximum(argmax, np.multiply(candidate > y, offset, dtype=arg_type), out=argmax)
             np.maximum(y, candidate, out=y)
-        return y, (x.shape, argmax)
+        return y, argmax
 
-    def backward(self, weights, cache, dy):
-        x_shape, argmax = cache
-        kw = pair(self.params["kernel"])[1]
-        return [self.scatter(x_shape, lambda i, j: dy * (argmax == i * kw + j), dy.dtype)], {}
+    def backward(self, weights, cache, dy, needs, grads):
+        if not needs[0]:
+            return [None]
+        argmax, kw = cache, self.kernel[1]
+        return [self.scatter(len(dy), lambda i, j: dy * (argmax == i * kw + j), dy.dtype)]
 
 
 @register
 class AvgPool2D(_Pool2D):
     name = "avgpool2d"
+    onnx_type, onnx_attributes = "AveragePool", {"count_include_pad": 1}
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        kernel, view = self.window_view(x, 0.0)
+        kernel, view = self.kernel, self.window_view(x, 0.0)
         y = view[:, :, 0, 0].copy()  # (N, C, Ho, Wo)
         for offset in range(1, kernel[0] * kernel[1]):
             y += view[:, :, offset // kernel[1], offset % kernel[1]]
         y *= 1.0 / (kernel[0] * kernel[1])
-        return y, x.shape
+        return y, None
 
-    def backward(self, weights, cache, dy):
-        kh, kw = pair(self.params["kernel"])
-        share = dy * (1.0 / (kh * kw))
-        return [self.scatter(cache, lambda i, j: share, dy.dtype)], {}
+    def backward(self, weights, cache, dy, needs, grads):
+        if not needs[0]:
+            return [None]
+        share = dy * (1.0 / (self.kernel[0] * self.kernel[1]))
+        return [self.scatter(len(dy), lambda i, j: share, dy.dtype)]
 
 
 @register
@@ -133,13 +139,20 @@ class GlobalAvgPool(Op):
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        return x.mean(axis=(2, 3)), x.shape  # (N, C, H, W) -> (N, C)
+        return x.mean(axis=(2, 3)), None  # (N, C, H, W) -> (N, C)
 
-    def backward(self, weights, cache, dy):
-        h, w = cache[2:]
-        dx = np.empty(cache, dy.dtype)
+    def backward(self, weights, cache, dy, needs, grads):
+        if not needs[0]:
+            return [None]
+        h, w = self.in_shapes[0][1:]
+        dx = np.empty((len(dy),) + self.in_shapes[0], dy.dtype)
         dx[...] = (dy * (1.0 / (h * w)))[:, :, None, None]
-        return [dx], {}
+        return [dx]
 
-    def flops(self, in_shapes, out_shape):
-        return math.prod(in_shapes[0])
+    def flops(self):
+        return math.prod(self.in_shapes[0])
+
+    def export_onnx(self, emit, step):
+        pooled = emit.fresh(f"{step.name}.pool")
+        emit.node("GlobalAveragePool", step.inputs, pooled, pooled)
+        emit.node("Flatten", [pooled], step.name, step.name, axis=1)

@@ -29,6 +29,8 @@ def register(cls):
     for method in ("infer_shape", "forward") if cls.is_input else ("infer_shape", "forward", "backward"):
         if getattr(cls, method) is getattr(Op, method):
             raise TypeError(f"op '{cls.name}' must implement {method}()")
+    if cls.is_loss and "loss_weight" not in schema.get("properties", {}):
+        raise TypeError(f"loss op '{cls.name}' must declare loss_weight in params_schema (LOSS_PROPERTIES)")
     if not cls.examples:
         raise TypeError(f"op '{cls.name}' must list at least one entry in `examples`")
     _OPS[cls.name] = cls
@@ -57,3 +59,8 @@ def input_count_range(cls):
     """``(min, max)`` inputs of an op class; ``max`` is None for "any number"."""
     n = cls.n_inputs
     return (n, n) if isinstance(n, int) else n
+
+
+def exportable():
+    """Names of the ops that write their own ONNX form (``export_onnx``), sorted."""
+    return sorted(name for name, cls in _OPS.items() if cls.export_onnx is not Op.export_onnx)

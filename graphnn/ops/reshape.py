@@ -2,10 +2,12 @@
 
 - ``reshape``: x: (N, ...) -> (N, *shape); one entry of ``shape`` may be -1 (inferred).
 - ``flatten``: x: (N, ...) -> (N, prod(...)).
-dx = dy reshaped back to x's shape.
+dx = dy reshaped back to x's shape.   ONNX: Reshape to (-1, *resolved shape); Flatten(axis=1).
 """
 
 import math
+
+import numpy as np
 
 from graphnn.errors import ShapeError
 from graphnn.ops.base import Op, object_schema
@@ -15,10 +17,10 @@ from graphnn.ops.registry import register
 class _Reshaping(Op):
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        return x.reshape((len(x),) + self.out_shape), x.shape
+        return x.reshape((len(x),) + self.out_shape), None
 
-    def backward(self, weights, cache, dy):
-        return [dy.reshape(cache)], {}
+    def backward(self, weights, cache, dy, needs, grads):
+        return [dy.reshape((len(dy),) + self.in_shapes[0]) if needs[0] else None]
 
 
 @register
@@ -43,8 +45,11 @@ class Reshape(_Reshaping):
             target[target.index(-1)] = size // known
         if math.prod(target) != size:
             raise ShapeError(f"cannot reshape {in_shapes[0]} ({size} values) to {tuple(target)} ({math.prod(target)} values)")
-        self.out_shape = tuple(target)
-        return self.out_shape
+        return tuple(target)
+
+    def export_onnx(self, emit, step):
+        shape = emit.constant(f"{step.name}.shape", np.asarray((-1,) + self.out_shape, np.int64))
+        emit.node("Reshape", [step.inputs[0], shape], step.name, step.name)
 
 
 @register
@@ -53,5 +58,7 @@ class Flatten(_Reshaping):
     examples = ({"params": {}, "inputs": [(2, 3)]},)
 
     def infer_shape(self, in_shapes):
-        self.out_shape = (math.prod(in_shapes[0]),)
-        return self.out_shape
+        return (math.prod(in_shapes[0]),)
+
+    def export_onnx(self, emit, step):
+        emit.node("Flatten", step.inputs, step.name, step.name, axis=1)

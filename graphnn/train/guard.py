@@ -66,13 +66,15 @@ def check_gradients(network, result, grads, iteration):
 def _trace_backward(network, result):
     """(step, what) for the first node, in backward order, whose gradients hold NaN or infinity: backward
     is run again with a check after each node. None if none is found or an op cannot run backward twice."""
-    pending = {step.name: np.asarray(step.op.params["loss_weight"], network.dtype) for step in network.plan.losses}
+    pending = {step.name: np.asarray(step.op.loss_weight, network.dtype) for step in network.plan.losses}
     try:
         for step in reversed(network.plan.steps):
             dy = pending.pop(step.name, None)
             if dy is None or step.op.is_input:
                 continue
-            dxs, weight_grads = step.op.backward(network.weights.get(step.name, {}), result.caches[step.name], dy)
+            weights = network.weights.get(step.name, {})
+            weight_grads = {key: np.empty_like(weight) for key, weight in weights.items()}
+            dxs = step.op.backward(weights, result.caches[step.name], dy, step.needs, weight_grads)
             for name, g in weight_grads.items():
                 if not _finite(g):
                     return step, f"the gradient of its weight {name} holds {_what(g)}"

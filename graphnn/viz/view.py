@@ -23,7 +23,9 @@ from graphnn.errors import GraphnnError, ModelInvalid, ShapeError
 from graphnn.io.bundle import MAGIC, load_bundle
 from graphnn.io.regular import require_regular_file
 from graphnn.model import jsontext, model_from_text, read_text
+from graphnn.model.plan import build_op, weight_count
 from graphnn.model.schema import NODE_KEYS
+from graphnn.ops.base import defaults
 from graphnn.ops.registry import input_count_range
 
 HISTOGRAM_BINS = 32
@@ -260,9 +262,9 @@ def _tolerant_graph(view):
 
 
 def _infer_shapes(view, graph, skip):
-    """Infer the shapes that can be inferred, in topological order. Nodes in ``skip`` (indices of nodes
-    with schema or graph errors), of an unknown op, with the wrong number of inputs or with an input of
-    unknown shape keep None."""
+    """Infer the shapes that can be inferred, in topological order, by building each node's op as the plan
+    does (``build_op``). Nodes in ``skip`` (indices of nodes with schema or graph errors), of an unknown
+    op, with the wrong number of inputs, with an input of unknown shape or whose op cannot be built keep None."""
     by_id = {node.id: node for node in view.nodes}
     first = _first_by_name(view.nodes)
     known = set(ops.names())
@@ -271,22 +273,19 @@ def _infer_shapes(view, graph, skip):
         if node.index in skip or node.op not in known:
             continue
         op_class = ops.get(node.op)
+        node.params = defaults(op_class.params_schema) | node.written
         low, high = input_count_range(op_class)
         sources = [first.get(name) for name in node.inputs]
         node.in_shapes = [source.out_shape if source else None for source in sources]
         if not low <= len(sources) <= (high if high is not None else math.inf) or None in node.in_shapes:
             continue
-        op = op_class(node.name, node.written)
-        node.params = dict(op.params)
+        written = {"name": node.name, "op": node.op, "inputs": node.inputs, **node.written}
         try:
-            node.out_shape = tuple(op.infer_shape(node.in_shapes))
-            weight_shapes = op.weight_shapes(node.in_shapes)
+            op = build_op(node.index, written, node.in_shapes)
         except (GraphnnError, TypeError, ValueError, KeyError, IndexError):
             # a size limit stops validation before the parameters are checked, so they may be anything
-            node.out_shape = None
             continue
-        node.parameters = sum(math.prod(shape) for shape in weight_shapes.values())
-        node.flops = op.flops(node.in_shapes, node.out_shape)
+        node.out_shape, node.parameters, node.flops = op.out_shape, weight_count(op), op.flops()
 
 
 def array_stats(array, bins=HISTOGRAM_BINS):

@@ -13,15 +13,15 @@ from graphnn.errors import ModelInvalid, SchemaError, ShapeError
 from graphnn.executor import Network
 from graphnn.model import load_model, model_from_dict
 from graphnn.ops.base import ForwardContext
-from tests.gradcheck import numerical_gradient
+from tests.gradcheck import numerical_gradient, run_backward
 
 LENET = Path(__file__).resolve().parents[2] / "models" / "lenet.json"
 
 
 def make(name, in_shape, **params):
     """An op instance with its output shape inferred for one input shape."""
-    op = ops.get(name)("n", params)
-    return op, op.infer_shape([tuple(in_shape)])
+    op = ops.get(name)("n", params, [tuple(in_shape)])
+    return op, op.out_shape
 
 
 def run(op, weights, x, train=True, state=None):
@@ -91,7 +91,7 @@ CONV_CASES = [  # params, input shape, (top, bottom, left, right) padding the na
 def test_conv2d_matches_naive_loops(params, in_shape, pads):
     op, out_shape = make("conv2d", in_shape, **params)
     rng = np.random.default_rng(0)
-    weights = {k: rng.normal(size=v.shape) for k, v in op.init_weights([in_shape], rng, np.float64).items()}
+    weights = {k: rng.normal(size=v.shape) for k, v in op.init_weights(rng, np.float64).items()}
     x = rng.normal(size=(2,) + in_shape)
     y, _ = run(op, weights, x)
     expected = naive_conv(x, weights["W"], weights.get("b"), as_pair(params.get("stride", 1)), pads,
@@ -103,21 +103,21 @@ def test_conv2d_matches_naive_loops(params, in_shape, pads):
 def test_conv2d_shapes_parameters_and_flops():
     op, out = make("conv2d", (1, 28, 28), filters=20, kernel=5)
     assert out == (20, 24, 24)
-    assert op.weight_shapes([(1, 28, 28)]) == {"W": (20, 1, 5, 5), "b": (20,)}
-    assert op.flops([(1, 28, 28)], out) == 2 * 1 * 5 * 5 * 20 * 24 * 24
+    assert op.weight_shapes == {"W": (20, 1, 5, 5), "b": (20,)}
+    assert op.flops() == 2 * 1 * 5 * 5 * 20 * 24 * 24
     assert make("conv2d", (3, 7, 9), filters=4, kernel=3, stride=2, padding="same")[1] == (4, 4, 5)
     assert make("conv2d", (3, 7, 9), filters=4, kernel=3, padding="same", dilation=3)[1] == (4, 7, 9)
     assert make("conv2d", (3, 7, 9), filters=4, kernel=3, dilation=3)[1] == (4, 1, 3)
     op, out = make("conv2d", (6, 8, 8), filters=9, kernel=[3, 1], groups=3, bias=False)
     assert out == (9, 6, 8)
-    assert op.weight_shapes([(6, 8, 8)]) == {"W": (9, 2, 3, 1)}
-    assert op.flops([(6, 8, 8)], out) == 2 * 2 * 3 * 1 * 9 * 6 * 8
+    assert op.weight_shapes == {"W": (9, 2, 3, 1)}
+    assert op.flops() == 2 * 2 * 3 * 1 * 9 * 6 * 8
 
 
 def test_conv2d_fillers_use_grouped_fans():
     op, _ = make("conv2d", (4, 6, 6), filters=6, kernel=3, groups=2, init="msra", bias_init={"type": "constant",
                                                                                                   "value": 0.5})
-    weights = op.init_weights([(4, 6, 6)], np.random.default_rng(0), np.float32)
+    weights = op.init_weights(np.random.default_rng(0), np.float32)
     assert weights["W"].dtype == np.float32 and np.all(weights["b"] == 0.5)
     fan_in = 2 * 3 * 3  # C/groups * kh * kw
     assert weights["W"].std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.25)
@@ -126,10 +126,9 @@ def test_conv2d_fillers_use_grouped_fans():
 def test_conv2d_skips_the_input_gradient_when_not_needed():
     op, _ = make("conv2d", (1, 5, 5), filters=2, kernel=3)
     rng = np.random.default_rng(0)
-    weights = op.init_weights([(1, 5, 5)], rng, np.float32)
+    weights = op.init_weights(rng, np.float32)
     y, cache = run(op, weights, rng.normal(size=(2, 1, 5, 5)).astype(np.float32))
-    op.input_grads = (False,)
-    dxs, grads = op.backward(weights, cache, np.ones_like(y))
+    dxs, grads = run_backward(op, weights, cache, np.ones_like(y), needs=(False,))
     assert dxs == [None] and set(grads) == {"W", "b"}
     np.testing.assert_allclose(grads["b"], [2 * 9, 2 * 9])
 
@@ -159,7 +158,7 @@ def test_maxpool_routes_a_tied_gradient_to_one_position_only():
     x = np.zeros((1, 1, 4, 4), np.float32)  # every window is a four-way tie
     x[0, 0, 3, 2] = 1.0
     y, cache = run(op, {}, x)
-    (dx,), _ = op.backward({}, cache, np.full_like(y, 2.0))
+    (dx,), _ = run_backward(op, {}, cache, np.full_like(y, 2.0))
     assert dx.dtype == np.float32
     np.testing.assert_array_equal(dx[0, 0], [[2, 0, 2, 0], [0, 0, 0, 0], [2, 0, 0, 0], [0, 0, 2, 0]])
 
@@ -169,7 +168,7 @@ def test_maxpool_overlapping_windows_accumulate():
     x = np.array([[[[0.0, 5.0, 1.0]]]])
     y, cache = run(op, {}, x)
     np.testing.assert_array_equal(y, [[[[5.0, 5.0]]]])
-    (dx,), _ = op.backward({}, cache, np.array([[[[1.0, 10.0]]]]))
+    (dx,), _ = run_backward(op, {}, cache, np.array([[[[1.0, 10.0]]]]))
     np.testing.assert_array_equal(dx, [[[[0.0, 11.0, 0.0]]]])
 
 
@@ -187,14 +186,14 @@ def test_global_avgpool():
     y, cache = run(op, {}, x)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, [[2.5, 8.5], [14.5, 20.5]])
-    (dx,), _ = op.backward({}, cache, np.array([[6.0, 12.0], [0.0, 0.0]], np.float32))
+    (dx,), _ = run_backward(op, {}, cache, np.array([[6.0, 12.0], [0.0, 0.0]], np.float32))
     np.testing.assert_allclose(dx[0, 1], np.full((2, 3), 2.0))
     assert dx.shape == x.shape and dx.dtype == np.float32
 
 
 def test_pool_shapes_and_flops():
     op, out = make("maxpool2d", (20, 24, 24), kernel=2)
-    assert out == (20, 12, 12) and op.flops([(20, 24, 24)], out) == 4 * 20 * 12 * 12
+    assert out == (20, 12, 12) and op.flops() == 4 * 20 * 12 * 12
     assert make("maxpool2d", (3, 7, 7), kernel=3, stride=2)[1] == (3, 3, 3)
     assert make("avgpool2d", (3, 7, 8), kernel=[3, 2], stride=[2, 1], padding=[1, 0])[1] == (3, 4, 7)
 
@@ -207,7 +206,7 @@ def test_batchnorm_training_uses_batch_statistics_and_updates_running_ones(in_sh
     rng = np.random.default_rng(0)
     x = rng.normal(3.0, 2.0, size=(5,) + in_shape)
     weights = {"gamma": rng.uniform(1, 2, in_shape[0]), "beta": rng.normal(size=in_shape[0])}
-    state = op.init_state([in_shape], np.float64)
+    state = op.init_state(np.float64)
     np.testing.assert_array_equal(state["running_var"], np.ones(in_shape[0]))
     y, _ = run(op, weights, x, train=True, state=state)
     shape = (1, -1) + (1,) * (len(in_shape) - 1)
@@ -228,7 +227,7 @@ def test_batchnorm_test_time_uses_running_statistics_and_leaves_them():
     np.testing.assert_allclose(y, expected)
     np.testing.assert_array_equal(state["running_mean"], [1.0, -1.0])
     dy = np.random.default_rng(0).normal(size=y.shape)
-    (dx,), grads = op.backward(weights, cache, dy)
+    (dx,), grads = run_backward(op, weights, cache, dy)
 
     def scalar():
         return float(np.sum(run(op, weights, x, train=False, state=state)[0] * dy))
@@ -338,11 +337,11 @@ def test_conv2d_matches_torch(params, torch_kwargs, in_shape):
     op, _ = make("conv2d", in_shape, **params)
     rng = np.random.default_rng(0)
     weights = {k: rng.normal(size=v.shape).astype(np.float32) for k, v in
-               op.init_weights([in_shape], rng, np.float32).items()}
+               op.init_weights(rng, np.float32).items()}
     x = rng.normal(size=(3,) + in_shape).astype(np.float32)
     y, cache = run(op, weights, x)
     dy = rng.normal(size=y.shape).astype(np.float32)
-    (dx,), grads = op.backward(weights, cache, dy)
+    (dx,), grads = run_backward(op, weights, cache, dy)
     ty, tdx, (tdw, tdb) = torch_grads(lambda a, w, b: torch.nn.functional.conv2d(a, w, b, **torch_kwargs),
                                       x, dy, (weights["W"], weights["b"]))
     for ours, theirs in ((y, ty), (dx, tdx), (grads["W"], tdw), (grads["b"], tdb)):
@@ -358,7 +357,7 @@ def test_pooling_matches_torch(name):
     x = rng.normal(size=(2, 3, 7, 8)).astype(np.float32)
     y, cache = run(op, {}, x)
     dy = rng.normal(size=y.shape).astype(np.float32)
-    (dx,), _ = op.backward({}, cache, dy)
+    (dx,), _ = run_backward(op, {}, cache, dy)
     pool = torch.nn.functional.max_pool2d if name == "maxpool2d" else torch.nn.functional.avg_pool2d
     ty, tdx, _ = torch_grads(lambda a: pool(a, 3, 2, 1), x, dy)
     np.testing.assert_allclose(y, ty, rtol=1e-5, atol=1e-6)
@@ -373,11 +372,11 @@ def test_batchnorm_matches_torch(in_shape):
     x = rng.normal(1.0, 3.0, size=(6,) + in_shape).astype(np.float32)
     weights = {"gamma": rng.uniform(0.5, 2, in_shape[0]).astype(np.float32),
                "beta": rng.normal(size=in_shape[0]).astype(np.float32)}
-    state = op.init_state([in_shape], np.float32)
+    state = op.init_state(np.float32)
     running_mean, running_var = torch.zeros(in_shape[0]), torch.ones(in_shape[0])
     y, cache = run(op, weights, x, train=True, state=state)
     dy = rng.normal(size=y.shape).astype(np.float32)
-    (dx,), grads = op.backward(weights, cache, dy)
+    (dx,), grads = run_backward(op, weights, cache, dy)
 
     def torch_batchnorm(a, gamma, beta):
         return torch.nn.functional.batch_norm(a, running_mean, running_var, gamma, beta, training=True,

@@ -33,11 +33,11 @@ def test_a_non_finite_gradient_stops_the_step_before_the_update(tmp_path):
     act = trainer.model.plan.by_name["act"].op
     healthy = act.backward
 
-    def poisoned(weights, cache, dy):
-        dxs, grads = healthy(weights, cache, dy)
-        return [np.full_like(dxs[0], np.inf)], grads
+    def poisoned(weights, cache, dy, needs, grads):
+        dxs = healthy(weights, cache, dy, needs, grads)
+        return [np.full_like(dxs[0], np.inf)]
 
-    act.backward = poisoned
+    object.__setattr__(act, "backward", poisoned)  # ops are immutable; this test breaks one on purpose
     before = {node: {k: a.copy() for k, a in arrays.items()} for node, arrays in trainer.network.weights.items()}
     with pytest.raises(TrainingError) as raised:
         trainer.run()
