@@ -41,14 +41,17 @@ def command(model_path):
     from graphnn.errors import ModelInvalid
     from graphnn.model import load_model
 
+    def fail(errors):
+        for error in errors:
+            click.echo(f"error: {error}", err=True)
+        raise SystemExit(2)
+
     try:
         model = load_model(model_path)
-        missing = [error for error in (missing_path(model, section) for section in SECTIONS) if error is not None]
-        if missing:
-            raise ModelInvalid(missing)
     except ModelInvalid as invalid:
-        for error in invalid.errors:
-            click.echo(f"error: {error}", err=True)
-        raise SystemExit(2) from None
+        fail(invalid.errors)
+    missing = [error for error in (missing_path(model, section) for section in SECTIONS) if error is not None]
+    if missing:
+        fail(missing)
     click.echo(f"{model.name}: valid ({model_path})")
     click.echo(format_table(summary_table(model)))

@@ -154,11 +154,11 @@ def connect(expected=None):
 class DataParallel:
     """The Trainer's strategy in a data-parallel run (``Trainer(..., strategy=DataParallel(world))``; the
     contract is graphnn/train/loop.py's SingleProcess): this rank's slice of each global batch, its dropout
-    generator, the one allreduce per step, and testing on a part of the test set. ``report(line)``, when
+    generator, the one allreduce per step, and testing on a part of the test set. ``announce(line)``, when
     given, hears rank 0's line about the ranks once they have been checked."""
 
-    def __init__(self, world, report=None):
-        self.world, self.report_line = world, report
+    def __init__(self, world, announce=None):
+        self.world, self.announce = world, announce
         self.local_stop = StopRequest()  # this rank's; agree_on() puts the signal handler's in its place
         self.stop = StopRequest()  # set on every rank in the step after any rank's local_stop was
         self.allreduce_seconds = 0.0  # in the steps' allreduce, waiting for slower ranks included
@@ -259,9 +259,9 @@ class DataParallel:
             raise GraphnnError(f"this rank's {' and '.join(differing)} differ from rank 0's; every rank must run "
                                "the same model file, settings and data")
         places = world.gather_text(f"{os.getpid()} on {socket.gethostname()}")
-        if world.leader and self.report_line is not None:
+        if world.leader and self.announce is not None:
             ranks = ", ".join(f"rank {rank} pid {place}" for rank, place in enumerate(places))
-            self.report_line(f"distributed: {world.size} ranks ({ranks}); global batch "
+            self.announce(f"distributed: {world.size} ranks ({ranks}); global batch "
                              f"{trainer.settings.batch_size}, {self.per_rank} per rank")
 
     def _broadcast_network(self, network):

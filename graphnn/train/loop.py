@@ -55,7 +55,7 @@ class SingleProcess:
 
 
 class Trainer:
-    """Owns a run's network, solver, batcher and random generator."""
+    """Owns a run's network, solver, batcher, dropout generator and strategy (how the work is spread)."""
 
     def __init__(self, model, settings, train_split, test_split=None, network=None, strategy=None):
         from graphnn.datasets import Batcher

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from graphnn.errors import GraphnnError, SchemaError
 from graphnn.model.jsontext import pointer
 from graphnn.model.schema import LEARNING_RATE, SOLVER, TEST, TRAIN, with_defaults
+from graphnn.model.validate import Validator, describe
 
 UNCOMPARED = ("data_dir", "snapshot_interval")  # settings a resumed run may change: they change no number
 _LEFT_TO_THE_MODEL = ("train_data", "test_data")  # in records written before: the model's data sections
@@ -98,8 +99,6 @@ def recorded_overrides(record):
     """Overrides that give a recorded run's settings back from its own model (to resume without the model
     file): the record's value of every setting an override can change. SchemaError, located in the record,
     for a value that no override could have given."""
-    from graphnn.model.validate import Validator, describe
-
     properties = {key: TRAIN["properties"][key] for key in _RECORDED}
     properties["lr"] = {"type": "object", "required": ["base_lr"],
                         "properties": {"base_lr": LEARNING_RATE["properties"]["base_lr"]}}
