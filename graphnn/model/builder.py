@@ -7,14 +7,21 @@
     g.loss(g.fc(h, 10, name="fc2"), y, "softmax_cross_entropy", name="loss")
     g.save("mlp.json")                  # or g.to_dict(), g.to_json(), g.build() -> Model
 
-Every method returns the new node's name, which is what later nodes take as input. Builder -> JSON
--> load -> JSON is a fixed point, and ``Graph.from_dict`` turns any model document back into a builder.
+Every method returns the new node's name, which is what later nodes take as input. Besides the methods
+written here, ``Graph`` has one method per registered op, generated from the op's parameter schema:
+inputs positional, parameters by keyword, e.g. ``g.conv2d(x, filters=8, kernel=3)``,
+``g.maxpool2d(c, kernel=2)``, ``g.batchnorm(h, momentum=0.8)``; ``help(Graph.conv2d)`` lists them.
+Builder -> JSON -> load -> JSON is a fixed point, and ``Graph.from_dict`` turns any model document back
+into a builder.
 """
 
 import copy
+import inspect
+import sys
 from itertools import count
 from pathlib import Path
 
+from graphnn import ops
 from graphnn.model import load_model, model_from_dict
 from graphnn.model.names import unique_name
 from graphnn.model.schema import FORMAT
@@ -123,3 +130,46 @@ class Graph:
     def load(cls, path):
         """A builder holding a validated model file."""
         return cls.from_dict(load_model(path).document)
+
+
+class _Default:
+    """A parameter's schema default as a signature shows it; the node is written without it."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return repr(self.value)
+
+
+def _op_method(op_class):
+    """``Graph.<op>(*inputs, name=None, **params)`` for ``op_class``, with a signature and docstring from
+    its schema: a missing required or an unknown parameter is a TypeError naming it."""
+    op, schema = op_class.name, op_class.params_schema
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
+    if op_class.n_inputs != 0:
+        parameters.append(inspect.Parameter("inputs", inspect.Parameter.VAR_POSITIONAL))
+    parameters.append(inspect.Parameter("name", inspect.Parameter.KEYWORD_ONLY, default=None))
+    for key, spec in schema["properties"].items():
+        default = inspect.Parameter.empty if key in schema["required"] else _Default(spec.get("default"))
+        parameters.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default))
+    signature = inspect.Signature(parameters)
+
+    def method(self, *inputs, name=None, **params):
+        try:
+            signature.bind(self, *inputs, name=name, **params)
+        except TypeError as error:
+            raise TypeError(f"Graph.{op}(): {error}") from None
+        return self.node(op, inputs, name, **params)
+
+    summary = (sys.modules[op_class.__module__].__doc__ or "").strip()
+    keys = "\n".join(f"    {key}: {spec.get('description', '')}".rstrip() for key, spec in schema["properties"].items())
+    method.__name__ = method.__qualname__ = op
+    method.__signature__ = signature
+    method.__doc__ = f"Add a '{op}' node; returns its name.\n\n{summary}\n\nParameters:\n{keys or '    (none)'}"
+    return method
+
+
+for _op in ops.names():  # the methods written above stay as they are
+    if not hasattr(Graph, _op):
+        setattr(Graph, _op, _op_method(ops.get(_op)))

@@ -1,10 +1,12 @@
 """The graph builder writes exactly the model file format: builder -> JSON -> load -> JSON is a fixed
 point, every model file turns back into a builder unchanged, and an invalid graph is never saved."""
 
+import inspect
 from pathlib import Path
 
 import pytest
 
+from graphnn import ops
 from graphnn.errors import ModelInvalid
 from graphnn.model import load_model, model_from_text
 from graphnn.model.builder import Graph
@@ -105,3 +107,49 @@ def test_save_refuses_an_invalid_graph(tmp_path):
         g.save(path)
     assert [(error.node, error.path) for error in raised.value.errors] == [("sum", "/nodes/2")]
     assert not path.exists()
+
+
+@pytest.mark.parametrize("op,index", [(op, index) for op in ops.names() for index in range(len(ops.get(op).examples))])
+def test_every_registered_op_has_a_builder_method(op, index):
+    """Written by hand or generated from the registry, ``Graph.<op>(*inputs, name=..., **params)`` adds
+    a node of that op with those parameters, and the graph builds."""
+    example = ops.get(op).examples[index]
+    g = Graph("one")
+    inputs = [g.data(f"x{k}", shape=list(shape), field="y" if ops.get(op).is_loss and k else "x")
+              for k, shape in enumerate(example["inputs"])]
+    name = getattr(g, op)(*inputs, name="n", **example["params"]) if inputs else g.data("n", **example["params"])
+    assert name == "n"
+    node = g.to_dict()["nodes"][-1]
+    assert node["op"] == op and node.get("inputs", []) == inputs
+    params = {key: value for key, value in node.items() if key not in ("name", "op", "inputs")}
+    shapes = [tuple(shape) for shape in example["inputs"]]
+    assert ops.get(op)("n", params, shapes).params == ops.get(op)("n", example["params"], shapes).params
+    assert g.build().plan.by_name["n"].out_shape == ops.get(op)("n", example["params"], shapes).out_shape
+
+
+def test_generated_methods_take_inputs_then_keyword_parameters():
+    g = Graph("convnet")
+    x = g.data("image", shape=[1, 8, 8])
+    y = g.data("label", shape=[], field="y")
+    c = g.conv2d(x, filters=4, kernel=3, padding="same")
+    p = g.maxpool2d(g.batchnorm(c, momentum=0.8), kernel=2)
+    g.loss(g.fc(g.global_avgpool(p), 3), y)
+    assert g.to_dict()["nodes"][2:5] == [
+        {"name": "conv2d1", "op": "conv2d", "inputs": ["image"], "filters": 4, "kernel": 3, "padding": "same"},
+        {"name": "batchnorm1", "op": "batchnorm", "inputs": ["conv2d1"], "momentum": 0.8},
+        {"name": "maxpool2d1", "op": "maxpool2d", "inputs": ["batchnorm1"], "kernel": 2}]
+    assert g.build().plan.by_name["maxpool2d1"].out_shape == (4, 4, 4)
+    signature = inspect.signature(Graph.conv2d)
+    assert list(signature.parameters)[:5] == ["self", "inputs", "name", "filters", "kernel"]
+    assert repr(signature.parameters["stride"].default) == "1"
+    assert "filters: Number of output channels F." in Graph.conv2d.__doc__
+
+
+def test_generated_methods_name_a_missing_or_unknown_parameter():
+    g = Graph("bad")
+    x = g.data("image", shape=[1, 8, 8])
+    with pytest.raises(TypeError, match=r"Graph.conv2d\(\): missing a required argument: 'filters'"):
+        g.conv2d(x, kernel=3)
+    with pytest.raises(TypeError, match=r"Graph.maxpool2d\(\): got an unexpected keyword argument 'strides'"):
+        g.maxpool2d(x, kernel=2, strides=2)
+    assert len(g.nodes) == 1
