@@ -22,6 +22,7 @@ ONNX (opset 13 and newer, default domain) -> graphnn:
     GlobalAveragePool [+ Flatten]                 global_avgpool [+ reshape to (C, 1, 1) if not flattened]
     BatchNormalization (inference)                batchnorm (running statistics as state)
     Constant                                      a constant (weights, shapes, ratios)
+    an op type a graphnn op lists in onnx_imports that op (e.g. Mul -> multiply), by its import_onnx
 
 Graph inputs become data nodes (field "x"); their leading dimension is the batch. Node names come from
 the ONNX node names (or output names), with characters graphnn does not allow replaced by "_". Any
@@ -548,6 +549,11 @@ HANDLERS = {  # ONNX op_type -> the _Importer method that converts it
     "BatchNormalization": _Importer.batch_normalization,
     "Constant": _Importer.constant_op,
 }
+for _op in ops.names():  # ONNX op types that registered ops import themselves (Op.onnx_imports)
+    for _onnx_type in ops.get(_op).onnx_imports:
+        if _onnx_type in HANDLERS:
+            raise ValueError(f"op '{_op}' imports ONNX {_onnx_type}, which another handler already imports")
+        HANDLERS[_onnx_type] = ops.get(_op).import_onnx
 
 
 def onnx_to_bundle(proto, *, loss=None, file=None, name=None):

@@ -35,7 +35,10 @@ shared and called in any order. What one pass needs travels explicitly:
 - ``metrics(xs) -> dict`` (default ``{}``; a loss reports its accuracy);
 - ``flops() -> int``: forward floating-point operations for one sample;
 - ``export_onnx(emit, step)``: write the ONNX nodes whose last output is the tensor ``step.name``
-  (``graphnn/interop/onnx_export.py`` holds the emitter); the default refuses, naming the op.
+  (``graphnn/interop/onnx_export.py`` holds the emitter); the default refuses, naming the op;
+- ``onnx_imports``: ONNX op types the importer turns into this op with ``import_onnx(importer, node,
+  attributes)`` (class-level; the default takes an attribute-free ONNX node whose inputs are all computed
+  tensors as one node of this op). The importer's own handlers cover the ops it already knew.
 
 A new op is one module with one class decorated ``@register``, plus its import in ``graphnn/ops/__init__.py``.
 """
@@ -99,6 +102,7 @@ class Op:
     is_loss = False  # a loss node: its scalar output is minimised
     decayed_weights = ("W",)  # weights that get weight decay unless the node says otherwise
     examples = ()
+    onnx_imports = ()  # ONNX op types that import_onnx turns into this op
 
     def __init__(self, node, params, in_shapes):
         """Fill ``params`` (the node's validated keys) with the schema's defaults; infer every shape."""
@@ -155,6 +159,15 @@ class Op:
 
     def flops(self):
         return 0
+
+    @classmethod
+    def import_onnx(cls, importer, node, attributes):
+        """Add ONNX ``node`` (of a type in ``onnx_imports``) to ``importer`` (graphnn/interop/onnx_import.py)
+        as one node of this op reading the same inputs; attributes or constant inputs are refused."""
+        if attributes:
+            importer.fail(f"attributes {', '.join(sorted(attributes))} are not supported by graphnn's {cls.name}",
+                          node)
+        importer.add(node, cls.name, [importer.tensor(node, index) for index in range(len(node.input))])
 
     def export_onnx(self, emit, step):
         from graphnn.ops.registry import exportable
