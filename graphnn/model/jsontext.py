@@ -8,6 +8,7 @@ nesting limit checked before parsing (so deep input cannot exhaust the stack). E
 the text's length, whatever the text.
 """
 
+import bisect
 import json
 import math
 import re
@@ -178,11 +179,13 @@ def pointer(parts):
 
 
 class Locator:
-    """Maps JSON pointers of a document to (line, column) of their values, computed on first use."""
+    """Maps JSON pointers of a document to (line, column) of their values. The text is indexed once, on
+    first use (each value's offset, each line's start), so each lookup costs O(log lines), not a scan."""
 
     def __init__(self, text):
         self.text = text
         self._offsets = None
+        self._line_starts = None
         self._duplicates = []
 
     @property
@@ -195,10 +198,13 @@ class Locator:
         self._index()
         while path not in self._offsets:
             path = path[: path.rfind("/")] if "/" in path else ""
-        return line_column(self.text, self._offsets[path])
+        offset = self._offsets[path]
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
 
     def _index(self):
         if self._offsets is None:
+            self._line_starts = [0] + [match.end() for match in re.finditer("\n", self.text)]
             self._offsets = {}
             try:
                 self._value(self._skip(0), "")

@@ -2,6 +2,8 @@
 right number of inputs per op, no consumers of a loss, no cycles. Returns a networkx DiGraph whose
 edges run producer -> consumer, with the input position on each edge."""
 
+import bisect
+
 import networkx as nx
 
 from graphnn import ops
@@ -15,6 +17,31 @@ def _count_words(low, high):
     return f"{low} input{'s' if low != 1 else ''}" if low == high else f"{low} to {high} inputs"
 
 
+CYCLE_ENDS = 4  # names shown at each end of a long cycle
+
+
+class NameSuggester:
+    """"did you mean" among many node names at a bounded cost per lookup: difflib compares the unknown
+    name with at most CANDIDATES names, those next to it in sorted order (sharing its beginning) and next
+    to it in the order of reversed names (sharing its end), so that a model whose every node reads a
+    missing name is checked in linear time. Among at most CANDIDATES names, all are compared."""
+
+    CANDIDATES = 16
+
+    def __init__(self, names):
+        self.names = sorted(names)
+        self.reversed = sorted(name[::-1] for name in self.names)
+
+    def __call__(self, name):
+        if len(self.names) <= self.CANDIDATES:
+            return suggest(name, self.names)
+        reach = self.CANDIDATES // 4
+        at, back = bisect.bisect_left(self.names, name), bisect.bisect_left(self.reversed, name[::-1])
+        candidates = self.names[max(0, at - reach):at + reach] + \
+            [found[::-1] for found in self.reversed[max(0, back - reach):back + reach]]
+        return suggest(name, dict.fromkeys(candidates))
+
+
 def _is_loss(op_name):
     return op_name in ops.names() and ops.get(op_name).is_loss
 
@@ -24,6 +51,7 @@ def graph_errors(nodes):
     graph = nx.DiGraph()
     errors = []
     first_index = {}
+    suggest_name = None
     for index, node in enumerate(nodes):
         name = node["name"]
         if name in first_index:
@@ -45,7 +73,8 @@ def graph_errors(nodes):
         for position, source in enumerate(inputs):
             where = {"path": f"/nodes/{index}/inputs/{position}", "node": name}
             if source not in first_index:
-                errors.append(GraphError(f"{source!r} is not the name of any node{suggest(source, first_index)}", **where))
+                suggest_name = suggest_name or NameSuggester(first_index)
+                errors.append(GraphError(f"{source!r} is not the name of any node{suggest_name(source)}", **where))
             elif _is_loss(nodes[first_index[source]]["op"]):
                 errors.append(GraphError(f"{source!r} is a loss; a loss's output cannot feed another node", **where))
             elif graph.has_edge(source, name):
@@ -59,7 +88,10 @@ def graph_errors(nodes):
             cycle = None
         if cycle:
             names = [edge[0] for edge in cycle] + [cycle[0][0]]
+            if len(names) > 2 * CYCLE_ENDS:  # a line of a few names, whatever the cycle's length
+                names = names[:CYCLE_ENDS] + ["..."] + names[-CYCLE_ENDS:]
             first = min(cycle, key=lambda edge: graph.nodes[edge[1]]["index"])[1]
-            errors.append(GraphError("graph has a cycle: " + " -> ".join(names),
+            size = f" of {len(cycle):,} nodes" if len(cycle) > 2 * CYCLE_ENDS else ""
+            errors.append(GraphError(f"graph has a cycle{size}: " + " -> ".join(names),
                                      path=f"/nodes/{graph.nodes[first]['index']}/inputs", node=first))
     return graph, errors

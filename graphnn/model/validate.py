@@ -152,13 +152,16 @@ def params_errors(document, envelope):
     return errors
 
 
-def _file_position(document, path):
-    """Sort key of a JSON pointer in file order: each step's position in its object or array."""
+def _file_position(document, path, key_positions):
+    """Sort key of a JSON pointer in file order: each step's position in its object or array
+    (``key_positions`` caches each object's {key: position}, so each step costs O(1))."""
     key, value = [], document
     for part in path.split("/")[1:]:
         part = part.replace("~1", "/").replace("~0", "~")
         if isinstance(value, dict) and part in value:
-            key.append(list(value).index(part))  # dicts keep the file's key order
+            if id(value) not in key_positions:
+                key_positions[id(value)] = {name: i for i, name in enumerate(value)}  # dicts keep the file's order
+            key.append(key_positions[id(value)][part])
             value = value[part]
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
             key.append(int(part))
@@ -170,4 +173,5 @@ def _file_position(document, path):
 
 def in_file_order(errors, document):
     """``errors`` sorted by where their JSON paths point in the file."""
-    return sorted(errors, key=lambda error: _file_position(document, error.path or ""))
+    key_positions = {}
+    return sorted(errors, key=lambda error: _file_position(document, error.path or "", key_positions))
