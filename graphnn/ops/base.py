@@ -89,7 +89,10 @@ def defaults(schema):
 
 def reshaped(array, shape):
     """A view of ``array`` with ``shape``; ValueError instead of a silent copy (writes must reach ``array``)."""
-    return np.reshape(array, shape, copy=False)
+    view = array.reshape(shape)
+    if not np.may_share_memory(view, array):
+        raise ValueError(f"an array of shape {array.shape} and strides {array.strides} cannot be seen as {shape}")
+    return view
 
 
 class Op:

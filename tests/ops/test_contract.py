@@ -14,7 +14,7 @@ import pytest
 from graphnn import ops
 from graphnn.errors import ModelInvalid
 from graphnn.model import model_from_dict, schema
-from graphnn.ops.base import ForwardContext
+from graphnn.ops.base import ForwardContext, reshaped
 from tests.gradcheck import check_op_gradients, run_backward, sample_inputs
 
 CASES = [(name, index) for name in ops.names() for index in range(len(ops.get(name).examples))]
@@ -227,3 +227,11 @@ def test_invalid_parameters_are_refused_with_the_node_and_path(name, description
     located = [error for error in raised.value.errors if error.node == "n" and (error.path or "").startswith(where)]
     assert located, [str(error) for error in raised.value.errors]
     assert all("\n" not in str(error) for error in raised.value.errors)
+
+
+def test_weight_gradients_are_written_through_views_never_into_silent_copies():
+    grads = np.zeros((4, 3, 2))
+    reshaped(grads, (2, 2, 6))[...] = 1.0
+    assert grads.sum() == 24
+    with pytest.raises(ValueError, match="cannot be seen as"):
+        reshaped(grads.transpose(2, 0, 1), (24,))
