@@ -1,14 +1,22 @@
-"""The executor: a plan plus weights, run forward in topological order and backward in reverse.
+"""The executor: a plan plus a parameter store, run forward in topological order and backward in reverse.
 
     net = Network.initialise(model, seed=0, dtype="float32")
     result = net.forward({"image": x, "label": y}, train=True, rng=rng)
-    grads = net.backward(result)          # {node: {weight: dL/dweight}}
+    grads = net.backward(result)          # {node: {weight: dL/dweight}}: views of net.store.grads
 
 The objective is ``sum(loss_weight * loss)`` over the loss nodes. A node read by several consumers
-receives the sum of their gradients.
+receives the sum of their gradients. Weights, gradients and running state live in the network's
+``ParameterStore`` (graphnn/params.py): ``net.weights`` and ``net.state`` are its per-node views, and
+backward hands each op the views its weight gradients are written into, so a pass allocates no gradient
+arrays and the gradients of the last backward stay readable until the next one.
+
+Arrays fed to data nodes are converted as the training loop's batches are (graphnn/train/feeding.py:
+uint8 images scaled to [0, 1] in the network's dtype, class indices kept as integers).
 
 Both passes take an optional ``timings`` dict: each node's seconds in that pass are added to
 ``timings[node]`` (``graphnn time`` uses it; the training loop passes nothing and pays nothing).
+``backward`` also takes ``watch``, called as ``watch(step, dxs)`` after each node's backward (the
+divergence guard's diagnosis uses it).
 """
 
 import time
@@ -18,6 +26,8 @@ import numpy as np
 
 from graphnn.errors import ShapeError
 from graphnn.ops.base import ForwardContext
+from graphnn.params import ParameterStore, trained_nodes
+from graphnn.train.feeding import node_value
 
 
 @dataclass
@@ -26,7 +36,7 @@ class ForwardResult:
 
     values: dict
     caches: dict
-    losses: dict = field(default_factory=dict)  # loss node -> float
+    losses: dict = field(default_factory=dict)  # loss node -> loss_weight * loss, a float
 
     @property
     def objective(self):
@@ -34,18 +44,25 @@ class ForwardResult:
 
 
 class Network:
-    """A model's plan with its weights (trained) and state (e.g. running statistics, not trained)."""
+    """A model's plan with its parameter store: weights (trained) and state (e.g. running statistics)."""
 
-    def __init__(self, model, weights, state, dtype="float32"):
+    def __init__(self, model, weights=None, state=None, dtype="float32"):
+        """A network of ``dtype`` whose weights and state are copies of ``weights`` and ``state``
+        ({node: {name: array}}; zeros where they say nothing)."""
         self.model = model
         self.plan = model.plan
         self.dtype = np.dtype(dtype)
-        self.weights = weights
-        self.state = state
+        self.store = ParameterStore(self.plan, self.dtype)
+        self.store.load(weights or {}, state or {})
+        self.weights, self.state = self.store.weights, self.store.state
         # worked out once: the plan never changes, and every pass needs them
-        self._backward_steps = [step for step in reversed(self.plan.steps) if not step.op.is_input]
+        self._forward_steps = [(step, self.weights.get(step.name, {}), self.state.get(step.name, {}))
+                               for step in self.plan.steps]
+        self._until = {}  # node -> the forward steps it needs
+        trained = trained_nodes(self.plan)
+        self._backward_steps = [(step, self.weights.get(step.name, {}), self.store.grads.get(step.name, {}))
+                                for step in reversed(self.plan.steps) if step.name in trained and not step.op.is_input]
         self._loss_weights = {step.name: step.op.loss_weight for step in self.plan.losses}
-        self._metric_steps = self.plan.losses
 
     @classmethod
     def initialise(cls, model, seed=0, dtype="float32"):
@@ -57,10 +74,8 @@ class Network:
         return cls(model, weights, state, dtype)
 
     def astype(self, dtype):
-        """This network with weights and state converted to ``dtype``."""
-        convert = {node: {key: array.astype(dtype) for key, array in arrays.items()} for node, arrays in self.weights.items()}
-        state = {node: {key: array.astype(dtype) for key, array in arrays.items()} for node, arrays in self.state.items()}
-        return Network(self.model, convert, state, dtype)
+        """A copy of this network with weights and state in ``dtype``."""
+        return Network(self.model, self.weights, self.state, dtype)
 
     def _fed(self, step, feeds):
         if step.name not in feeds:
@@ -68,7 +83,14 @@ class Network:
         value = np.asarray(feeds[step.name])
         if value.shape[1:] != step.out_shape:
             raise ShapeError(f"fed value has sample shape {value.shape[1:]}; expected {step.out_shape}", node=step.name)
-        return value if value.dtype.kind in "iu" else value.astype(self.dtype, copy=False)
+        return node_value(step, value, self.dtype)
+
+    def _steps_until(self, name):
+        steps = self._until.get(name)
+        if steps is None:
+            needed = {step.name for step in self.plan.steps_until(name)}
+            steps = self._until[name] = [entry for entry in self._forward_steps if entry[0].name in needed]
+        return steps
 
     def forward(self, feeds, train=False, rng=None, until=None, timings=None):
         """Run every step (or those needed for node ``until``). ``feeds`` maps data nodes to arrays.
@@ -78,45 +100,42 @@ class Network:
         if train and rng is None:
             raise TypeError("forward(train=True) needs rng=numpy.random.default_rng(seed) for dropout")
         values, caches, losses = {}, {}, {}
-        steps = self.plan.steps if until is None else self.plan.steps_until(until)
-        weights, state, no_weights = self.weights, self.state, {}
-        for step in steps:
+        for step, weights, state in self._forward_steps if until is None else self._steps_until(until):
             started = time.perf_counter() if timings is not None else 0.0
             name, op = step.name, step.op
             if op.is_input:
                 values[name] = self._fed(step, feeds)
             else:
-                ctx = ForwardContext(train, rng, state.get(name, {}))
                 xs = [values[source] for source in step.inputs]
-                values[name], caches[name] = op.forward(weights.get(name, no_weights), xs, ctx)
+                values[name], caches[name] = op.forward(weights, xs, ForwardContext(train, rng, state))
                 if op.is_loss:
-                    losses[name] = float(values[name]) * self._loss_weights[name]
+                    losses[name] = float(values[name]) * op.loss_weight
             if timings is not None:
-                timings[step.name] = timings.get(step.name, 0.0) + time.perf_counter() - started
+                timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
         return ForwardResult(values, caches, losses)
 
     def metrics(self, result):
         """Per loss node, its metrics (e.g. accuracy) on the batch of ``result``."""
-        return {step.name: step.op.metrics([result.values[s] for s in step.inputs]) for step in self._metric_steps}
+        return {step.name: step.op.metrics([result.values[s] for s in step.inputs]) for step in self.plan.losses}
 
-    def backward(self, result, timings=None):
-        """Gradients of the objective with respect to every weight: {node: {weight: array}}."""
+    def backward(self, result, timings=None, watch=None):
+        """Gradients of the objective with respect to every weight backward reaches, written into the
+        store's gradient views: {node: {weight: view}} (the same arrays every call)."""
         pending = {name: np.asarray(weight, self.dtype) for name, weight in self._loss_weights.items()}
-        weights, caches, no_weights = self.weights, result.caches, {}
-        grads = {}
-        for step in self._backward_steps:
+        caches = result.caches
+        for step, weights, grads in self._backward_steps:
             dy = pending.pop(step.name, None)
-            if dy is None:
+            if dy is None:  # no consumer passed a gradient back: nothing to learn here this time
+                for grad in grads.values():
+                    grad.fill(0)
                 continue
             started = time.perf_counter() if timings is not None else 0.0
-            node_weights = weights.get(step.name, no_weights)
-            node_grads = {key: np.empty_like(weight) for key, weight in node_weights.items()}
-            dxs = step.op.backward(node_weights, caches[step.name], dy, step.needs, node_grads)
-            if node_grads:
-                grads[step.name] = node_grads
+            dxs = step.op.backward(weights, caches[step.name], dy, step.needs, grads)
             for source, dx in zip(step.inputs, dxs):
                 if dx is not None:
                     pending[source] = dx if source not in pending else pending[source] + dx
+            if watch is not None:
+                watch(step, dxs)
             if timings is not None:
                 timings[step.name] = timings.get(step.name, 0.0) + time.perf_counter() - started
-        return grads
+        return self.store.trained_grads

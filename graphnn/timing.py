@@ -10,8 +10,9 @@ costs what it always costs). The first iteration only warms up (allocator, BLAS 
 averages the next ``iterations``.
 
 Memory is counted in bytes of arrays, per node: its ``output``, its ``cache`` (what it keeps for backward,
-not counting arrays that are already some node's output or a view of one) and its weight ``grads``. The
-totals count every buffer once, so the memory total is what one iteration holds at the end of backward.
+not counting arrays that are already some node's output or a view of one, nor views of the parameter
+store's buffers) and its weight ``grads`` (its part of the store's gradient buffer). The totals count every
+buffer once, so the memory total is what one iteration holds at the end of backward.
 """
 
 import time
@@ -133,7 +134,7 @@ def time_model(model, batch_size=None, iterations=10, seed=0, dtype=None, networ
     plan = model.plan
     rng = np.random.default_rng(seed)
     batch = random_batch(plan, batch_size, rng)
-    solver = Solver(train["solver"], plan) if "solver" in train else None
+    solver = Solver(train["solver"], network.store) if "solver" in train else None
     forward_s, backward_s = {}, {}
     feed_s = update_s = 0.0
     for iteration in range(iterations + 1):
@@ -148,9 +149,10 @@ def time_model(model, batch_size=None, iterations=10, seed=0, dtype=None, networ
         grads = network.backward(result, timings=backward_s)
         if solver is not None:
             started = time.perf_counter()
-            solver.step(network.weights, grads, UPDATE_LR)
+            solver.step(UPDATE_LR)
             update_s += time.perf_counter() - started
-    nodes, seen = [], set()
+    nodes = []
+    seen = {id(flat) for flat in (network.store.weight_flat, network.store.grad_flat, network.store.state_flat)}
     for step in plan.steps:
         node = NodeCost(step.name, step.op.name, step.out_shape,
                         forward_s.get(step.name, 0.0) / iterations, backward_s.get(step.name, 0.0) / iterations)
@@ -158,7 +160,7 @@ def time_model(model, batch_size=None, iterations=10, seed=0, dtype=None, networ
         nodes.append(node)
     for node in nodes:
         node.cache_bytes = _new_bytes(result.caches.get(node.name), seen)
-        node.grad_bytes = _new_bytes(grads.get(node.name), seen)
+        node.grad_bytes = sum(g.nbytes for g in grads.get(node.name, {}).values())  # views of the store's buffer
     memory = sum(node.output_bytes + node.cache_bytes + node.grad_bytes for node in nodes)
     return TimingReport(model.name, batch_size, iterations, str(network.dtype), nodes, feed_s / iterations,
                         update_s / iterations, solver.type if solver else "-", memory)

@@ -109,6 +109,10 @@ def test_branchy_model_gradients_match_finite_differences():
     assert check_all_weights(net, feeds, sample=12) > 0
 
 
+def copied(grads):
+    return {node: {key: array.copy() for key, array in arrays.items()} for node, arrays in grads.items()}
+
+
 def weight_grads(net, feeds):
     return net.backward(net.forward(feeds, train=True, rng=np.random.default_rng(5)))
 
@@ -175,7 +179,7 @@ def test_skipped_input_gradients_leave_weight_gradients_unchanged():
     grads = {key: np.empty_like(weight) for key, weight in net.weights["fc_a"].items()}
     dxs = step.op.backward(net.weights["fc_a"], result.caches["fc_a"], np.ones((BATCH, 5)), step.needs, grads)
     assert dxs == [None]
-    skipped = net.backward(result)
+    skipped = copied(net.backward(result))  # backward writes into the store's views: keep these
     for step in plan.steps:
         step.needs = (True,) * len(step.inputs)
     full = net.backward(net.forward(feeds, train=True, rng=np.random.default_rng(5)))
@@ -200,3 +204,109 @@ def test_training_forward_without_a_generator_is_refused():
     net = Network.initialise(g.build())
     with pytest.raises(TypeError, match="rng"):
         net.forward({"x": np.ones((2, 3)), "y": np.array([0, 1])}, train=True)
+
+
+# --- the parameter store behind the network -----------------------------------------------------------
+
+def test_weights_and_gradients_are_views_of_the_store():
+    model = branching_graph().build()
+    net = Network.initialise(model, seed=1)
+    for node, arrays in net.weights.items():
+        for view in arrays.values():
+            assert view.base is net.store.weight_flat
+    feeds = feeds_for(model, np.random.default_rng(8))
+    grads = weight_grads(net, feeds)
+    assert set(grads) == set(net.weights)
+    assert all(g.base is net.store.grad_flat for arrays in grads.values() for g in arrays.values())
+    first = copied(grads)
+    assert weight_grads(net, feeds) is grads  # the same views, rewritten by each backward
+    for node, arrays in first.items():
+        for key, array in arrays.items():
+            np.testing.assert_array_equal(grads[node][key], array)
+
+
+def test_initialise_draws_the_same_weights_as_each_filler_alone():
+    """Plan order, one generator: the store holds exactly what the ops' fillers drew, in their dtype."""
+    model = branching_graph().build()
+    rng = np.random.default_rng(4)
+    drawn = {step.name: step.op.init_weights(rng, np.dtype("float32")) for step in model.plan.steps if step.weight_shapes}
+    net = Network.initialise(model, seed=4)
+    for node, arrays in drawn.items():
+        for key, array in arrays.items():
+            np.testing.assert_array_equal(net.weights[node][key], array)
+            assert net.weights[node][key].dtype == array.dtype
+
+
+def test_a_network_copies_the_arrays_it_is_given():
+    model = branching_graph().build()
+    original = Network.initialise(model, seed=2)
+    copy = Network(model, original.weights, original.state, "float32")
+    copy.weights["fc_a"]["W"][0, 0] += 1.0
+    assert copy.weights["fc_a"]["W"][0, 0] != original.weights["fc_a"]["W"][0, 0]
+
+
+def test_a_weight_no_loss_depends_on_gets_no_gradient_and_no_update():
+    from graphnn.train.solvers import Solver
+
+    g = Graph("dead_end")
+    x = g.data("x", [3])
+    h = g.fc(x, 4, name="fc1")
+    g.fc(h, 2, name="side")  # read by nothing
+    g.loss(g.fc(h, 2, name="fc2"), g.data("y", [], field="y"), name="loss")
+    net = Network.initialise(g.build(), seed=0)
+    side = {key: array.copy() for key, array in net.weights["side"].items()}
+    solver = Solver({"type": "sgd", "momentum": 0.9, "weight_decay": 0.1}, net.store)
+    for _ in range(3):
+        result = net.forward({"x": np.ones((2, 3)), "y": np.array([0, 1])}, train=True, rng=np.random.default_rng(0))
+        assert set(net.backward(result)) == {"fc1", "fc2"}
+        solver.step(lr=0.1)
+    for key, array in side.items():
+        np.testing.assert_array_equal(net.weights["side"][key], array)  # not even weight decay touches it
+
+
+# --- integer feeds are converted as the training loop's batches are ----------------------------------
+
+def image_graph(op, **params):
+    g = Graph("images")
+    a = g.data("a", [1, 2, 2])
+    b = g.data("b", [1, 2, 2])
+    g.node(op, [a, b] if op == "add" else [a], "out", **params)
+    return g.build()
+
+
+def test_uint8_images_are_scaled_to_floats_not_wrapped():
+    a = np.full((1, 1, 2, 2), 200, np.uint8)
+    net = Network.initialise(image_graph("add"))
+    out = net.forward({"a": a, "b": a}, until="out").values["out"]
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, np.float32(200) * np.float32(1 / 255) * 2)  # not (200 + 200) % 256 = 144
+    images = np.arange(256, dtype=np.uint8).reshape(64, 1, 2, 2)
+    fed = net.forward({"a": images, "b": images}, until="a").values["a"]
+    np.testing.assert_array_equal(fed, images.astype(np.float32) * np.float32(1 / 255))  # the batches' bits
+
+
+@pytest.mark.parametrize("op,params", [("avgpool2d", {"kernel": 2}), ("dropout", {"ratio": 0.5}),
+                                       ("global_avgpool", {})])
+def test_ops_that_need_floats_take_uint8_and_integer_feeds(op, params):
+    net = Network.initialise(image_graph(op, **params), dtype="float64")
+    for images, scale in ((np.full((3, 1, 2, 2), 51, np.uint8), 51 / 255), (np.full((3, 1, 2, 2), 7, np.int64), 7.0)):
+        for train in (False, True):
+            out = net.forward({"a": images}, train=train, rng=np.random.default_rng(0), until="out").values["out"]
+            assert out.dtype == np.float64
+            if not train or op != "dropout":
+                np.testing.assert_allclose(out, scale)
+
+
+def test_class_indices_stay_integers_and_one_hot_labels_are_not_scaled():
+    g = Graph("labels")
+    x = g.data("x", [3])
+    logits = g.fc(x, 3, name="fc")
+    g.loss(logits, g.data("index", [], field="y"), name="by_index")
+    g.loss(logits, g.data("onehot", [3], field="y"), name="by_row")
+    net = Network.initialise(g.build(), seed=0)
+    indices = np.array([0, 2], np.int32)
+    rows = np.eye(3, dtype=np.uint8)[indices]
+    result = net.forward({"x": np.ones((2, 3), np.uint8), "index": indices, "onehot": rows})
+    assert result.values["index"].dtype == np.int64 and result.values["index"].tolist() == [0, 2]
+    assert result.values["onehot"].dtype == np.float32 and result.values["onehot"].tolist() == rows.tolist()
+    assert result.losses["by_index"] == pytest.approx(result.losses["by_row"])

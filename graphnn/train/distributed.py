@@ -5,11 +5,12 @@ on one machine or many, train one network together.
 
 Every step, every rank draws the same global batch of B samples (the Batcher's seeded order is the same
 everywhere) and trains on its own slice of it: rank r of K takes samples [r B/K, (r+1) B/K). After
-backward, ONE allreduce per step sums a flat buffer allocated once for the run,
+backward, two allreduces per step sum, in place,
 
-    [ every weight gradient | every state array (running statistics) | loss, accuracy, stop flags ]
+    the parameter store's gradient buffer (graphnn/params.py: every weight gradient, one flat array)
+    [ every state array (running statistics) | loss, accuracy, stop flags ]   (small, allocated once)
 
-which is then divided by K. A loss is the mean over its batch, so with equal slices the mean of the K
+which are then divided by K. A loss is the mean over its batch, so with equal slices the mean of the K
 slice gradients is the gradient over the global batch: every rank applies the update one process with
 batch B would, to float rounding, and the weights stay the same on every rank. Averaging the state keeps
 batch norm's running statistics the same everywhere too (while training, each rank normalises with its
@@ -19,7 +20,7 @@ own slice's statistics, as Horovod does without synchronised batch norm).
   differ from rank 0's refuses to start, naming what differs.
 - Dropout: rank r draws iteration i's masks from a generator seeded by (run seed, r, i), so a run is
   reproducible and a resumed one needs no per-rank generator state.
-- Stopping: a rank that receives SIGINT or SIGTERM sets its flag in the step's buffer, so all ranks
+- Stopping: a rank that receives SIGINT or SIGTERM sets its flag in the step's small buffer, so all ranks
   learn of it in the same step and stop after it; rank 0 writes the snapshot.
 - Testing: rank r evaluates its contiguous part of the test set and the sums (loss, correct, count) are
   allreduced: the metrics one process would report, K times sooner, with no rank left idle.
@@ -51,7 +52,7 @@ from graphnn.train.signals import Interrupted, StopRequest
 DROPOUT_STREAM = 0x64726f70  # "drop": keeps the ranks' dropout generators apart from other seeded streams
 REPORT_DELAY = 0.5  # seconds a rank > 0 waits before reporting an error, so one every rank hits is told once
 INSTALL_HINT = "pip install 'graphnn[mpi]' (mpi4py and mpich); see docs/distributed.md"
-_EXTRA = ("loss", "accuracy", "sigint", "sigterm")  # scalars that travel in the step's buffer
+_EXTRA = ("loss", "accuracy", "sigint", "sigterm")  # scalars that travel in the step's small buffer
 
 
 class World:
@@ -174,20 +175,9 @@ class DataParallel:
         self.trainer, self.seed = trainer, settings.seed
         self.per_rank = settings.batch_size // world.size
         self.start = world.rank * self.per_rank
-        self.weight_keys = [(node, name) for node, arrays in network.weights.items() for name in arrays]
-        self.state_keys = [(node, name) for node, arrays in network.state.items() for name in arrays]
-        arrays = [network.weights[node][name] for node, name in self.weight_keys]
-        arrays += [network.state[node][name] for node, name in self.state_keys]
-        self.buffer = np.zeros(sum(a.size for a in arrays) + len(_EXTRA), network.dtype)  # allreduced each step
-        views, offset = [], 0
-        for array in arrays:
-            views.append(self.buffer[offset:offset + array.size].reshape(array.shape))
-            offset += array.size
-        self.weight_views, self.state_views = views[:len(self.weight_keys)], views[len(self.weight_keys):]
-        self.grad_views = {}
-        for (node, name), view in zip(self.weight_keys, self.weight_views):
-            self.grad_views.setdefault(node, {})[name] = view
-        self.extra = self.buffer[offset:]
+        self.store = network.store  # its gradient buffer is allreduced in place
+        self.extra = np.zeros(self.store.state_flat.size + len(_EXTRA), network.dtype)  # [state | _EXTRA]
+        self.state_part, self.scalars = self.extra[:self.store.state_flat.size], self.extra[self.store.state_flat.size:]
         self._check_ranks_agree(trainer)
         self._broadcast_network(network)
 
@@ -210,28 +200,23 @@ class DataParallel:
         return _LazyGenerator((self.seed, (DROPOUT_STREAM, self.world.rank, iteration)))
 
     def average(self, network, grads, loss, accuracy):
-        """(gradients, loss, accuracy) averaged over the ranks, and the network's state averaged in place,
-        in one allreduce. The gradients returned are views of the buffer, valid until the next call."""
-        for (node, name), view in zip(self.weight_keys, self.weight_views):
-            gradient = grads.get(node, {}).get(name)
-            if gradient is None:
-                view.fill(0)
-            else:
-                np.copyto(view, gradient)
-        for (node, name), view in zip(self.state_keys, self.state_views):
-            np.copyto(view, network.state[node][name])
+        """(gradients, loss, accuracy) averaged over the ranks, and the network's state averaged in place: the
+        store's gradient buffer is allreduced in place, the state (copied) and the scalars in one small buffer.
+        The gradients returned are ``grads``, the store's views, now holding the average."""
+        grad_flat, size = self.store.grad_flat, self.world.size
+        np.copyto(self.state_part, self.store.state_flat)
         signum = self.local_stop.signal
-        self.extra[:] = (loss, accuracy, signum == signal.SIGINT, signum == signal.SIGTERM)
+        self.scalars[:] = (loss, accuracy, signum == signal.SIGINT, signum == signal.SIGTERM)
         started = time.perf_counter()
-        self.world.allreduce(self.buffer)
+        self.world.allreduce(grad_flat)
+        self.world.allreduce(self.extra)
         self.allreduce_seconds += time.perf_counter() - started
-        np.divide(self.buffer, self.world.size, out=self.buffer)
-        for (node, name), view in zip(self.state_keys, self.state_views):
-            np.copyto(network.state[node][name], view)
-        if self.extra[3] > 0 or self.extra[2] > 0:
-            self.stop.signal = signal.SIGTERM if self.extra[3] > 0 else signal.SIGINT
-        averaged = {node: {name: self.grad_views[node][name] for name in arrays} for node, arrays in grads.items()}
-        return averaged, float(self.extra[0]), float(self.extra[1])
+        np.divide(grad_flat, size, out=grad_flat)
+        np.divide(self.extra, size, out=self.extra)
+        np.copyto(self.store.state_flat, self.state_part)
+        if self.scalars[3] > 0 or self.scalars[2] > 0:
+            self.stop.signal = signal.SIGTERM if self.scalars[3] > 0 else signal.SIGINT
+        return grads, float(self.scalars[0]), float(self.scalars[1])
 
     def evaluate(self, network, split, batch_size):
         """evaluate() over all of ``split``: each rank adds up the totals of its contiguous part, and the
@@ -265,22 +250,17 @@ class DataParallel:
                              f"{trainer.settings.batch_size}, {self.per_rank} per rank")
 
     def _broadcast_network(self, network):
-        """Give every rank rank 0's weights and state (through the step's buffer, which has their layout)."""
-        arrays = [network.weights[node][name] for node, name in self.weight_keys]
-        arrays += [network.state[node][name] for node, name in self.state_keys]
-        views = self.weight_views + self.state_views
-        for array, view in zip(arrays, views):
-            np.copyto(view, array)
-        self.world.broadcast(self.buffer)
-        for array, view in zip(arrays, views):
-            np.copyto(array, view)
+        """Give every rank rank 0's weights and state (the store's buffers, in place)."""
+        self.world.broadcast(network.store.weight_flat)
+        self.world.broadcast(network.store.state_flat)
 
     def report(self):
         """One line for the end of a run: the ranks and the share of training time spent in the allreduce."""
         trainer = self.trainer
         share = self.allreduce_seconds / trainer.seconds if trainer.seconds else 0.0
         ranks = f"{self.world.size} rank{'s' if self.world.size > 1 else ''}"
-        return (f"distributed: {ranks}, {self.buffer.nbytes / 1e6:.2f} MB allreduced per step; "
+        allreduced = self.store.grad_flat.nbytes + self.extra.nbytes
+        return (f"distributed: {ranks}, {allreduced / 1e6:.2f} MB allreduced per step; "
                 f"rank 0 spent {self.allreduce_seconds:.2f} s of {trainer.seconds:.2f} s in it ({share:.1%})")
 
     def follow(self, trainer):

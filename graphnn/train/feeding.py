@@ -1,8 +1,15 @@
-"""From dataset batches to the values fed to data nodes.
+"""From dataset batches (and any fed arrays) to the values data nodes hold.
 
-A data node reads the batch field its ``field`` names. Samples (uint8 images) are converted per batch:
-x -> x.astype(dtype) / 255, reshaped to (N, *shape); float samples are only reshaped. Labels (class
-indices) stay indices for a node of shape [] and become one-hot rows for a node of shape [C].
+A data node reads the batch field its ``field`` names. One conversion, ``node_value``, serves both the
+training loop's batches and arrays handed to ``Network.forward``:
+
+- samples (any field but ``y``) of dtype uint8 are images: x -> x * (1/255) in the network's dtype, so
+  that they lie in [0, 1]; other samples are only cast to that dtype;
+- labels (field ``y``): class indices stay indices (int64) for a node of shape []; other label arrays are
+  cast to the network's dtype. ``feeds`` turns a dataset's class indices into one-hot rows for a node
+  of shape [C].
+
+``feeds`` reshapes each batch's samples to (N, *shape) (a dataset's (N, 28, 28) images feed a [784] node).
 """
 
 import math
@@ -33,6 +40,18 @@ def check_fields(plan, split):
                             f"has {width} outputs", node=loss.name)
 
 
+def node_value(step, raw, dtype):
+    """The value data node ``step`` holds when fed ``raw`` (N, *step.out_shape), for a network of ``dtype``."""
+    labels = step.op.params["field"] == "y"
+    if labels and step.out_shape == () and raw.dtype.kind in "biu":
+        return raw.astype(np.int64, copy=False)  # class indices
+    if raw.dtype == np.uint8 and not labels:
+        x = raw.astype(dtype)
+        x *= np.asarray(1 / 255, dtype)  # images in [0, 1] (cast, then scale: faster than one mixed-type multiply)
+        return x
+    return raw.astype(dtype, copy=False)
+
+
 def feeds(plan, batch, dtype):
     """{data node: array} for one batch ``{"x": samples, "y": class indices}`` (fields it lacks are skipped)."""
     values = {}
@@ -41,12 +60,8 @@ def feeds(plan, batch, dtype):
         if field not in batch:
             continue  # e.g. no labels when predicting
         raw = batch[field]
-        if field == "y":
-            values[step.name] = raw.astype(np.int64) if shape == () else one_hot(raw, shape[0], dtype)
-        elif raw.dtype == np.uint8:
-            x = raw.reshape((len(raw),) + shape).astype(dtype)
-            x *= np.asarray(1 / 255, dtype)
-            values[step.name] = x
+        if field == "y" and shape != ():
+            values[step.name] = one_hot(raw, shape[0], dtype)
         else:
-            values[step.name] = raw.reshape((len(raw),) + shape).astype(dtype, copy=False)
+            values[step.name] = node_value(step, raw.reshape((len(raw),) + shape), dtype)
     return values

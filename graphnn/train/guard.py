@@ -3,13 +3,13 @@ number, with an error naming the node, its op and the pass. (The learning rate i
 computed: graphnn/train/lr_policies.py.)
 
     check_forward(network, result, iteration)              # after forward: is the objective finite?
-    check_gradients(network, result, grads, iteration)     # after backward: is every gradient finite?
+    check_gradients(network, result, iteration)            # after backward: is every gradient finite?
 
-The checks cost almost nothing while all is well: one float comparison after forward, and one sum per
-weight gradient after backward. Only when a check fails is the culprit searched for: forward values are
+The checks cost almost nothing while all is well: one float comparison after forward, and one dot
+product over the parameter store's gradient buffer after backward. Only when a check fails is the culprit searched for: forward values are
 walked in execution order to the first node whose output holds NaN or infinity (and whether its weights
-already did); backward is walked again in reverse order to the first node that passed a non-finite
-gradient on. The solver never sees a non-finite gradient, so weights stay finite, and snapshots with them.
+already did); the executor's backward is run again, watched node by node, to the first node whose weight
+gradient or the gradient it passed on is not finite. The solver never sees a non-finite gradient, so weights stay finite, and snapshots with them.
 """
 
 import math
@@ -51,38 +51,43 @@ def check_forward(network, result, iteration):
                         node=culprit.name, op=culprit.op.name)
 
 
-def check_gradients(network, result, grads, iteration):
-    """Raise TrainingError naming the node where backward first produced NaN or infinity, if any gradient
-    holds one. One sum per gradient decides; the search runs only when a sum is not finite."""
-    for node, arrays in grads.items():
-        for name, g in arrays.items():
-            if not math.isfinite(float(g.sum())) and not _finite(g):
-                step, what = _trace_backward(network, result) or (
-                    network.plan.by_name[node], f"the gradient of its weight {name} is not finite")
-                raise TrainingError(f"backward pass: {what} at iteration {iteration}; {ADVICE}", node=step.name,
-                                    op=step.op.name)
+def check_gradients(network, result, iteration):
+    """Raise TrainingError naming the node where backward first produced NaN or infinity, if any weight
+    gradient holds one. One dot product over the store's gradient buffer decides (NaN and infinity
+    survive it; an overflow of g^2 alone makes it infinite too, which the exact check then clears); the
+    search runs only when it is not finite."""
+    grad_flat = network.store.grad_flat
+    if math.isfinite(float(np.dot(grad_flat, grad_flat))) or _finite(grad_flat):
+        return
+    node, name = next((node, name) for node, arrays in network.store.trained_grads.items()
+                      for name, g in arrays.items() if not _finite(g))
+    step, what = _trace_backward(network, result) or (
+        network.plan.by_name[node], f"the gradient of its weight {name} is not finite")
+    raise TrainingError(f"backward pass: {what} at iteration {iteration}; {ADVICE}", node=step.name, op=step.op.name)
+
+
+class _Found(Exception):
+    """Ends the diagnostic backward walk at the first non-finite gradient: args (step, what)."""
 
 
 def _trace_backward(network, result):
-    """(step, what) for the first node, in backward order, whose gradients hold NaN or infinity: backward
-    is run again with a check after each node. None if none is found or an op cannot run backward twice."""
-    pending = {step.name: np.asarray(step.op.loss_weight, network.dtype) for step in network.plan.losses}
+    """(step, what) for the first node, in backward order, whose gradients hold NaN or infinity: the
+    executor's backward is run again, watched after each node (it rewrites the store's gradients: the run
+    stops here anyway). None if none is found or an op cannot run backward twice."""
+    grads = network.store.grads
+
+    def watch(step, dxs):
+        for name, g in grads.get(step.name, {}).items():
+            if not _finite(g):
+                raise _Found(step, f"the gradient of its weight {name} holds {_what(g)}")
+        for source, dx in zip(step.inputs, dxs):
+            if dx is not None and not _finite(dx):
+                raise _Found(step, f"the gradient it passes to input '{source}' holds {_what(dx)}")
+
     try:
-        for step in reversed(network.plan.steps):
-            dy = pending.pop(step.name, None)
-            if dy is None or step.op.is_input:
-                continue
-            weights = network.weights.get(step.name, {})
-            weight_grads = {key: np.empty_like(weight) for key, weight in weights.items()}
-            dxs = step.op.backward(weights, result.caches[step.name], dy, step.needs, weight_grads)
-            for name, g in weight_grads.items():
-                if not _finite(g):
-                    return step, f"the gradient of its weight {name} holds {_what(g)}"
-            for source, dx in zip(step.inputs, dxs):
-                if dx is not None and not _finite(dx):
-                    return step, f"the gradient it passes to input '{source}' holds {_what(dx)}"
-                if dx is not None:
-                    pending[source] = dx if source not in pending else pending[source] + dx
+        network.backward(result, watch=watch)
+    except _Found as found:
+        return found.args
     except Exception:  # noqa: BLE001 — only a diagnosis: the caller names the weight instead
         return None
     return None

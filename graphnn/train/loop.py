@@ -66,7 +66,10 @@ class Trainer:
         self.model = model
         self.settings = settings
         self.network = network or Network.initialise(model, seed=settings.seed, dtype=settings.dtype)
-        self.solver = Solver(settings.solver, model.plan)
+        try:
+            self.solver = Solver(settings.solver, self.network.store)
+        except GraphnnError as error:
+            raise error.located(file=model.file)
         self.batcher = Batcher(train_split, settings.batch_size, seed=settings.seed)
         self.rng = np.random.default_rng([settings.seed, 1])  # dropout masks
         self.train_split, self.test_split = train_split, test_split
@@ -120,8 +123,8 @@ class Trainer:
             grads = self.network.backward(result)
             accuracy = self.network.metrics(result)[self.primary]["accuracy"]
             grads, loss, accuracy = self.strategy.average(self.network, grads, loss, accuracy)
-            check_gradients(self.network, result, grads, self.iteration)
-            self.solver.step(self.network.weights, grads, lr)
+            check_gradients(self.network, result, self.iteration)
+            self.solver.step(lr)
             self.iteration += 1
             self.window[0] += loss
             self.window[1] += accuracy

@@ -1,4 +1,4 @@
-"""Solvers: how a gradient becomes a weight update (Caffe's rules, in place on the weight arrays).
+"""Solvers: how a gradient becomes a weight update (Caffe's rules), on the parameter store's flat buffers.
 
 For each weight w with gradient g, learning rate lr (times the node's ``lr_mult``) and weight decay
 lambda (times ``decay_mult``; applied to weights, and to biases only with ``decay_biases``):
@@ -10,125 +10,179 @@ lambda (times ``decay_mult``; applied to weights, and to biases only with ``deca
     adam:      m <- b1 m + (1 - b1) g;  s <- b2 s + (1 - b2) g^2;  t <- t + 1
                w <- w - lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(s) + epsilon)
 
-The solver's state (v, or m and s, and t) is kept per weight as ``state[node][weight][slot]`` so that a
-snapshot can save and restore it exactly.
+Settings the section leaves out take their defaults from the model schema's solver section
+(graphnn/model/schema.py). Caffe's Adam calls b1 ``momentum`` and b2 ``momentum2``; here they are ``beta1``
+and ``beta2``, and an adam section with a momentum other than 0 is refused rather than silently ignored.
 
-A large weight is updated in blocks of ``BLOCK`` elements: each block goes through every operation above
-while it is still in the CPU cache, instead of each operation streaming the whole array through memory.
-Every element still sees the same operations in the same order, so the result is bit-for-bit the same.
+The update runs on whole runs of the store's flat buffers (graphnn/params.py): weights that share their
+learning rate and decay lie next to each other, so mlp784's six arrays are two runs and an update is a
+few array operations per run, whatever the number of weights. Each run is taken in blocks of ``BLOCK``
+elements, so that a block goes through every operation while it is still in the CPU cache. Every element
+sees the same operations, in the same order and with the same scalars, as when each weight was updated
+on its own, so the weights are bit-for-bit those of that form. The gradients are left as backward wrote
+them: intermediate values go to scratch buffers.
+
+The solver's memory is its slots (v, or m and s: one flat buffer each, laid out like the weights) and t;
+``state_dict()`` / ``load_state_dict()`` give and take it for snapshots.
 """
 
 import math
 
 import numpy as np
 
-DEFAULTS = {"momentum": 0.0, "weight_decay": 0.0, "decay_biases": False, "beta1": 0.9, "beta2": 0.999,
-            "epsilon": 1e-8, "clip_gradients": None}
-SLOTS = {"sgd": ("v",), "nesterov": ("v",), "adam": ("m", "s")}
+from graphnn.errors import GraphnnError, SchemaError
+from graphnn.model.schema import SOLVER, with_defaults
+
 BLOCK = 1 << 17  # elements: 512 KiB of float32 per array
 
 
-def blocks(arrays):
-    """Matching flat views of equally shaped ``arrays``, BLOCK elements at a time; the arrays themselves
-    when they are small or not all C-contiguous (a flat view of those would be a copy)."""
-    size = arrays[0].size
-    if size <= BLOCK or not all(array.flags.c_contiguous for array in arrays):
-        return [arrays]
-    flat = [array.reshape(-1) for array in arrays]
-    return [[array[start:start + BLOCK] for array in flat] for start in range(0, size, BLOCK)]
+class SGD:
+    """v <- momentum v + lr g;  w <- w - v."""
+
+    slots = ("v",)
+    scratch = 1
+
+    def __init__(self, settings):
+        self.momentum = settings["momentum"]
+
+    def update(self, w, g, slots, lr, scratch, t):
+        (v,), (d,) = slots, scratch
+        v *= self.momentum
+        np.multiply(g, lr, out=d)
+        v += d
+        w -= v
+
+
+class Nesterov:
+    """v' <- momentum v + lr g;  w <- w - ((1 + momentum) v' - momentum v), as Caffe computes it:
+    w += momentum v, then w -= (1 + momentum) v'."""
+
+    slots = ("v",)
+    scratch = 1
+
+    def __init__(self, settings):
+        self.momentum = settings["momentum"]
+
+    def update(self, w, g, slots, lr, scratch, t):
+        (v,), (d,) = slots, scratch
+        np.multiply(v, self.momentum, out=d)
+        w += d
+        v *= self.momentum
+        np.multiply(g, lr, out=d)
+        v += d
+        np.multiply(v, 1 + self.momentum, out=d)
+        w -= d
+
+
+class Adam:
+    """m <- b1 m + (1 - b1) g;  s <- b2 s + (1 - b2) g^2;  w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(s) + eps)."""
+
+    slots = ("m", "s")
+    scratch = 2
+
+    def __init__(self, settings):
+        self.beta1, self.beta2, self.epsilon = settings["beta1"], settings["beta2"], settings["epsilon"]
+
+    def update(self, w, g, slots, lr, scratch, t):
+        (m, s), (d, e) = slots, scratch
+        m *= self.beta1
+        np.multiply(g, 1 - self.beta1, out=d)
+        m += d
+        s *= self.beta2
+        np.multiply(g, g, out=d)
+        d *= 1 - self.beta2
+        s += d
+        correction = math.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
+        np.multiply(m, lr * correction, out=e)
+        np.sqrt(s, out=d)
+        d += self.epsilon
+        e /= d
+        w -= e
+
+
+RULES = {"sgd": SGD, "nesterov": Nesterov, "adam": Adam}
+SLOTS = {name: rule.slots for name, rule in RULES.items()}  # the names of each rule's slots
 
 
 class Solver:
-    """Applies one update per call of ``step``; ``state`` and ``t`` hold everything it remembers."""
+    """Applies one update of the store's weights from its gradients per call of ``step``."""
 
-    def __init__(self, section, plan):
+    def __init__(self, section, store):
         self.type = section["type"]
-        self.settings = {**DEFAULTS, **section}
-        self.plan = plan
-        self.state = {}
+        self.settings = with_defaults(section, SOLVER)
+        if self.type == "adam" and self.settings["momentum"]:
+            raise SchemaError(f"adam has no momentum (got {self.settings['momentum']}); Caffe's momentum and "
+                              "momentum2 are beta1 and beta2 here", path="/train/solver/momentum")
+        self.store = store
+        self.rule = RULES[self.type](self.settings)
         self.t = 0
-        self._update = getattr(self, "_" + self.type)
-        self._slots = SLOTS[self.type]
-        self._scale_cache = {}
+        flats = [store.slot() for _ in self.rule.slots]
+        self._slot_flats = [flat for flat, _ in flats]
+        self.state = {}  # node -> weight -> slot -> view of that slot's flat buffer
+        for slot, (_, views) in zip(self.rule.slots, flats):
+            for node, arrays in views.items():
+                for name, view in arrays.items():
+                    self.state.setdefault(node, {}).setdefault(name, {})[slot] = view
+        scratch = [np.empty(min(store.trained_size, BLOCK), store.dtype) for _ in range(self.rule.scratch + 1)]
+        self._blocks = []  # per block of each run: views of weights, gradients, slots and scratch; lr_mult, decay
+        for run_start, run_stop, lr_mult, decay in self._runs(store.segments):
+            for start in range(run_start, run_stop, BLOCK):
+                stop = min(start + BLOCK, run_stop)
+                self._blocks.append((store.weight_flat[start:stop], store.grad_flat[start:stop],
+                                     [flat[start:stop] for flat in self._slot_flats],
+                                     [buffer[:stop - start] for buffer in scratch], lr_mult, decay))
+
+    def _runs(self, segments):
+        """[(start, stop, lr_mult, decay)]: neighbouring segments with the same lr_mult and decay merged."""
+        runs = []
+        for segment in segments:
+            decayed = segment.decayed or self.settings["decay_biases"]
+            decay = self.settings["weight_decay"] * segment.decay_mult if decayed else 0.0
+            if runs and runs[-1][2:] == (segment.lr_mult, decay):
+                runs[-1] = (runs[-1][0], segment.stop, segment.lr_mult, decay)
+            else:
+                runs.append((segment.start, segment.stop, segment.lr_mult, decay))
+        return runs
 
     def state_dict(self):
-        """Everything the solver remembers: ``{"t": updates so far, "slots": {node: {weight: {slot: array}}}}``.
-        The arrays are the solver's own (a snapshot writes them at once; copy them to keep them)."""
-        return {"t": self.t, "slots": self.state}
+        """Everything the solver remembers: ``{"t": updates so far, "slots": {node: {weight: {slot: array}}}}``;
+        no slots before the first update. The arrays are views of the solver's buffers (copy them to keep them)."""
+        return {"t": self.t, "slots": self.state if self.t else {}}
 
     def load_state_dict(self, state):
-        """Continue from ``state_dict()``'s data (the arrays are copied)."""
+        """Continue from ``state_dict()``'s data (copied in; slots it lacks start at zero)."""
+        for flat in self._slot_flats:
+            flat.fill(0)
+        for node, weights in state["slots"].items():
+            for name, slots in weights.items():
+                for slot, array in slots.items():
+                    target = self.state.get(node, {}).get(name, {}).get(slot)
+                    if target is None:
+                        raise GraphnnError(f"solver state for {name}/{slot}: the {self.type} solver keeps no such "
+                                           "slot for this weight", node=node)
+                    target[...] = array
         self.t = state["t"]
-        self.state = {node: {name: {slot: np.array(array) for slot, array in slots.items()}
-                             for name, slots in weights.items()} for node, weights in state["slots"].items()}
 
-    def _scales(self, node, name):
-        """(lr multiplier, decay) for one weight; they depend only on the plan, so are worked out once."""
-        scales = self._scale_cache.get((node, name))
-        if scales is None:
-            op = self.plan.by_name[node].op
-            decayed = name in op.decayed_weights or self.settings["decay_biases"]
-            decay = self.settings["weight_decay"] * op.params.get("decay_mult", 1.0) if decayed else 0.0
-            scales = self._scale_cache[node, name] = (op.params.get("lr_mult", 1.0), decay)
-        return scales
-
-    def _clip_factor(self, grads):
-        limit = self.settings["clip_gradients"]
+    def clip_factor(self):
+        """min(1, clip_gradients / ||g||_2) over every gradient: one dot product; 1.0 without clipping."""
+        limit = self.settings.get("clip_gradients")
         if not limit:
             return 1.0
-        norm = math.sqrt(sum(float(np.vdot(g, g)) for arrays in grads.values() for g in arrays.values()))
+        g = self.store.grad_flat
+        norm = math.sqrt(float(np.dot(g, g)))
         return min(1.0, limit / norm) if norm > 0 else 1.0
 
-    def step(self, weights, grads, lr):
-        """Update ``weights`` in place from ``grads`` (which this call may overwrite)."""
-        clip = self._clip_factor(grads)
+    def step(self, lr):
+        """Update the store's weights in place from its gradients (which are left unchanged)."""
+        clip = self.clip_factor()
         self.t += 1
-        for node, node_grads in grads.items():
-            node_state = self.state.setdefault(node, {})
-            for name, g in node_grads.items():
-                w = weights[node][name]
-                lr_mult, decay = self._scales(node, name)
-                slots = node_state.get(name)
-                if slots is None or len(slots) < len(self._slots):
-                    slots = node_state.setdefault(name, {})
-                    for slot in self._slots:
-                        if slot not in slots:
-                            slots[slot] = np.zeros_like(w)
-                if w.size <= BLOCK:
-                    self._apply(w, g, slots, lr * lr_mult, decay, clip)
-                    continue
-                for w_block, g_block, *slot_blocks in blocks([w, g, *(slots[slot] for slot in self._slots)]):
-                    self._apply(w_block, g_block, dict(zip(self._slots, slot_blocks)), lr * lr_mult, decay, clip)
-
-    def _apply(self, w, g, slots, lr, decay, clip):
-        """Clip, decay and update one weight (or one block of it)."""
-        if clip != 1.0:
-            g *= clip
-        if decay:
-            g += decay * w
-        self._update(w, g, slots, lr)
-
-    def _sgd(self, w, g, slots, lr):
-        v = slots["v"]
-        v *= self.settings["momentum"]
-        g *= lr
-        v += g
-        w -= v
-
-    def _nesterov(self, w, g, slots, lr):
-        momentum, v = self.settings["momentum"], slots["v"]
-        w += momentum * v
-        v *= momentum
-        g *= lr
-        v += g
-        w -= (1 + momentum) * v
-
-    def _adam(self, w, g, slots, lr):
-        b1, b2 = self.settings["beta1"], self.settings["beta2"]
-        m, s = slots["m"], slots["s"]
-        m *= b1
-        m += (1 - b1) * g
-        s *= b2
-        s += (1 - b2) * (g * g)
-        correction = math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
-        w -= (lr * correction) * m / (np.sqrt(s) + self.settings["epsilon"])
+        update, t = self.rule.update, self.t
+        for w, g, slots, (gradient, *scratch), lr_mult, decay in self._blocks:
+            if clip != 1.0:
+                np.multiply(g, clip, out=gradient)
+                g = gradient
+            if decay:
+                np.multiply(w, decay, out=scratch[0])
+                np.add(g, scratch[0], out=gradient)
+                g = gradient
+            update(w, g, slots, lr * lr_mult, scratch, t)

@@ -253,7 +253,8 @@ def test_one_rank_data_parallel_trains_like_a_single_process(tmp_path):
     parallel = Run(model_from_dict(document), world=World()).trainer  # strategy=DataParallel(World())
     hook = parallel.strategy
     sizes = [array.size for arrays in parallel.network.weights.values() for array in arrays.values()]
-    assert hook.buffer.size == sum(sizes) + 4  # gradients, then loss, accuracy and two stop flags
+    assert hook.store.grad_flat is parallel.network.store.grad_flat  # the gradients are allreduced in place,
+    assert hook.store.grad_flat.size == sum(sizes) and hook.extra.size == 4  # then loss, accuracy, two stop flags
     single.run(), parallel.run()
     for node, arrays in single.network.weights.items():
         for name, array in arrays.items():
