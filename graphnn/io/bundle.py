@@ -35,6 +35,7 @@ from graphnn.io.atomic import write_atomic
 from graphnn.io.regular import require_regular_file
 from graphnn.model import jsontext, model_from_dict
 from graphnn.model.limits import MAX_BUNDLE_HEADER_BYTES, MAX_DIMENSIONS, MAX_TENSOR_ELEMENTS
+from graphnn.model.schema import TRAIN, with_defaults
 
 MAGIC = b"\x89GNN\r\n\x1a\n"
 FORMAT = "graphnn-bundle/1"
@@ -57,9 +58,18 @@ class Bundle:
     extra: dict = field(default_factory=dict)  # "extra/..." key -> array
 
     def network(self):
-        """A Network with this bundle's weights, in their stored dtype."""
-        first = next((a for arrays in self.weights.values() for a in arrays.values()), None)
-        dtype = first.dtype if first is not None else np.float32
+        """A Network with this bundle's weights and state, in their stored dtype. A bundle without arrays (a
+        weightless graph) gives the dtype it was trained in (metadata ``training.dtype``), else its model's
+        ``train.dtype`` (the schema's default when the model says nothing)."""
+        first = next((array for group in (self.weights, self.state) for arrays in group.values()
+                      for array in arrays.values()), None)
+        if first is not None:
+            dtype = first.dtype
+        else:
+            training = self.metadata.get("training")
+            trained = training.get("dtype") if isinstance(training, dict) else None
+            dtype = trained if trained in TRAIN["properties"]["dtype"]["enum"] else \
+                with_defaults(self.model.train or {}, TRAIN)["dtype"]
         return Network(self.model, self.weights, self.state, dtype)
 
 

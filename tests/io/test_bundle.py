@@ -12,7 +12,7 @@ import pytest
 from graphnn.errors import BundleError
 from graphnn.executor import Network
 from graphnn.io.bundle import MAGIC, Bundle, load_bundle, save_bundle, to_bytes
-from graphnn.model import load_model
+from graphnn.model import load_model, model_from_dict
 from tests.helpers import join_parts, split_parts
 
 BRANCHY = Path(__file__).resolve().parents[2] / "models" / "branchy.json"
@@ -156,3 +156,46 @@ def test_missing_file_is_refused(tmp_path):
     with pytest.raises(BundleError) as raised:
         load_bundle(tmp_path / "absent.gnn")
     assert raised.value.file == str(tmp_path / "absent.gnn")
+
+
+OLD_BUNDLE = Path(__file__).resolve().parents[1] / "fixtures" / "bundles" / "small-v0.1.gnn"
+
+
+def test_a_bundle_written_before_the_parameter_store_loads_and_saves_the_same_bytes():
+    """small-v0.1.gnn: conv, batch norm (state), fc and a solver slot, written by graphnn 0.1.0 (92f7dce)."""
+    bundle = load_bundle(OLD_BUNDLE)
+    network = bundle.network()
+    assert network.weights["fc"]["W"].base is network.store.weight_flat
+    np.testing.assert_array_equal(network.state["bn"]["running_var"], np.float32([1.5, 2.0]))
+    x = np.random.default_rng(0).random((2, 2, 3, 3)).astype(np.float32)
+    np.testing.assert_array_equal(network.forward({"x": x}, until="fc").values["fc"], np.float32(
+        [[-0.5063612461090088, 0.09226642549037933, -0.581709623336792],
+         [-0.513412594795227, 0.09153206646442413, -0.5669996738433838]]))  # what 0.1.0 computed
+    assert to_bytes(bundle) == OLD_BUNDLE.read_bytes()
+    resaved = Bundle(bundle.model, network.weights, network.state, bundle.metadata, bundle.extra)
+    assert to_bytes(resaved) == OLD_BUNDLE.read_bytes()  # from the store's views
+
+
+def weightless_model(**train):
+    document = {"format": "graphnn/1", "name": "weightless", "nodes": [
+        {"name": "x", "op": "data", "shape": [2, 4, 4]},
+        {"name": "pool", "op": "global_avgpool", "inputs": ["x"]},
+        {"name": "y", "op": "data", "shape": [], "field": "y"},
+        {"name": "loss", "op": "loss", "inputs": ["pool", "y"], "function": "softmax_cross_entropy"}]}
+    if train:
+        document["train"] = {"data": {"dataset": "mnist"}, "batch_size": 8, "iterations": 1,
+                             "solver": {"type": "sgd"}, "lr": {"policy": "fixed", "base_lr": 0.1}, **train}
+    return model_from_dict(document)
+
+
+def test_a_weightless_float64_network_stays_float64(tmp_path):
+    x = np.random.default_rng(1).random((3, 2, 4, 4))
+    for bundle in (Bundle(weightless_model(), {}, metadata={"training": {"dtype": "float64"}}),
+                   Bundle(weightless_model(dtype="float64"), {})):
+        path = tmp_path / "weightless.gnn"
+        save_bundle(path, bundle)
+        network = load_bundle(path).network()
+        assert network.dtype == np.float64
+        assert network.forward({"x": x}, until="pool").values["pool"].dtype == np.float64
+        assert to_bytes(load_bundle(path)) == path.read_bytes()
+    assert Bundle(weightless_model(), {}).network().dtype == np.float32  # the schema's default dtype
