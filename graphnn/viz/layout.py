@@ -16,6 +16,13 @@
    are set on one straight line where the ranks have room for it.
 5. **y**: ranks are stacked, each as tall as its tallest slot.
 
+Long edges cost a slot per rank they cross, so a chain whose every node also reads one early node would
+need n²/2 of them. Past a budget linear in the graph's size (``BENDS_PER_ITEM``), the longest edges are
+drawn in **lanes** instead: such an edge leaves its source through one slot just below it (shared by all
+the source's lane edges), turns in the gap under that rank to a vertical lane right of the drawing,
+runs down it, and turns back in the gap above its label's rank. Lanes are shared by sources whose spans
+do not overlap (interval partitioning), so the cost stays O((V + E) log(V + E)).
+
 Sizes are in SVG user units; ``layered_layout`` knows nothing of what the boxes hold.
 """
 
@@ -25,6 +32,7 @@ import math
 from dataclasses import dataclass, field
 
 GAP_X = 28  # between two boxes in a rank
+GAP_LANE = 10  # between two lanes right of the drawing
 GAP_VIRTUAL = 8  # between a bend or label slot and its neighbour
 GAP_Y = 16  # between ranks
 BEND_WIDTH = 2
@@ -36,6 +44,8 @@ BALANCE_PASSES = 8  # then passes pulled by both sides
 # How hard an edge pulls the slots it joins into line: a long edge's bends hardest (it runs straight), an
 # edge between neighbouring layers next (its boxes line up), a long edge's ends least (it bends there).
 PULL_INSIDE_LONG_EDGE, PULL_SHORT_EDGE, PULL_END_OF_LONG_EDGE = 8, 4, 1
+BENDS_PER_ITEM, MIN_BENDS = 2, 1000  # bend slots allowed: this many per node and edge (at least MIN_BENDS)
+LANE_SPAN = 4  # edges spanning fewer ranks than this are never drawn in a lane
 
 
 @dataclass
@@ -64,22 +74,24 @@ class Layout:
     boxes: dict  # node id -> (x, y, width, height), top-left corner
     routes: list  # per edge: [(x, y), ...] from the source's bottom to the target's top
     labels: list  # per edge: (x, y, width, height) of its label's text area, or None
+    lanes: set = field(default_factory=set)  # numbers of the edges drawn in a lane
 
 
 def layered_layout(sizes, edges, label_sizes=None):
     """Lay out boxes ``sizes`` ({id: (width, height)}, in tie-break order) joined by ``edges``
     ([(source id, target id)], acyclic, no self-loops); ``label_sizes`` gives each edge's label size."""
     ranks = _node_ranks(list(sizes), edges)
-    slots, chains = _slots(sizes, edges, ranks, label_sizes)
+    lanes = _lane_edges(edges, ranks, len(sizes))
+    slots, chains = _slots(sizes, edges, ranks, label_sizes, lanes)
     levels = [[] for _ in range(max((s.rank for s in slots), default=0) + 1)]
     for slot in slots:  # creation order: boxes in file order, then edges' slots in edge order
         slot.position = len(levels[slot.rank])
         levels[slot.rank].append(slot)
     _order(levels)
     _place_x(levels)
-    _straighten(levels, chains)
+    _straighten(levels, [chain for number, chain in enumerate(chains) if number not in lanes])
     spans, height = _place_y(levels)
-    return _assemble(levels, chains, spans, height)
+    return _assemble(levels, chains, spans, height, lanes)
 
 
 def _node_ranks(nodes, edges):
@@ -109,11 +121,43 @@ def _node_ranks(nodes, edges):
     return {node: 2 * layer[node] for node in nodes}
 
 
-def _slots(sizes, edges, ranks, label_sizes):
+def _lane_edges(edges, ranks, node_count):
+    """The numbers of the edges drawn in lanes: the longest, as few as keep the bend slots within budget."""
+    spans = [ranks[target] - ranks[source] for source, target in edges]
+    bends = sum(span - 1 for span in spans)
+    budget = max(MIN_BENDS, BENDS_PER_ITEM * (node_count + len(edges)))
+    lanes = set()
+    for number in sorted(range(len(edges)), key=lambda number: (-spans[number], number)):
+        if bends <= budget or spans[number] < LANE_SPAN:
+            break
+        lanes.add(number)
+        bends -= spans[number] - 3  # its bends but the exit and the label slot
+    return lanes
+
+
+def _slots(sizes, edges, ranks, label_sizes, lanes):
     slots = {node: Slot(node, ranks[node], w, h, "box") for node, (w, h) in sizes.items()}
     chains = []
     for number, (source, target) in enumerate(edges):
         chain = [slots[source]]
+        if number in lanes:  # the source's exit slot (one for all its lane edges), then the label slot
+            exit_key = ("exit", source)
+            if exit_key not in slots:
+                slots[exit_key] = Slot(exit_key, ranks[source] + 1, BEND_WIDTH, 0, "bend", long=True)
+                slots[source].down.append(slots[exit_key])
+                slots[exit_key].up.append(slots[source])
+            chain.append(slots[exit_key])
+            rank = ranks[target] - 1
+            if label_sizes and label_sizes[number]:
+                w, h = label_sizes[number]
+                slot = Slot(("edge", number, rank), rank, w + LINE_INSET + 4, h, "label", long=True)
+            else:
+                slot = Slot(("edge", number, rank), rank, BEND_WIDTH, 0, "bend", long=True)
+            slots[slot.key] = slot
+            slot.down.append(slots[target])
+            slots[target].up.append(slot)
+            chains.append(chain + [slot, slots[target]])
+            continue
         for rank in range(ranks[source] + 1, ranks[target]):
             if rank == ranks[target] - 1 and label_sizes and label_sizes[number]:
                 w, h = label_sizes[number]
@@ -290,7 +334,41 @@ def _place_y(levels):
     return spans, y - GAP_Y + MARGIN
 
 
-def _assemble(levels, chains, spans, height):
+def _lane_columns(levels, chains, lanes):
+    """{source key: x of its lane}: sources whose lane spans (from the exit rank to the last label rank)
+    do not overlap share a lane; lanes start right of every slot."""
+    spans = {}
+    for number in sorted(lanes):
+        exit_slot, entry = chains[number][1], chains[number][-2]
+        low, high = spans.get(exit_slot.key, (exit_slot.rank, entry.rank))
+        spans[exit_slot.key] = (low, max(high, entry.rank))
+    right = max((slot.x + slot.width / 2 for level in levels for slot in level), default=0)
+    free, ends, columns, count = [], [], {}, 0  # free lanes; (last rank, lane) of the lanes in use
+    for key, (low, high) in sorted(spans.items(), key=lambda item: item[1]):  # stable: first use breaks ties
+        while ends and ends[0][0] < low:
+            heapq.heappush(free, heapq.heappop(ends)[1])
+        if not free:
+            heapq.heappush(free, count)
+            count += 1
+        columns[key] = heapq.heappop(free)
+        heapq.heappush(ends, (high, columns[key]))
+    return {key: right + GAP_X + lane * GAP_LANE for key, lane in columns.items()}
+
+
+def _lane_route(chain, spans, column):
+    """Points of a lane edge between its ports: down out of the exit slot, across under its rank to the
+    lane, down the lane, back across above the label's rank, and down through the label slot."""
+    exit_slot, entry = chain[1], chain[-2]
+    top, rank_height = spans[exit_slot.rank]
+    below = (top + rank_height + spans[exit_slot.rank + 1][0]) / 2
+    entry_top, entry_height = spans[entry.rank]
+    above = (spans[entry.rank - 1][0] + spans[entry.rank - 1][1] + entry_top) / 2
+    points = [(exit_slot.anchor, top), (exit_slot.anchor, below), (column, below), (column, above),
+              (entry.anchor, above), (entry.anchor, entry_top)]
+    return points + ([(entry.anchor, entry_top + entry_height)] if entry_height else [])
+
+
+def _assemble(levels, chains, spans, height, lanes):
     slots = [slot for level in levels for slot in level]
     shift = MARGIN - min((slot.x - slot.width / 2 for slot in slots), default=0)
     for slot in slots:
@@ -302,22 +380,24 @@ def _assemble(levels, chains, spans, height):
             boxes[slot.key] = (slot.x - slot.width / 2, top + (rank_height - slot.height) / 2, slot.width,
                                slot.height)
     ports_out, ports_in = _ports(boxes, chains)
+    columns = _lane_columns(levels, chains, lanes)
     routes, labels = [], []
     for number, chain in enumerate(chains):
-        points, label = [ports_out[number]], None
-        for slot in chain[1:-1]:  # straight down through the rank, in the slot's own column
-            top, rank_height = spans[slot.rank]
-            points.append((slot.anchor, top))
-            if rank_height:
-                points.append((slot.anchor, top + rank_height))
-            if slot.kind == "label":
-                label = (slot.anchor + 4, top + (rank_height - slot.height) / 2, slot.width - LINE_INSET - 4,
-                         slot.height)
-        points.append(ports_in[number])
-        routes.append(points)
-        labels.append(label)
-    width = max((slot.x + slot.width / 2 for slot in slots), default=0) + MARGIN
-    return Layout(width, height, boxes, routes, labels)
+        points = _lane_route(chain, spans, columns[chain[1].key]) if number in lanes else [
+            point for slot in chain[1:-1] for point in _through(slot, spans)]
+        routes.append([ports_out[number], *points, ports_in[number]])
+        entry = chain[-2]  # the label slot, when the edge has one, sits just above the target
+        top, rank_height = spans[entry.rank]
+        labels.append((entry.anchor + 4, top + (rank_height - entry.height) / 2, entry.width - LINE_INSET - 4,
+                       entry.height) if entry.kind == "label" else None)
+    width = max([slot.x + slot.width / 2 for slot in slots] + list(columns.values()), default=0) + MARGIN
+    return Layout(width, height, boxes, routes, labels, set(lanes))
+
+
+def _through(slot, spans):
+    """Where an edge passes a slot: straight down through its rank, in the slot's own column."""
+    top, rank_height = spans[slot.rank]
+    return [(slot.anchor, top), (slot.anchor, top + rank_height)] if rank_height else [(slot.anchor, top)]
 
 
 def _ports(boxes, chains):

@@ -72,8 +72,9 @@ def cycle(n):
 
 def everything_reads_one_node(n):
     """n adds, each reading the chain so far and one early node (valid)."""
-    nodes = [{"name": "h00000", "op": "fc", "inputs": ["x"], "units": 4}]
-    nodes += [{"name": f"h{i:05d}", "op": "add", "inputs": [f"h{i - 1:05d}", "h00000"]} for i in range(1, n)]
+    nodes = [{"name": "h00000", "op": "fc", "inputs": ["x"], "units": 4},
+             {"name": "h00001", "op": "activation", "inputs": ["h00000"], "function": "relu"}]
+    nodes += [{"name": f"h{i:05d}", "op": "add", "inputs": [f"h{i - 1:05d}", "h00000"]} for i in range(2, n)]
     return _document(nodes, f"h{n - 1:05d}")
 
 
@@ -105,7 +106,7 @@ def growth(make, load, size, runs=RUNS):
 
 def load_text(text):
     try:
-        model_from_text(text, file="big.json")
+        return model_from_text(text, file="big.json")
     except ModelInvalid as invalid:
         assert all("\n" not in str(error) for error in invalid.errors)
 
@@ -114,6 +115,11 @@ def load_text(text):
 def test_checking_grows_linearly(attack):
     small, large = growth(attack, load_text, SIZE)
     assert large / small < RATIO, f"{attack.__name__}: {small:.3f} s at n={SIZE}, {large:.3f} s at 4n"
+
+
+@pytest.mark.parametrize("attack", [long_chain, everything_reads_one_node], ids=lambda attack: attack.__name__)
+def test_the_valid_generators_make_valid_models(attack):
+    assert load_text(attack(50)) is not None
 
 
 def test_every_error_is_located_and_the_lines_are_right():
