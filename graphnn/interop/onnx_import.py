@@ -108,7 +108,7 @@ class _Importer:
         self.deferred = {}  # ONNX tensor of a GlobalAveragePool -> (its ONNX node, the pooled graphnn node)
         self.shapes = {}  # graphnn node -> shape of one sample
         self.nodes, self.weights, self.state = [], {}, {}
-        self.taken = set()
+        self.taken, self.numbers = set(), {}  # names given, and the last number given per base (unique_name)
         self.fixed_batch = set()  # fixed leading sizes of graph inputs: a Reshape may give them as the batch
         self.fc_from_matmul = {}  # ONNX tensor -> fc node made from a MatMul (an Add may give it a bias)
         self.flattened = {}  # ONNX tensor of a Flatten read only by a Gemm or MatMul -> the unflattened node
@@ -124,7 +124,7 @@ class _Importer:
         raise GraphnnError(message, file=self.file, **where)
 
     def unique(self, base):
-        return unique_name(base, self.taken, limit=MAX_NAME_LENGTH)
+        return unique_name(base, self.taken, limit=MAX_NAME_LENGTH, numbers=self.numbers)
 
     def array(self, tensor, node=None):
         """A TensorProto as an array, its size checked first; external data is refused."""
