@@ -20,7 +20,10 @@ few array operations per run, whatever the number of weights. Each run is taken 
 elements, so that a block goes through every operation while it is still in the CPU cache. Every element
 sees the same operations, in the same order and with the same scalars, as when each weight was updated
 on its own, so the weights are bit-for-bit those of that form. The gradients are left as backward wrote
-them: intermediate values go to scratch buffers.
+them: intermediate values go to two scratch buffers, so that an sgd update with weight decay streams
+through the same four arrays a hand-written loop does (weights, gradients, velocities, one temporary).
+A rule's ``update(w, g, slots, lr, d, e, t)`` gets the gradient ``g`` (clipped and decayed; it may be
+``d`` itself) and the scratch buffers ``d`` and ``e``.
 
 The solver's memory is its slots (v, or m and s: one flat buffer each, laid out like the weights) and t;
 ``state_dict()`` / ``load_state_dict()`` give and take it for snapshots.
@@ -40,15 +43,14 @@ class SGD:
     """v <- momentum v + lr g;  w <- w - v."""
 
     slots = ("v",)
-    scratch = 1
 
     def __init__(self, settings):
         self.momentum = settings["momentum"]
 
-    def update(self, w, g, slots, lr, scratch, t):
-        (v,), (d,) = slots, scratch
-        v *= self.momentum
+    def update(self, w, g, slots, lr, d, e, t):
+        (v,) = slots
         np.multiply(g, lr, out=d)
+        v *= self.momentum
         v += d
         w -= v
 
@@ -58,46 +60,44 @@ class Nesterov:
     w += momentum v, then w -= (1 + momentum) v'."""
 
     slots = ("v",)
-    scratch = 1
 
     def __init__(self, settings):
         self.momentum = settings["momentum"]
 
-    def update(self, w, g, slots, lr, scratch, t):
-        (v,), (d,) = slots, scratch
-        np.multiply(v, self.momentum, out=d)
-        w += d
+    def update(self, w, g, slots, lr, d, e, t):
+        (v,) = slots
+        np.multiply(v, self.momentum, out=e)
+        w += e
         v *= self.momentum
         np.multiply(g, lr, out=d)
         v += d
-        np.multiply(v, 1 + self.momentum, out=d)
-        w -= d
+        np.multiply(v, 1 + self.momentum, out=e)
+        w -= e
 
 
 class Adam:
     """m <- b1 m + (1 - b1) g;  s <- b2 s + (1 - b2) g^2;  w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(s) + eps)."""
 
     slots = ("m", "s")
-    scratch = 2
 
     def __init__(self, settings):
         self.beta1, self.beta2, self.epsilon = settings["beta1"], settings["beta2"], settings["epsilon"]
 
-    def update(self, w, g, slots, lr, scratch, t):
-        (m, s), (d, e) = slots, scratch
+    def update(self, w, g, slots, lr, d, e, t):
+        m, s = slots
         m *= self.beta1
-        np.multiply(g, 1 - self.beta1, out=d)
-        m += d
+        np.multiply(g, 1 - self.beta1, out=e)
+        m += e
         s *= self.beta2
-        np.multiply(g, g, out=d)
-        d *= 1 - self.beta2
-        s += d
+        np.multiply(g, g, out=e)
+        e *= 1 - self.beta2
+        s += e
         correction = math.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
-        np.multiply(m, lr * correction, out=e)
-        np.sqrt(s, out=d)
-        d += self.epsilon
-        e /= d
-        w -= e
+        np.sqrt(s, out=e)
+        e += self.epsilon
+        np.multiply(m, lr * correction, out=d)  # g is no longer needed: d may have held it
+        d /= e
+        w -= d
 
 
 RULES = {"sgd": SGD, "nesterov": Nesterov, "adam": Adam}
@@ -123,14 +123,14 @@ class Solver:
             for node, arrays in views.items():
                 for name, view in arrays.items():
                     self.state.setdefault(node, {}).setdefault(name, {})[slot] = view
-        scratch = [np.empty(min(store.trained_size, BLOCK), store.dtype) for _ in range(self.rule.scratch + 1)]
+        scratch = [np.empty(min(store.trained_size, BLOCK), store.dtype) for _ in range(2)]
         self._blocks = []  # per block of each run: views of weights, gradients, slots and scratch; lr_mult, decay
         for run_start, run_stop, lr_mult, decay in self._runs(store.segments):
             for start in range(run_start, run_stop, BLOCK):
                 stop = min(start + BLOCK, run_stop)
                 self._blocks.append((store.weight_flat[start:stop], store.grad_flat[start:stop],
                                      [flat[start:stop] for flat in self._slot_flats],
-                                     [buffer[:stop - start] for buffer in scratch], lr_mult, decay))
+                                     *(buffer[:stop - start] for buffer in scratch), lr_mult, decay))
 
     def _runs(self, segments):
         """[(start, stop, lr_mult, decay)]: neighbouring segments with the same lr_mult and decay merged."""
@@ -177,12 +177,15 @@ class Solver:
         clip = self.clip_factor()
         self.t += 1
         update, t = self.rule.update, self.t
-        for w, g, slots, (gradient, *scratch), lr_mult, decay in self._blocks:
-            if clip != 1.0:
-                np.multiply(g, clip, out=gradient)
-                g = gradient
-            if decay:
-                np.multiply(w, decay, out=scratch[0])
-                np.add(g, scratch[0], out=gradient)
-                g = gradient
-            update(w, g, slots, lr * lr_mult, scratch, t)
+        for w, g, slots, d, e, lr_mult, decay in self._blocks:
+            if decay:  # d <- g * clip + decay * w: the gradient the rule sees
+                np.multiply(w, decay, out=d)
+                if clip != 1.0:
+                    np.multiply(g, clip, out=e)
+                    g = e
+                np.add(g, d, out=d)
+                g = d
+            elif clip != 1.0:
+                np.multiply(g, clip, out=d)
+                g = d
+            update(w, g, slots, lr * lr_mult, d, e, t)
