@@ -549,10 +549,12 @@ HANDLERS = {  # ONNX op_type -> the _Importer method that converts it
     "BatchNormalization": _Importer.batch_normalization,
     "Constant": _Importer.constant_op,
 }
-for _op in ops.names():  # ONNX op types that registered ops import themselves (Op.onnx_imports)
-    for _onnx_type in ops.get(_op).onnx_imports:
-        if _onnx_type in HANDLERS:
-            raise ValueError(f"op '{_op}' imports ONNX {_onnx_type}, which another handler already imports")
+_CLAIMED = {}  # ONNX op type -> the registered op whose import_onnx imports it
+for _op in ops.names():  # ONNX op types that registered ops import themselves (Op.onnx_imports); an op's
+    for _onnx_type in ops.get(_op).onnx_imports:  # own import replaces the importer's built-in handler
+        if _onnx_type in _CLAIMED:
+            raise ValueError(f"op '{_op}' imports ONNX {_onnx_type}, which op '{_CLAIMED[_onnx_type]}' already imports")
+        _CLAIMED[_onnx_type] = _op
         HANDLERS[_onnx_type] = ops.get(_op).import_onnx
 
 
