@@ -15,6 +15,8 @@ filler does not read (``{"type": "xavier", "std": 0.1}``) is refused when the mo
 
 import numpy as np
 
+FILL_CHUNK = 1 << 20  # values drawn at a time (an 8 MiB float64 buffer, whatever the weight's size)
+
 
 def xavier(shape, fan_in, fan_out, rng):
     bound = np.sqrt(6.0) / np.sqrt(fan_in + fan_out + 1)
@@ -62,9 +64,18 @@ FILLER_SCHEMA = {
 
 
 def fill(spec, shape, fan_in, fan_out, rng, dtype):
-    """An array of ``shape`` from the filler ``spec`` (a name or ``{"type": ..., setting: ...}``, as
-    validated by ``FILLER_SCHEMA``); settings left out take their schema defaults."""
+    """An array of ``shape`` and ``dtype`` from the filler ``spec`` (a name or ``{"type": ..., setting:
+    ...}``, as validated by ``FILLER_SCHEMA``); settings left out take their schema defaults.
+
+    The values are drawn FILL_CHUNK at a time into the array: the same values, in the same order, as
+    one draw of the whole shape (numpy's generators draw sequentially), so memory peaks at the array
+    plus one float64 chunk, not at a float64 copy of the whole weight beside it."""
     spec = {"type": spec} if isinstance(spec, str) else spec
     function, settings = FILLERS[spec["type"]]
     options = {key: spec.get(key, setting["default"]) for key, setting in settings.items()}
-    return function(shape, fan_in, fan_out, rng, **options).astype(dtype, copy=False)
+    array = np.empty(shape, dtype)
+    flat = array.reshape(-1)
+    for start in range(0, flat.size, FILL_CHUNK):
+        count = min(FILL_CHUNK, flat.size - start)
+        flat[start:start + count] = function((count,), fan_in, fan_out, rng, **options)
+    return array
