@@ -4,7 +4,9 @@ samples in rows, labels one-hot. Read with ``scipy.io.loadmat``, which reads num
 scipy's C reader can crash the interpreter on a damaged file (e.g. a real matrix whose flags claim it is
 complex), so ``check_layout`` first walks the file's MAT v5 structure and checks what that reader will
 rely on: the 128-byte header, each variable's tag, flags, dimensions and name, and, for the variables
-read, a real numeric class and a data block exactly as long as the dimensions declare. MAT v5 layout::
+read, a real numeric class and a data block exactly as long as the dimensions declare, within the
+MAX_DATA_BYTES that IDX and .npz files have (a compressed file can declare far more than it holds).
+MAT v5 layout::
 
     header    116 bytes text "MATLAB 5.0 MAT-file...", 8 subsystem, 2 version, 2 endian mark "IM"/"MI"
     element   tag (uint32 type, uint32 nbytes) + data padded to 8 bytes; type 14 matrix, 15 compressed
@@ -108,6 +110,9 @@ def check_matrix(element, order, keys, position):
     data_type, data_bytes = (first & 0xFFFF, first >> 16) if first >> 16 else \
         unpack(order + "II", element[offset:offset + 8], where)
     expected = math.prod(shape) * ITEM_BYTES.get(data_type, 0)
+    if max(expected, data_bytes) > MAX_DATA_BYTES:  # before scipy allocates it (a compressed file is small)
+        raise DataError(f"variable {name!r} declares shape {shape}, {max(expected, data_bytes):,} bytes; the limit "
+                        f"is {MAX_DATA_BYTES:,}")
     end = offset + 8 + (-(-data_bytes // 8) * 8 if not first >> 16 else 0)
     if data_type not in ITEM_BYTES or data_bytes != expected or end != 8 + total:
         raise DataError(f"variable {name!r} has a damaged data block (type {data_type}, {data_bytes} bytes "
