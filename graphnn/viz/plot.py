@@ -1,6 +1,7 @@
 """A small SVG line chart (no plotting library needed), e.g. the training loss against iteration."""
 
 import math
+import numbers
 from xml.sax.saxutils import escape
 
 WIDTH, HEIGHT = 640, 360
@@ -8,31 +9,58 @@ LEFT, RIGHT, TOP, BOTTOM = 70, 20, 48, 44  # margins around the plot area
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
 
 
+def finite(value):
+    """``value`` as a float when it is a finite real number (not a bool; an int too large for a float is
+    not finite), else None."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def axis_range(values):
+    """(low, high), low < high, covering the finite ``values`` with room for round ticks: a flat range, or
+    one too thin for floats to tell round ticks apart (5e-324 beside 0), becomes [low, low + 1] (wider
+    for large values); differences are taken of halves (``high / 2 - low / 2``) so that a range as wide
+    as the floats (-1.7e308 to 1.7e308) never overflows."""
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    if high / 2 - low / 2 < max(abs(low / 2 + high / 2) * 1e-9, 1e-300):
+        width = max(1.0, abs(low) * 1e-6)
+        low, high = (low, low + width) if math.isfinite(low + width) else (low - width, low)
+    return low, high
+
+
 def nice_ticks(low, high, count=6):
-    """Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten."""
-    raw = (high - low) / max(1, count - 1)
-    power = 10 ** math.floor(math.log10(raw))
+    """Round tick values covering [low, high] (finite, low < high, as ``axis_range`` gives): steps of 1,
+    2 or 5 times a power of ten."""
+    raw = (high / 2 - low / 2) / max(1, count - 1) * 2
+    power = 10.0 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
+    first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)  # in steps: no overflow
+    return [number * step for number in range(first, last + 1)]
 
 
 def line_chart_svg(series, title, x_label, y_label):
-    """SVG text for ``series``: {name: [(x, y), ...]}, each drawn as a polyline in its own colour.
+    """SVG text for ``series``: {name: [(x, y), ...]}, each drawn as a polyline in its own colour; points
+    that are not finite real numbers are left out.
 
     The legend sits in a row under the title, outside the plot area, so it never hides a line.
     """
-    points = [p for values in series.values() for p in values] or [(0, 0), (1, 1)]
-    x_low, x_high = min(p[0] for p in points), max(p[0] for p in points)
-    y_low, y_high = min(p[1] for p in points), max(p[1] for p in points)
-    x_high, y_high = (x_high if x_high > x_low else x_low + 1), (y_high if y_high > y_low else y_low + 1)
+    series = {name: [(x, y) for x, y in ((finite(x), finite(y)) for x, y in values)
+                     if x is not None and y is not None] for name, values in series.items()}
+    points = [p for values in series.values() for p in values]
+    x_low, x_high = axis_range([x for x, _ in points])
+    y_low, y_high = axis_range([y for _, y in points])
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def px(x):
-        return LEFT + (x - x_low) / (x_high - x_low) * plot_width
+        return LEFT + (x / 2 - x_low / 2) / (x_high / 2 - x_low / 2) * plot_width
 
     def py(y):
-        return TOP + plot_height - (y - y_low) / (y_high - y_low) * plot_height
+        return TOP + plot_height - (y / 2 - y_low / 2) / (y_high / 2 - y_low / 2) * plot_height
 
     parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
               f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">'),

@@ -27,6 +27,7 @@ from graphnn.model.plan import build_op, weight_count
 from graphnn.model.schema import NODE_KEYS
 from graphnn.ops.base import defaults
 from graphnn.ops.registry import input_count_range
+from graphnn.viz.plot import finite
 
 HISTOGRAM_BINS = 32
 MAX_CURVE_POINTS = 2000  # per series; longer series are thinned evenly (the last point is kept)
@@ -326,7 +327,7 @@ def read_curves(path):
 
 
 def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return finite(value) is not None  # (math.isfinite(10**400) would raise OverflowError)
 
 
 def _thin(points, limit=MAX_CURVE_POINTS):
