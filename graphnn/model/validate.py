@@ -44,6 +44,8 @@ def _envelope_validator():
     return Validator(schema.envelope_schema())
 
 
+MAX_KEYS_SHOWN = 5  # unknown keys named in one error; the rest are counted
+
 _TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
                "array": "an array", "object": "an object", "null": "null"}
 
@@ -51,6 +53,11 @@ _TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a strin
 def _show(value):
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _name(key):
+    """A key as repr shows it, cut to 60 characters."""
+    return repr(key) if len(key) <= 60 else repr(key[:57]) + "..."
 
 
 def describe(error):
@@ -74,8 +81,9 @@ def describe(error):
     if kind == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         extra = [key for key in got if key not in allowed]
-        return "; ".join(f"unknown key {key!r}{suggest(key, allowed)}" for key in extra) + \
-            f"; allowed keys: {', '.join(allowed)}"
+        shown = "; ".join(f"unknown key {_name(key)}{suggest(key, allowed)}" for key in extra[:MAX_KEYS_SHOWN])
+        more = f"; and {len(extra) - MAX_KEYS_SHOWN:,} more unknown keys" if len(extra) > MAX_KEYS_SHOWN else ""
+        return f"{shown}{more}; allowed keys: {', '.join(allowed)}"
     if kind in ("minItems", "maxItems", "minLength", "maxLength"):
         size = "items" if "Items" in kind else "characters"
         relation = "at least" if kind.startswith("min") else "at most"

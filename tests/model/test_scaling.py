@@ -55,6 +55,11 @@ def bad_parameters(n):
                       for i in range(n)], "h00000")
 
 
+def unknown_keys(n):
+    """One node with 10 n keys its op does not have."""
+    return _document([{"name": "h", "op": "fc", "inputs": ["x"], "units": 2, **{f"k{i:05d}": 0 for i in range(10 * n)}}])
+
+
 def long_chain(n):
     """A valid chain of n activations (nothing wrong: the whole pipeline, plan included)."""
     nodes = [{"name": "h00000", "op": "fc", "inputs": ["x"], "units": 2}]
@@ -78,8 +83,8 @@ def everything_reads_one_node(n):
     return _document(nodes, f"h{n - 1:05d}")
 
 
-ATTACKS = [missing_inputs, many_bad_inputs, duplicate_names, unknown_ops, bad_parameters, long_chain, cycle,
-           everything_reads_one_node]
+ATTACKS = [missing_inputs, many_bad_inputs, duplicate_names, unknown_ops, bad_parameters, unknown_keys, long_chain,
+           cycle, everything_reads_one_node]
 SIZE = 300  # n; 4n stays under the node limit
 
 
@@ -129,6 +134,14 @@ def test_every_error_is_located_and_the_lines_are_right():
     lines = text.splitlines()
     for error in caught.value.errors:
         assert lines[error.line - 1][error.column - 1:].startswith(f'"m{int(error.path.rsplit("/", 1)[1]):05d}"')
+
+
+def test_many_unknown_keys_are_counted_in_a_short_line():
+    with pytest.raises(ModelInvalid) as caught:
+        model_from_text(unknown_keys(1000), file="big.json")
+    (error,) = caught.value.errors
+    assert "unknown key 'k00000'" in str(error) and "and 9,995 more unknown keys" in str(error)
+    assert len(str(error)) < 400
 
 
 def test_a_long_cycle_is_named_in_a_short_line():
