@@ -58,10 +58,11 @@ class Network:
         # worked out once: the plan never changes, and every pass needs them
         self._forward_steps = [(step, self.weights.get(step.name, {}), self.state.get(step.name, {}))
                                for step in self.plan.steps]
-        self._until = {}  # node -> the forward steps it needs
+        self._schedules = {}  # (until, keep) -> the forward steps and what each releases (see _schedule)
         trained = trained_nodes(self.plan)
         self._backward_steps = [(step, self.weights.get(step.name, {}), self.store.grads.get(step.name, {}))
-                                for step in reversed(self.plan.steps) if step.name in trained and not step.op.is_input]
+                                for step in reversed(self.plan.steps)
+                                if step.name in trained and not step.op.is_input]
         self._loss_weights = {step.name: step.op.loss_weight for step in self.plan.losses}
 
     @classmethod
@@ -69,7 +70,8 @@ class Network:
         """Fresh weights from each op's fillers, drawn in plan order from one generator seeded by ``seed``."""
         rng = np.random.default_rng(seed)
         dtype = np.dtype(dtype)
-        weights = {step.name: step.op.init_weights(rng, dtype) for step in model.plan.steps if step.weight_shapes}
+        weights = {step.name: step.op.init_weights(rng, dtype) for step in model.plan.steps
+                   if step.weight_shapes}
         state = {step.name: step.op.init_state(dtype) for step in model.plan.steps if step.op.state_shapes}
         return cls(model, weights, state, dtype)
 
@@ -85,42 +87,75 @@ class Network:
             raise ShapeError(f"fed value has sample shape {value.shape[1:]}; expected {step.out_shape}", node=step.name)
         return node_value(step, value, self.dtype)
 
-    def _steps_until(self, name):
-        steps = self._until.get(name)
-        if steps is None:
-            needed = {step.name for step in self.plan.steps_until(name)}
-            steps = self._until[name] = [entry for entry in self._forward_steps if entry[0].name in needed]
-        return steps
+    def _schedule(self, until, keep):
+        """The forward steps for node ``until`` (None: every step), each with the names of the values that
+        are released once it has run: those whose last reader it is, unless ``keep`` (a frozenset; None:
+        keep everything) names them."""
+        schedule = self._schedules.get((until, keep))
+        if schedule is None:
+            needed = None if until is None else {step.name for step in self.plan.steps_until(until)}
+            steps = [entry for entry in self._forward_steps if needed is None or entry[0].name in needed]
+            last_reader = {}  # node -> index of the last step that reads its value (itself when none does)
+            for index, (step, _, _) in enumerate(steps):
+                last_reader[step.name] = index
+                for source in step.inputs:
+                    last_reader[source] = index
+            released = [[] for _ in steps]
+            if keep is not None:
+                for name, index in last_reader.items():
+                    if name not in keep:
+                        released[index].append(name)
+            schedule = [(*entry, tuple(names)) for entry, names in zip(steps, released)]
+            self._schedules[until, keep] = schedule
+        return schedule
 
-    def forward(self, feeds, train=False, rng=None, until=None, timings=None):
+    def forward(self, feeds, train=False, rng=None, until=None, timings=None, keep=None):
         """Run every step (or those needed for node ``until``). ``feeds`` maps data nodes to arrays.
 
         Training mode needs ``rng`` (a numpy Generator) for dropout masks: runs stay seeded.
+        ``keep`` (node names), for inference: the result holds only those nodes' values and nothing for
+        backward; every other value is released as soon as the last step reading it has run, so a pass
+        holds a few activations at a time instead of all of them and their caches.
         """
         if train and rng is None:
             raise TypeError("forward(train=True) needs rng=numpy.random.default_rng(seed) for dropout")
+        keep = None if keep is None else frozenset(keep)
         values, caches, losses = {}, {}, {}
-        for step, weights, state in self._forward_steps if until is None else self._steps_until(until):
+        for step, weights, state, released in self._schedule(until, keep):
             started = time.perf_counter() if timings is not None else 0.0
             name, op = step.name, step.op
             if op.is_input:
                 values[name] = self._fed(step, feeds)
             else:
                 xs = [values[source] for source in step.inputs]
-                values[name], caches[name] = op.forward(weights, xs, ForwardContext(train, rng, state))
+                values[name], cache = op.forward(weights, xs, ForwardContext(train, rng, state))
+                if keep is None:
+                    caches[name] = cache
                 if op.is_loss:
                     losses[name] = float(values[name]) * op.loss_weight
+                del xs, cache
+            for dead in released:
+                del values[dead]
             if timings is not None:
                 timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
         return ForwardResult(values, caches, losses)
 
+    @property
+    def loss_values(self):
+        """The nodes whose values the losses and ``metrics`` read: every loss node and its inputs (what
+        evaluation passes as ``forward``'s ``keep``)."""
+        return frozenset(name for step in self.plan.losses for name in (step.name, *step.inputs))
+
     def metrics(self, result):
         """Per loss node, its metrics (e.g. accuracy) on the batch of ``result``."""
-        return {step.name: step.op.metrics([result.values[s] for s in step.inputs]) for step in self.plan.losses}
+        return {step.name: step.op.metrics([result.values[source] for source in step.inputs])
+                for step in self.plan.losses}
 
     def backward(self, result, timings=None, watch=None):
         """Gradients of the objective with respect to every weight backward reaches, written into the
         store's gradient views: {node: {weight: view}} (the same arrays every call)."""
+        if self._backward_steps and not result.caches:
+            raise TypeError("backward needs a forward pass that kept its caches (forward without keep=...)")
         pending = {name: np.asarray(weight, self.dtype) for name, weight in self._loss_weights.items()}
         caches = result.caches
         for step, weights, grads in self._backward_steps:

@@ -73,8 +73,9 @@ class ParameterStore:
                 self.segments.append(Segment(start, offset, *key[1:]))
         self.size = offset
         self.trained_size = self.segments[-1].stop if self.segments else 0
-        self._places = {step.name: {name: (offsets[step.name, name], shape) for name, shape in step.weight_shapes.items()}
-                        for step in plan.steps if step.weight_shapes}  # node -> {name: (offset, shape)}
+        self._places = {  # node -> {name: (offset, shape)}, in plan order and each op's declared order
+            step.name: {name: (offsets[step.name, name], shape) for name, shape in step.weight_shapes.items()}
+            for step in plan.steps if step.weight_shapes}
         self.weight_flat = np.zeros(self.size, self.dtype)
         self.grad_flat = np.zeros(self.size, self.dtype)
         self.weights = self.views(self.weight_flat)
@@ -93,7 +94,7 @@ class ParameterStore:
         return _views(flat, self._places)
 
     def slot(self):
-        """A new zeroed buffer for one solver slot, covering the trained weights: (flat, {node: {name: view}})."""
+        """A new zeroed buffer for a solver slot, over the trained weights: (flat, {node: {name: view}})."""
         flat = np.zeros(self.trained_size, self.dtype)
         return flat, self.views(flat)
 
@@ -106,7 +107,7 @@ class ParameterStore:
 
 
 def _views(flat, places):
-    """Views of ``flat`` at ``places`` ({node: {name: (offset, shape)}}); places beyond ``flat`` are left out."""
+    """Views of ``flat`` at ``places`` ({node: {name: (offset, shape)}}), but for places beyond its end."""
     views = {}
     for node, named in places.items():
         for name, (offset, shape) in named.items():

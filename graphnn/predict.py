@@ -74,7 +74,8 @@ def predict(network, samples, batch_size=1000):
     probabilities = []
     for start in range(0, len(samples), batch_size):
         batch = {"x": samples[start:start + batch_size]}
-        values = network.forward(feeds(plan, batch, network.dtype), until=prediction).values[prediction]
+        fed = feeds(plan, batch, network.dtype)
+        values = network.forward(fed, until=prediction, keep=[prediction]).values[prediction]
         probabilities.append(loss.op.probabilities(values))
     probabilities = np.concatenate(probabilities)
     return probabilities.argmax(axis=1), probabilities

@@ -152,7 +152,8 @@ def time_model(model, batch_size=None, iterations=10, seed=0, dtype=None, networ
             solver.step(UPDATE_LR)
             update_s += time.perf_counter() - started
     nodes = []
-    seen = {id(flat) for flat in (network.store.weight_flat, network.store.grad_flat, network.store.state_flat)}
+    store = network.store
+    seen = {id(flat) for flat in (store.weight_flat, store.grad_flat, store.state_flat)}
     for step in plan.steps:
         node = NodeCost(step.name, step.op.name, step.out_shape,
                         forward_s.get(step.name, 0.0) / iterations, backward_s.get(step.name, 0.0) / iterations)
@@ -160,7 +161,7 @@ def time_model(model, batch_size=None, iterations=10, seed=0, dtype=None, networ
         nodes.append(node)
     for node in nodes:
         node.cache_bytes = _new_bytes(result.caches.get(node.name), seen)
-        node.grad_bytes = sum(g.nbytes for g in grads.get(node.name, {}).values())  # views of the store's buffer
+        node.grad_bytes = sum(g.nbytes for g in grads.get(node.name, {}).values())  # its part of the store
     memory = sum(node.output_bytes + node.cache_bytes + node.grad_bytes for node in nodes)
     return TimingReport(model.name, batch_size, iterations, str(network.dtype), nodes, feed_s / iterations,
                         update_s / iterations, solver.type if solver else "-", memory)

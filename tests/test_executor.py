@@ -310,3 +310,19 @@ def test_class_indices_stay_integers_and_one_hot_labels_are_not_scaled():
     assert result.values["index"].dtype == np.int64 and result.values["index"].tolist() == [0, 2]
     assert result.values["onehot"].dtype == np.float32 and result.values["onehot"].tolist() == rows.tolist()
     assert result.losses["by_index"] == pytest.approx(result.losses["by_row"])
+
+
+def test_forward_keeping_only_some_values_computes_the_same_and_holds_nothing_else():
+    model = branching_graph().build()
+    net = network64(model)
+    feeds = feeds_for(model, np.random.default_rng(9))
+    full = net.forward(feeds)
+    kept = net.forward(feeds, keep=net.loss_values)
+    assert set(kept.values) == {"loss", "aux_loss", "fc_out", "fc_aux", "label", "target"} and not kept.caches
+    assert kept.losses == full.losses
+    assert net.metrics(kept) == net.metrics(full)
+    logits = net.forward(feeds, until="fc_out", keep=["fc_out"])
+    assert list(logits.values) == ["fc_out"]
+    np.testing.assert_array_equal(logits.values["fc_out"], full.values["fc_out"])
+    with pytest.raises(TypeError, match="keep"):
+        net.backward(kept)

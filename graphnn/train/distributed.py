@@ -176,8 +176,9 @@ class DataParallel:
         self.per_rank = settings.batch_size // world.size
         self.start = world.rank * self.per_rank
         self.store = network.store  # its gradient buffer is allreduced in place
-        self.extra = np.zeros(self.store.state_flat.size + len(_EXTRA), network.dtype)  # [state | _EXTRA]
-        self.state_part, self.scalars = self.extra[:self.store.state_flat.size], self.extra[self.store.state_flat.size:]
+        state_size = self.store.state_flat.size
+        self.extra = np.zeros(state_size + len(_EXTRA), network.dtype)  # [state | _EXTRA], allreduced each step
+        self.state_part, self.scalars = self.extra[:state_size], self.extra[state_size:]
         self._check_ranks_agree(trainer)
         self._broadcast_network(network)
 
@@ -200,9 +201,9 @@ class DataParallel:
         return _LazyGenerator((self.seed, (DROPOUT_STREAM, self.world.rank, iteration)))
 
     def average(self, network, grads, loss, accuracy):
-        """(gradients, loss, accuracy) averaged over the ranks, and the network's state averaged in place: the
-        store's gradient buffer is allreduced in place, the state (copied) and the scalars in one small buffer.
-        The gradients returned are ``grads``, the store's views, now holding the average."""
+        """(gradients, loss, accuracy) averaged over the ranks, and the network's state averaged in place:
+        the store's gradient buffer is allreduced in place, the state (copied) and the scalars in one small
+        buffer. The gradients returned are ``grads``, the store's views, now holding the average."""
         grad_flat, size = self.store.grad_flat, self.world.size
         np.copyto(self.state_part, self.store.state_flat)
         signum = self.local_stop.signal

@@ -23,7 +23,7 @@ def totals(network, split, batch_size):
     count = len(split.y)
     for start in range(0, count, batch_size):
         batch = {"x": split.x[start:start + batch_size], "y": split.y[start:start + batch_size]}
-        result = network.forward(feeds(plan, batch, network.dtype), train=False)
+        result = network.forward(feeds(plan, batch, network.dtype), train=False, keep=network.loss_values)
         size = len(batch["y"])
         total_loss += result.objective * size
         for name, value in result.losses.items():

@@ -41,13 +41,13 @@ def check_fields(plan, split):
 
 
 def node_value(step, raw, dtype):
-    """The value data node ``step`` holds when fed ``raw`` (N, *step.out_shape), for a network of ``dtype``."""
+    """The value data node ``step`` holds when fed ``raw`` (N, *step.out_shape) in a network of ``dtype``."""
     labels = step.op.params["field"] == "y"
     if labels and step.out_shape == () and raw.dtype.kind in "biu":
         return raw.astype(np.int64, copy=False)  # class indices
     if raw.dtype == np.uint8 and not labels:
         x = raw.astype(dtype)
-        x *= np.asarray(1 / 255, dtype)  # images in [0, 1] (cast, then scale: faster than one mixed-type multiply)
+        x *= np.asarray(1 / 255, dtype)  # images in [0, 1]; cast, then scale: faster than one mixed multiply
         return x
     return raw.astype(dtype, copy=False)
 

@@ -6,10 +6,11 @@ computed: graphnn/train/lr_policies.py.)
     check_gradients(network, result, iteration)            # after backward: is every gradient finite?
 
 The checks cost almost nothing while all is well: one float comparison after forward, and one dot
-product over the parameter store's gradient buffer after backward. Only when a check fails is the culprit searched for: forward values are
-walked in execution order to the first node whose output holds NaN or infinity (and whether its weights
-already did); the executor's backward is run again, watched node by node, to the first node whose weight
-gradient or the gradient it passed on is not finite. The solver never sees a non-finite gradient, so weights stay finite, and snapshots with them.
+product over the parameter store's gradient buffer after backward. Only when a check fails is the
+culprit searched for: forward values are walked in execution order to the first node whose output holds
+NaN or infinity (and whether its weights already did); the executor's backward is run again, watched
+node by node, to the first node whose weight gradient or the gradient it passed on is not finite. The
+solver never sees a non-finite gradient, so weights stay finite, and snapshots with them.
 """
 
 import math
@@ -63,7 +64,8 @@ def check_gradients(network, result, iteration):
                       for name, g in arrays.items() if not _finite(g))
     step, what = _trace_backward(network, result) or (
         network.plan.by_name[node], f"the gradient of its weight {name} is not finite")
-    raise TrainingError(f"backward pass: {what} at iteration {iteration}; {ADVICE}", node=step.name, op=step.op.name)
+    raise TrainingError(f"backward pass: {what} at iteration {iteration}; {ADVICE}", node=step.name,
+                        op=step.op.name)
 
 
 class _Found(Exception):

@@ -125,6 +125,7 @@ class Trainer:
             grads, loss, accuracy = self.strategy.average(self.network, grads, loss, accuracy)
             check_gradients(self.network, result, self.iteration)
             self.solver.step(lr)
+            del result, batch  # this step's activations and caches, freed before the next step makes its own
             self.iteration += 1
             self.window[0] += loss
             self.window[1] += accuracy

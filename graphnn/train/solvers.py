@@ -76,7 +76,8 @@ class Nesterov:
 
 
 class Adam:
-    """m <- b1 m + (1 - b1) g;  s <- b2 s + (1 - b2) g^2;  w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(s) + eps)."""
+    """m <- b1 m + (1 - b1) g;  s <- b2 s + (1 - b2) g^2;
+    w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(s) + eps)."""
 
     slots = ("m", "s")
 
@@ -124,7 +125,7 @@ class Solver:
                 for name, view in arrays.items():
                     self.state.setdefault(node, {}).setdefault(name, {})[slot] = view
         scratch = [np.empty(min(store.trained_size, BLOCK), store.dtype) for _ in range(2)]
-        self._blocks = []  # per block of each run: views of weights, gradients, slots and scratch; lr_mult, decay
+        self._blocks = []  # per block of each run: views of weights, gradients, slots, scratch; lr_mult, decay
         for run_start, run_stop, lr_mult, decay in self._runs(store.segments):
             for start in range(run_start, run_stop, BLOCK):
                 stop = min(start + BLOCK, run_stop)
@@ -145,8 +146,9 @@ class Solver:
         return runs
 
     def state_dict(self):
-        """Everything the solver remembers: ``{"t": updates so far, "slots": {node: {weight: {slot: array}}}}``;
-        no slots before the first update. The arrays are views of the solver's buffers (copy them to keep them)."""
+        """Everything the solver remembers: ``{"t": updates so far, "slots": {node: {weight: {slot: array}}}}``
+        (no slots before the first update). The arrays are views of the solver's buffers: copy them to keep
+        them."""
         return {"t": self.t, "slots": self.state if self.t else {}}
 
     def load_state_dict(self, state):
@@ -158,8 +160,8 @@ class Solver:
                 for slot, array in slots.items():
                     target = self.state.get(node, {}).get(name, {}).get(slot)
                     if target is None:
-                        raise GraphnnError(f"solver state for {name}/{slot}: the {self.type} solver keeps no such "
-                                           "slot for this weight", node=node)
+                        raise GraphnnError(f"solver state for {name}/{slot}: the {self.type} solver keeps no "
+                                           "such slot for this weight", node=node)
                     target[...] = array
         self.t = state["t"]
 
