@@ -8,6 +8,7 @@ import networkx as nx
 
 from graphnn import ops
 from graphnn.errors import GraphError
+from graphnn.model.limits import MAX_NAME_LENGTH
 from graphnn.ops.registry import input_count_range, suggest
 
 
@@ -72,7 +73,10 @@ def graph_errors(nodes):
                                      path=f"/nodes/{index}/inputs", node=name, op=node["op"]))
         for position, source in enumerate(inputs):
             where = {"path": f"/nodes/{index}/inputs/{position}", "node": name}
-            if source not in first_index:
+            if source not in first_index and len(source) > MAX_NAME_LENGTH:
+                errors.append(GraphError(f"{source[:40]!r}... ({len(source):,} characters) is not the name of any "
+                                         f"node: names have at most {MAX_NAME_LENGTH}", **where))
+            elif source not in first_index:
                 suggest_name = suggest_name or NameSuggester(first_index)
                 errors.append(GraphError(f"{source!r} is not the name of any node{suggest_name(source)}", **where))
             elif _is_loss(nodes[first_index[source]]["op"]):

@@ -60,6 +60,11 @@ def unknown_keys(n):
     return _document([{"name": "h", "op": "fc", "inputs": ["x"], "units": 2, **{f"k{i:05d}": 0 for i in range(10 * n)}}])
 
 
+def long_input_name(n):
+    """One node reading a name of 10,000 n characters."""
+    return _document([{"name": "h", "op": "fc", "inputs": ["m" * 10_000 * n], "units": 2}])
+
+
 def long_chain(n):
     """A valid chain of n activations (nothing wrong: the whole pipeline, plan included)."""
     nodes = [{"name": "h00000", "op": "fc", "inputs": ["x"], "units": 2}]
@@ -83,8 +88,8 @@ def everything_reads_one_node(n):
     return _document(nodes, f"h{n - 1:05d}")
 
 
-ATTACKS = [missing_inputs, many_bad_inputs, duplicate_names, unknown_ops, bad_parameters, unknown_keys, long_chain,
-           cycle, everything_reads_one_node]
+ATTACKS = [missing_inputs, many_bad_inputs, duplicate_names, unknown_ops, bad_parameters, unknown_keys,
+           long_input_name, long_chain, cycle, everything_reads_one_node]
 SIZE = 300  # n; 4n stays under the node limit
 
 
@@ -134,6 +139,14 @@ def test_every_error_is_located_and_the_lines_are_right():
     lines = text.splitlines()
     for error in caught.value.errors:
         assert lines[error.line - 1][error.column - 1:].startswith(f'"m{int(error.path.rsplit("/", 1)[1]):05d}"')
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda attack: attack.__name__)
+def test_every_error_is_a_short_line(attack):
+    try:
+        model_from_text(attack(SIZE), file="big.json")
+    except ModelInvalid as invalid:
+        assert all(len(str(error)) < 400 and "\n" not in str(error) for error in invalid.errors)
 
 
 def test_many_unknown_keys_are_counted_in_a_short_line():
