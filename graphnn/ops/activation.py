@@ -27,13 +27,14 @@ Add and Mul (ONNX's Gelu needs opset 20), imported from Gelu.
 """
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from graphnn.errors import ShapeError
 from graphnn.ops.base import Op, object_schema
-from graphnn.ops.onnx_hooks import axis_after_batch, optional_input, plain_float
+from graphnn.ops.onnx_hooks import optional_input, plain_float
 from graphnn.ops.registry import register
 
 SELU_ALPHA, SELU_GAMMA = 1.6732632423543772, 1.0507009873554805  # Klambauer et al.; PyTorch's and ONNX's
@@ -149,7 +150,7 @@ def _clip(x, p):
 
 
 def _log_softmax(x, p):
-    e, total, shifted = softmax_parts(x, p["axis"])
+    _, total, shifted = softmax_parts(x, p["axis"])
     y = shifted - np.log(total)
     return y, y
 
@@ -290,7 +291,7 @@ class Activation(Op):
         x = importer.tensor(node, 0)
         function, params = ONNX[node.op_type], {}
         if function in AXIS_FUNCTIONS:
-            params["axis"] = axis_after_batch(importer, node, a.get("axis", -1), len(importer.shapes[x]) + 1)
+            params["axis"] = importer.axis(node, a, x, -1)
         elif function in ("elu", "selu"):
             params.update({key: plain_float(a[key]) for key in ("alpha", "gamma") if key in a})
         elif function == "gelu":

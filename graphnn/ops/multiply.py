@@ -3,7 +3,8 @@
     y = x_1 * x_2 * ... * x_k,   x_i: (N, ...) all alike -> y: same shape
     dx_i = dy * prod_{j != i} x_j          (the other inputs' product; no division, so zeros are fine)
 
-ONNX: Mul, chained for more than two inputs; a Mul of two computed tensors imports as multiply.
+ONNX: Mul, chained for more than two inputs; a Mul of two computed tensors of one shape imports as multiply
+(through binary's import of Mul, graphnn/ops/binary.py).
 """
 
 import math
@@ -17,7 +18,6 @@ from graphnn.ops.registry import register
 class Multiply(Op):
     name = "multiply"
     n_inputs = (2, None)
-    onnx_imports = ("Mul",)
     examples = ({"params": {}, "inputs": [(3,), (3,)]}, {"params": {}, "inputs": [(2, 2), (2, 2), (2, 2)]})
 
     def infer_shape(self, in_shapes):

@@ -1,35 +1,12 @@
-"""What the ops' ONNX import hooks (``Op.import_onnx``) share: axes counted from the batch, constant
-inputs, floats as a model file writes them.
+"""What the ops' ONNX import hooks (``Op.import_onnx``) share: optional constant inputs, lists of ints
+given as an input or an attribute, constants as a model file writes them.
 
-The importer (``graphnn/interop/onnx_import.py``) hands each hook itself; a hook uses only its
-``tensor``, ``constant``, ``constants``, ``shapes``, ``add``, ``unique``, ``source`` and ``fail``.
-An ONNX tensor of rank r is a graphnn tensor whose sample has rank r - 1: ONNX axis a (a >= 1) is
-graphnn axis a, counting the batch as axis 0, as every axis parameter in graphnn does.
+The importer (``graphnn/interop/onnx_import.py``) hands each hook itself; a hook uses its documented
+methods (``tensor``, ``constant``, ``is_constant``, ``shapes``, ``to_axis``/``axis`` for ONNX axes,
+``batched``/``batch_axis`` for the batch rule, ``describe``, ``add``, ``unique``, ``fail``).
 """
 
 import numpy as np
-
-
-def axis_after_batch(importer, node, axis, rank, what="axis"):
-    """ONNX ``axis`` (may be negative) of a rank-``rank`` tensor (batch included) as an axis >= 1."""
-    resolved = axis + rank if axis < 0 else axis
-    if not 1 <= resolved < rank:
-        importer.fail(f"{what} {axis} of a rank-{rank} tensor: graphnn needs an axis after the batch (axis 0)",
-                      node)
-    return int(resolved)
-
-
-def axes_after_batch(importer, node, axes, rank, what="axes"):
-    """A list of ONNX axes, each resolved by ``axis_after_batch``; repeats refused."""
-    resolved = [axis_after_batch(importer, node, int(axis), rank, what) for axis in axes]
-    if len(set(resolved)) != len(resolved):
-        importer.fail(f"{what} {list(axes)} name an axis twice", node)
-    return resolved
-
-
-def is_constant(importer, node, index):
-    """Whether input ``index`` of ``node`` is a known constant (an initializer or a Constant's output)."""
-    return index < len(node.input) and node.input[index] in importer.constants
 
 
 def optional_input(importer, node, index):
