@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphnn.executor import Network
+from graphnn.model.limits import check_batch_size
 from graphnn.train.feeding import feeds
 
 UPDATE_LR = 0.0
@@ -128,8 +129,10 @@ def time_model(model, batch_size=None, iterations=10, seed=0, dtype=None, networ
     from graphnn.train.solvers import Solver
 
     train = model.train or {}
+    where = "--batch-size" if batch_size else "batch_size"
     batch_size = batch_size or train.get("batch_size", 64)
     dtype = dtype or train.get("dtype", "float32")
+    check_batch_size(batch_size, model.plan, dtype, where)  # before the batch is allocated
     network = network or Network.initialise(model, seed=seed, dtype=dtype)
     plan = model.plan
     rng = np.random.default_rng(seed)

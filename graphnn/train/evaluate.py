@@ -6,6 +6,7 @@ is ``averages(totals(...))``: the sums over the samples, then divided by their c
 (graphnn/train/distributed.py) adds up the ranks' totals of their parts of the set before dividing.
 """
 
+from graphnn.model.limits import check_batch_size
 from graphnn.train.feeding import feeds
 
 
@@ -21,6 +22,7 @@ def totals(network, split, batch_size):
     primary = primary_loss(plan)
     total_loss, correct, per_loss = 0.0, 0.0, {step.name: 0.0 for step in plan.losses}
     count = len(split.y)
+    check_batch_size(min(batch_size, count), plan, network.dtype, "test batch size")  # before allocating
     for start in range(0, count, batch_size):
         batch = {"x": split.x[start:start + batch_size], "y": split.y[start:start + batch_size]}
         result = network.forward(feeds(plan, batch, network.dtype), train=False, keep=network.loss_values)

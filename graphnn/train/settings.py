@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from graphnn.errors import GraphnnError, SchemaError
 from graphnn.model.jsontext import pointer
+from graphnn.model.limits import check_batch_size
 from graphnn.model.schema import LEARNING_RATE, SOLVER, TEST, TRAIN, with_defaults
 from graphnn.model.validate import Validator, describe
 
@@ -72,6 +73,10 @@ def resolve_settings(model, overrides, train_size=None):
     if "lr" in overrides:
         lr["base_lr"] = overrides["lr"]
     chosen = {key: overrides.get(key, train[key]) for key in ("seed", "dtype", "test_interval", "snapshot_interval")}
+    if "batch_size" in overrides:  # refused before a batch is allocated (graphnn/model/limits.py)
+        check_batch_size(batch_size, model.plan, chosen["dtype"], "--batch-size")
+    else:
+        check_batch_size(batch_size, model.plan, chosen["dtype"], "batch_size", file=model.file, path="/train/batch_size")
     return Settings(
         iterations=iterations, batch_size=batch_size, solver=with_defaults(train["solver"], SOLVER),
         lr=with_defaults(lr, LEARNING_RATE), test_batch_size=with_defaults(model.test or {}, TEST)["batch_size"],
