@@ -19,6 +19,8 @@ from graphnn.datasets.split import rebased
 from graphnn.errors import GraphnnError
 from graphnn.io.atomic import write_atomic
 from graphnn.io.bundle import Bundle, save_bundle
+from graphnn.io.regular import require_regular_file
+from graphnn.model import jsontext
 from graphnn.viz.plot import line_chart_svg
 
 
@@ -33,24 +35,27 @@ class RunDirectory:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / "metrics.jsonl"
+        if os.path.lexists(path):  # a named pipe there would block open() forever
+            require_regular_file(path)
         self.records = []
         if keep is not None:  # replaced atomically, so a kill now cannot lose the records the snapshot counts
-            lines = self._kept_lines(path, keep)
+            lines, self.records = self._kept_lines(path, keep)
             write_atomic(path, "".join(line + "\n" for line in lines).encode())
-            self.records = [json.loads(line) for line in lines]
         self._metrics = open(path, "a" if keep is not None else "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
 
     @staticmethod
     def _kept_lines(path, keep):
         try:
             lines = path.read_text(encoding="utf-8").splitlines()[:keep]
-            for line in lines:
-                json.loads(line)
-        except (OSError, UnicodeDecodeError, ValueError) as error:
+            records = [jsontext.load_json(line) for line in lines]  # nesting limited: no RecursionError
+        except (OSError, UnicodeDecodeError) as error:
             raise GraphnnError(f"cannot read the metrics the snapshot counts: {error}", file=str(path)) from None
+        except GraphnnError as error:
+            raise GraphnnError(f"cannot read the metrics the snapshot counts: {error.message}",
+                               file=str(path)) from None
         if len(lines) != keep:
             raise GraphnnError(f"holds {len(lines)} records; the snapshot counts {keep}", file=str(path))
-        return lines
+        return lines, records
 
     @property
     def count(self):
