@@ -12,7 +12,11 @@ from graphnn.ops import (  # noqa: F401  (registers ops)
     loss,
     merge,
     multiply,
+    normalization,
+    pad,
     pool,
+    prelu,
+    reduce,
     reshape,
 )
 from graphnn.ops.registry import get, names, register
