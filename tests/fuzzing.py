@@ -142,7 +142,7 @@ def mutated_documents(draw):
     document = draw(valid_documents())
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(["drop", "replace", "hostile_op", "hostile_key", "cycle", "duplicate",
-                                     "unicode_name", "huge", "add_key"]))
+                                     "unicode_name", "huge", "add_key", "as_float"]))
         nodes = document.get("nodes") if isinstance(document, dict) else None
         nodes = [n for n in nodes if isinstance(n, dict)] if isinstance(nodes, list) else []
         paths = [p for p in _paths(document) if p]
@@ -176,6 +176,11 @@ def mutated_documents(draw):
                 path = draw(st.sampled_from(numeric))
                 _parent(document, path)[path[-1]] = draw(st.sampled_from(
                     [10**9, 10**12, 10**19, 10**100, 2**63 - 1, -(2**63), 1e300, 1e-300, 4e9]))
+        elif kind == "as_float" and paths:  # 10 -> 10.0: must be refused, never reach an op as a float size
+            whole = [p for p in paths if type(_parent(document, p)[p[-1]]) is int]
+            if whole:
+                path = draw(st.sampled_from(whole))
+                _parent(document, path)[path[-1]] = float(_parent(document, path)[path[-1]])
         elif kind == "add_key" and paths:
             containers = [p for p in [()] + paths if isinstance(_parent(document, p + ("x",))
                                                                 if p else document, dict)]

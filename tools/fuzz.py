@@ -4,6 +4,7 @@ seeds, for a number of cases or a length of time.
     python tools/fuzz.py                         # 2000 model files, 1000 bundles, 500 snapshots
     python tools/fuzz.py --minutes 60            # as many as fit in an hour, in rounds
     python tools/fuzz.py --models 50000 --bundles 0 --save tests/fixtures/fuzz
+    python tools/fuzz.py --scaling 2000          # also time every cost attack at n and 4n (issue 14)
 
 Each failing input is shrunk by hypothesis, printed, and saved under ``--save`` (default
 tests/fixtures/fuzz/) as ``found-<sha256 prefix>.json`` or ``.gnn``; the test suite then loads every
@@ -66,6 +67,21 @@ def campaign(kind, count, folder, scratch, totals):
     return []
 
 
+def scaling(size):
+    """Time every attack generator of the scaling tests at ``size`` and 4 ``size``; False if one grows
+    faster than their ratio allows."""
+    from tests.model import test_scaling as checking
+    from tests.viz import test_scaling as drawing
+
+    sound = True
+    for attacks, load in ((checking.ATTACKS, checking.load_text), (drawing.GRAPHS, drawing.lay_out)):
+        for attack in attacks:
+            small, large = checking.growth(attack, load, size, runs=2)
+            sound &= large / small < checking.RATIO
+            print(f"{attack.__name__:28s} n={size}: {small:.2f} s, 4n: {large:.2f} s, ratio {large / small:.1f}")
+    return sound
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=2000, help="model-file cases per round")
@@ -73,7 +89,11 @@ def main(argv=None):
     parser.add_argument("--snapshots", type=int, default=500, help="snapshot cases per round (verify and resume)")
     parser.add_argument("--minutes", type=float, default=0, help="keep running rounds for this long")
     parser.add_argument("--save", type=Path, default=ROOT / "tests" / "fixtures" / "fuzz")
+    parser.add_argument("--scaling", type=int, default=0, metavar="N",
+                        help="also time each cost attack (tests/*/test_scaling.py) at N and 4N")
     args = parser.parse_args(argv)
+    if args.scaling and not scaling(args.scaling):
+        return 1
     started, totals, found = time.monotonic(), {"model": 0, "bundle": 0, "snapshot": 0}, []
     with tempfile.TemporaryDirectory() as scratch:
         while True:
