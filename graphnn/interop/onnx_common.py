@@ -1,9 +1,11 @@
-"""What the ONNX exporter and importer share: the opset, the batch dimension's name, the lazy import."""
+"""What the ONNX exporter and importer share: the opsets, the batch dimension's name, the lazy import."""
 
 from graphnn.errors import GraphnnError
 
-OPSET = 17  # the default opset written by the exporter; the importer reads 13 and newer
-MIN_IMPORT_OPSET = 13
+OPSET = 17  # the default opset written by the exporter
+MIN_IMPORT_OPSET = 6  # the oldest opset the importer reads (ONNX's own backend test files start at 6)
+CONVERTED_OPSET = 18  # a model of an older opset is converted to this one (onnx.version_converter) first;
+#                       newer opsets are read as they are (up to the newest the installed onnx knows)
 BATCH = "N"  # the symbolic name of the leading (batch) dimension
 
 

@@ -3,12 +3,20 @@
     bundle = import_onnx("model.onnx")                        # Bundle(model, weights, state, metadata)
     import_file("model.onnx", "model.json")                   # model.json (+ model.gnn when it has weights)
 
-Reading executes nothing: the file's size is checked against ``MAX_ONNX_BYTES``, its bytes are parsed as
-protobuf (``onnx.load_model_from_string``, which never follows external-data paths), tensors that keep
-their data in external files are refused, and every tensor's element count is checked before it is
-converted to an array.
+**Reading executes nothing.** The file's size is checked against ``MAX_ONNX_BYTES`` and its node and entry
+counts from the wire format, its bytes are parsed as protobuf (``onnx.load_model_from_string``, which never
+follows external-data paths), and ``onnx_read.ReadModel`` checks every node, attribute and tensor (types,
+counts, data types, NaN; external data refused) before anything uses them, converts opsets 6 to 17 to
+opset 18 (``onnx.version_converter``) and runs ONNX's shape inference. Every error is one line naming the
+file and the ONNX node.
 
-ONNX (opset 13 and newer, default domain) -> graphnn:
+**The walk.** Nodes are taken in file order. A node whose inputs are all constants (initializers,
+Constant nodes, earlier folded results) is folded into a constant (``onnx_fold``: ConstantOfShape, Shape,
+Gather, Unsqueeze, Concat, Cast, Reshape, Slice, arithmetic, ...); ``Shape`` of a computed tensor folds too,
+its batch entry left open. Any other node goes to its handler: a graphnn op that lists the ONNX type in
+``onnx_imports`` imports it with its ``import_onnx`` (graphnn/ops/*), else one of the built-in handlers of
+``HANDLERS``. After each node, the shape graphnn computes for every output is compared with ONNX's inferred
+shape; a difference is an error naming the node.
 
     Gemm (transA=0; alpha, beta, transB folded)   fc (W = alpha * B or alpha * B.T, b = beta * C)
     MatMul by a constant [+ Add of a constant]    fc (the Add becomes the bias)
@@ -16,21 +24,37 @@ ONNX (opset 13 and newer, default domain) -> graphnn:
     LeakyRelu(alpha), Softmax(axis)               activation leaky_relu (negative_slope), softmax (axis)
     Dropout (inference)                           dropout (ratio)
     Add, Sum (computed inputs, equal shapes)      add
-    Concat(axis), Flatten(axis=1), Reshape        concat, flatten, reshape (batch kept: 0 or -1 first)
-    Conv (2-D)                                    conv2d (symmetric pads, or SAME_UPPER as "same")
-    MaxPool, AveragePool (2-D, floor)             maxpool2d, avgpool2d (count_include_pad=1 if padded)
+    Concat(axis), Flatten, Reshape                concat, flatten, reshape (batch kept: 0, -1 or N first)
     GlobalAveragePool [+ Flatten]                 global_avgpool [+ reshape to (C, 1, 1) if not flattened]
     BatchNormalization (inference)                batchnorm (running statistics as state)
     Constant                                      a constant (weights, shapes, ratios)
-    an op type a graphnn op lists in onnx_imports that op (e.g. Mul -> multiply), by its import_onnx
 
-Graph inputs become data nodes (field "x"); their leading dimension is the batch. Node names come from
-the ONNX node names (or output names), with characters graphnn does not allow replaced by "_". Any
-other operator, attribute value or layout is a GraphnnError naming the ONNX node and its op_type.
+**The batch rule.** graphnn's data nodes hold samples: axis 0 of every tensor is the batch. An ONNX graph
+is imported *batched* (ONNX axis 0 of every tensor is graphnn's batch, of any size) when its data inputs
+share their leading dimension (one symbol, one size, or unknown) and no node reaches across that axis: an
+``axis`` of 0 (Softmax, Concat, a reduction, ...), a Reshape or Flatten that merges or fixes it, a
+constant operand that varies along it, an output shape ONNX's inference gives without it. Otherwise
+(``BatchAxisError``, or a scalar input) the graph is imported again *unbatched*, with batch-1 semantics:
+each data node's shape is the whole ONNX tensor, graphnn's batch is one more leading axis of size 1, and
+ONNX axis k is graphnn axis k + 1 (``graphnn.interop.onnx_backend`` adds and removes that axis). Ops that
+need a batch of samples (Conv, pooling, normalisations, LRN) refuse an unbatched graph. When both
+attempts fail, the error of the one that got further through the graph is reported. The bundle records
+the rule taken (metadata ``imported_from.batched``); an unbatched model's description says so too.
 
-``loss`` adds a loss on every graph output, reading class indices from a new data node ``label``
-(field "y"); with ``softmax_cross_entropy`` an output that is a Softmax over axis 1 is replaced by the
-loss (the inverse of ``graphnn export --softmax``).
+**For import hooks** (``Op.import_onnx(importer, node, attributes)``; ``attributes`` are typed and
+checked already, only those the node sets): ``importer.tensor(node, i)`` is the graphnn node computing
+input i; ``importer.constant(node, i, required=True)`` its value (a graph input there raises
+``NeedsConstant``, which the backend answers by binding the input's value); ``importer.is_constant(node,
+i)``; ``importer.shapes[x]`` a graphnn node's sample shape and ``importer.onnx_shape(x)`` its ONNX shape
+(None for the batch); ``importer.axis(node, attributes, x, default)`` / ``importer.to_axis(node, value, x)``
+an ONNX axis of x's tensor as a graphnn axis (batch = 0), a ``BatchAxisError`` when it is the batch;
+``importer.batched``; ``importer.add(node, op, inputs, weights=None, state=None, name=None, output=0,
+**params)`` appends a graphnn node computing ONNX output ``output``; ``importer.fail(message, node)``.
+
+Node names come from the ONNX node names (or output names), with characters graphnn does not allow
+replaced by "_". ``loss`` adds a loss on every graph output, reading class indices from a new data node
+``label`` (field "y"); with ``softmax_cross_entropy`` an output that is a Softmax over axis 1 is replaced
+by the loss (the inverse of ``graphnn export --softmax``).
 """
 
 import math
@@ -43,11 +67,13 @@ import numpy as np
 
 from graphnn import ops
 from graphnn.errors import GraphnnError, LimitError, ShapeError
-from graphnn.interop.onnx_common import MIN_IMPORT_OPSET, require_onnx
+from graphnn.interop.onnx_common import require_onnx
+from graphnn.interop.onnx_fold import BATCH, FOLDERS, FoldError, fold, shape_of, symbolic
+from graphnn.interop.onnx_read import ReadModel, node_label
 from graphnn.interop.onnx_wire import check_counts
 from graphnn.io.regular import require_regular_file
 from graphnn.model import schema
-from graphnn.model.limits import MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_NODES, MAX_TENSOR_ELEMENTS
+from graphnn.model.limits import MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_PARAMETERS
 from graphnn.model.names import unique_name
 from graphnn.model.validate import describe
 from graphnn.ops.base import defaults
@@ -55,8 +81,27 @@ from graphnn.ops.conv import same_padding
 from graphnn.ops.loss import FUNCTIONS as LOSS_FUNCTIONS
 
 MAX_ONNX_BYTES = 2**31 - 1  # protobuf cannot parse a larger message
+MAX_FOLDED_ELEMENTS = MAX_PARAMETERS  # all constants folded at import, together (ConstantOfShape weights)
 ACTIVATIONS = {"Relu": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "Identity": "identity"}
+BATCHED_OPS = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
+               "GlobalMaxPool", "GlobalLpPool", "BatchNormalization", "InstanceNormalization", "LRN",
+               "MaxUnpool", "MaxRoiPool", "Upsample", "Resize"}  # they need axis 0 to be a batch of samples
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+class BatchAxisError(GraphnnError):
+    """A node of a graph imported batched reaches across ONNX axis 0, graphnn's batch: the importer tries
+    again without a batch axis (see the batch rule in the module docstring)."""
+
+
+class NeedsConstant(GraphnnError):
+    """A node needs the value of graph input ``tensor`` (a weight, a shape) where graphnn takes a constant.
+    An importer of files reports it; ``graphnn.interop.onnx_backend`` binds the input's value and imports
+    again."""
+
+    def __init__(self, message, tensor, **where):
+        super().__init__(message, **where)
+        self.tensor = tensor
 
 
 def load_onnx(path):
@@ -90,65 +135,85 @@ def sanitize(text):
 def _plain(value):
     """A parameter as the model file would say it: a float32 attribute's shortest decimal (0.2, not
     0.20000000298023224), a [height, width] pair of equal sizes as one number."""
-    if isinstance(value, float):
+    if isinstance(value, (float, np.floating)):
         return float(np.format_float_positional(np.float32(value), unique=True, trim="0"))
+    if isinstance(value, np.integer):
+        return int(value)
     if isinstance(value, list) and len(value) == 2 and value[0] == value[1] and isinstance(value[0], int):
         return value[0]
     return value
 
 
+def _finite(value):
+    """Whether a parameter value (numbers, strings, lists of them) holds no NaN or infinity."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_finite(item) for item in value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    return True
+
+
+_VALIDATORS = {}  # op name -> jsonschema validator of one node of that op
+
+
+def _validator(op_class):
+    if op_class.name not in _VALIDATORS:
+        _VALIDATORS[op_class.name] = jsonschema.Draft202012Validator(schema.node_params_schema(op_class))
+    return _VALIDATORS[op_class.name]
+
+
 class _Importer:
     """Walks the ONNX graph in order, turning each node into graphnn nodes with their weights."""
 
-    def __init__(self, onnx, proto, file):
-        self.onnx, self.proto, self.file = onnx, proto, file
-        self.graph = proto.graph
-        self.constants = {}  # ONNX tensor -> array
+    def __init__(self, read, *, batched, bound=None):
+        self.read, self.onnx, self.file = read, read.onnx, read.file
+        self.graph = read.graph
+        self.batched = batched
+        self.constants = {**read.constants, **(bound or {})}  # ONNX tensor -> array
         self.source = {}  # ONNX tensor -> the graphnn node computing it
+        self.inputs = {}  # ONNX graph input -> its data node
+        self.leading = {}  # data node -> the leading dimension its ONNX input declares (symbol, size, None)
+        self.batch = None  # (input, leading dimension) of the first data input a node reads
         self.deferred = {}  # ONNX tensor of a GlobalAveragePool -> (its ONNX node, the pooled graphnn node)
         self.shapes = {}  # graphnn node -> shape of one sample
         self.nodes, self.weights, self.state = [], {}, {}
-        self.taken, self.numbers = set(), {}  # names given, and the last number given per base (unique_name)
-        self.fixed_batch = set()  # fixed leading sizes of graph inputs: a Reshape may give them as the batch
+        self.taken, self.numbers = set(), {}  # unique_name's memory: names given, and where each base's numbering stopped
         self.fc_from_matmul = {}  # ONNX tensor -> fc node made from a MatMul (an Add may give it a bias)
         self.flattened = {}  # ONNX tensor of a Flatten read only by a Gemm or MatMul -> the unflattened node
         self.uses = Counter(name for node in self.graph.node for name in node.input if name)
         self.fc_readers = {node.input[0] for node in self.graph.node
                            if node.op_type in ("Gemm", "MatMul") and node.input}
-        self.uses.update(output.name for output in self.graph.output)
+        self.output_names = {output.name for output in self.graph.output}
+        self.uses.update(self.output_names)
+        self.budget = MAX_FOLDED_ELEMENTS
+        self.index, self.current = -1, None  # the ONNX node being imported (how far the walk got)
+        self.outputs = []  # per graph output: (ONNX name, graphnn node or None, constant or None)
 
     # --- errors, names, tensors ---------------------------------------------------------------------
 
-    def fail(self, message, node=None):
-        where = {} if node is None else {"node": node.name or node.output[0], "op": node.op_type}
-        raise GraphnnError(message, file=self.file, **where)
+    def where(self, node):
+        if node is None:
+            return {"file": self.file}
+        index = self.index if node is self.current else None
+        return {"file": self.file, "node": node_label(node, index), "op": node.op_type}
+
+    def fail(self, message, node=None, error=GraphnnError):
+        raise error(message, **self.where(node))
+
+    def batch_axis(self, message, node=None):
+        """Refuse what needs ONNX axis 0 of a batched graph (the importer then tries it unbatched)."""
+        self.fail(message, node, BatchAxisError)
 
     def unique(self, base):
         return unique_name(base, self.taken, limit=MAX_NAME_LENGTH, numbers=self.numbers)
 
-    def array(self, tensor, node=None):
-        """A TensorProto as an array, its size checked first; external data is refused."""
-        if tensor.data_location == self.onnx.TensorProto.EXTERNAL:
-            self.fail(f"tensor '{tensor.name}' keeps its data in an external file; graphnn reads "
-                      "self-contained .onnx files only", node)
-        count = math.prod(tensor.dims)
-        if len(tensor.dims) > MAX_DIMENSIONS or count > MAX_TENSOR_ELEMENTS:
-            self.fail(f"tensor '{tensor.name}' has shape {tuple(tensor.dims)}; the limits are "
-                      f"{MAX_DIMENSIONS} dimensions and {MAX_TENSOR_ELEMENTS:,} elements", node)
-        try:
-            array = self.onnx.numpy_helper.to_array(tensor)
-        except (ValueError, TypeError) as error:  # raw_data that does not fit dims, an unknown data type
-            self.fail(f"tensor '{tensor.name}' cannot be read: {error}", node)
-        if array.dtype.kind not in "fiub":
-            self.fail(f"tensor '{tensor.name}' has data type {array.dtype}; expected numbers", node)
-        return array
-
     def attributes(self, node):
-        values = {}
-        for attribute in node.attribute:
-            value = self.onnx.helper.get_attribute_value(attribute)
-            values[attribute.name] = value.decode() if isinstance(value, bytes) else value
-        return values
+        """The node's checked attributes (see onnx_read.ReadModel.read_attributes)."""
+        if node is self.current:
+            return self.read.attributes[self.index]
+        return self.read.attributes[list(self.graph.node).index(node)]
 
     def tensor(self, node, index):
         """The graphnn node computing input ``index`` of ``node``."""
@@ -156,46 +221,94 @@ class _Importer:
         if name in self.deferred:
             self.materialize(name)
         if name in self.source:
+            if name in self.inputs:
+                self.use_input(name, node)
             return self.source[name]
         if name in self.constants:
             self.fail(f"input {index} ('{name}') is a constant; graphnn needs a computed tensor there", node)
         self.fail(f"input {index} ('{name}') is not a graph input or the output of an earlier node", node)
 
-    def constant(self, node, index, required=True):
-        """Input ``index`` of ``node`` as an array; None when it is absent and not ``required``."""
+    def is_constant(self, node, index):
+        name = node.input[index] if index < len(node.input) else ""
+        return name in self.constants
+
+    def constant(self, node, index, required=True, batch=False):
+        """Input ``index`` of ``node`` as an array; None when it is absent and not ``required``. With
+        ``batch``, a shape that holds the open batch size (an object array with a BATCH entry) is allowed."""
         name = node.input[index] if index < len(node.input) else ""
         if name in self.constants:
-            return self.constants[name]
+            value = self.constants[name]
+            if symbolic(value) and not batch:
+                self.fail(f"input {index} ('{name}') depends on the batch size; graphnn needs a constant there",
+                          node)
+            return value
         if not name and not required:
             return None
-        self.fail(f"input {index} ('{name or 'absent'}') must be a constant (an initializer or Constant)",
-                  node)
+        message = f"input {index} ('{name or 'absent'}') must be a constant (an initializer or Constant)"
+        if name in self.inputs:
+            raise NeedsConstant(f"{message}; it is a graph input", name, **self.where(node))
+        self.fail(message, node)
+
+    def onnx_shape(self, x):
+        """The ONNX shape of graphnn node ``x``'s tensor: (None, *sample) batched, the sample unbatched."""
+        return ((None,) if self.batched else ()) + tuple(self.shapes[x])
+
+    def describe(self, x):
+        return "(" + ", ".join(["N"] * self.batched + [str(d) for d in self.shapes[x]]) + ")"
+
+    def to_axis(self, node, axis, x, what="axis"):
+        """ONNX axis ``axis`` (negative counts from the end) of graphnn node ``x``'s tensor as a graphnn axis
+        (the batch is graphnn axis 0); a BatchAxisError when it is the batch of a batched graph."""
+        rank = len(self.onnx_shape(x))
+        if not -rank <= axis < rank:
+            self.fail(f"{what} {axis} is out of range for a rank-{rank} tensor", node)
+        axis %= rank
+        if self.batched and axis == 0:
+            self.batch_axis(f"{what} {axis} of a rank-{rank} tensor: graphnn needs an axis after the batch "
+                            "(axis 0)", node)
+        return axis if self.batched else axis + 1
+
+    def axis(self, node, a, x, default):
+        """The attribute ``axis`` (else ``default``) as a graphnn axis, by ``to_axis``."""
+        axis = a.get("axis", default)
+        if axis is None:
+            self.fail("the attribute axis is missing", node)
+        return self.to_axis(node, axis, x)
 
     # --- graphnn nodes ------------------------------------------------------------------------------
 
-    def add(self, node, op, inputs, weights=None, state=None, name=None, **params):
-        """Append a graphnn node computed from ONNX ``node``; its output tensor now maps to it."""
-        name = name or self.unique(sanitize(node.name or node.output[0]))
+    def add(self, node, op, inputs, weights=None, state=None, name=None, output=0, **params):
+        """Append a graphnn node computed from ONNX ``node``; its output ``output`` now maps to it."""
+        name = name or self.unique(sanitize(node.name or node.output[output] or node.output[0]))
         inputs = self.distinct(inputs)
         op_class = ops.get(op)
         implied = defaults(op_class.params_schema)
-        params = {key: _plain(value) for key, value in params.items()
-                  if key not in implied or implied[key] != _plain(value)}
+        params = {key: _plain(value) for key, value in params.items()}
+        params = {key: value for key, value in params.items() if key not in implied or implied[key] != value}
+        for key, value in params.items():
+            if not _finite(value):
+                self.fail(f"{op} parameter {key} must be finite; got {value}", node)
+        for group in (weights or {}), (state or {}):
+            for key, array in group.items():
+                if np.asarray(array).dtype.kind == "f" and not np.isfinite(array).all():
+                    self.fail(f"{op} {key} holds infinite values", node)
         document = {"name": name, "op": op, **({"inputs": list(inputs)} if inputs else {}), **params}
-        validator = jsonschema.Draft202012Validator(schema.node_params_schema(op_class))
-        error = next(iter(validator.iter_errors(document)), None)
+        error = next(iter(_validator(op_class).iter_errors(document)), None)
         if error is not None:
             self.fail(f"{op} parameter {'/'.join(map(str, error.absolute_path))}: {describe(error)}", node)
         try:
             self.shapes[name] = op_class(name, params, [self.shapes[s] for s in inputs]).out_shape
         except ShapeError as error:
             self.fail(f"as graphnn {op}: {error.message}", node)
+        if len(self.shapes[name]) > MAX_DIMENSIONS:
+            self.fail(f"as graphnn {op}: shape {self.shapes[name]} has more than {MAX_DIMENSIONS} dimensions",
+                      node)
         self.nodes.append(document)
         if weights:
             self.weights[name] = weights
         if state:
             self.state[name] = state
-        self.source[node.output[0]] = name
+        self.source[node.output[output]] = name
         return document
 
     def distinct(self, inputs):
@@ -220,6 +333,123 @@ class _Importer:
         channels = self.shapes[pooled["name"]][0]
         self.add(node, "reshape", [pooled["name"]], shape=[channels, 1, 1])
 
+    # --- graph inputs and the batch -----------------------------------------------------------------
+
+    def data_input(self, value):
+        tensor_type = value.type.tensor_type
+        where = {"file": self.file, "node": value.name, "op": "graph input"}
+        TP = self.onnx.TensorProto
+        numeric = (TP.FLOAT, TP.DOUBLE, TP.FLOAT16, TP.BFLOAT16, TP.INT8, TP.INT16, TP.INT32, TP.INT64,
+                   TP.UINT8, TP.UINT16, TP.UINT32, TP.UINT64, TP.BOOL)
+        if not value.type.HasField("tensor_type") or tensor_type.elem_type not in numeric:
+            kind = TP.DataType.Name(tensor_type.elem_type) if tensor_type.elem_type in TP.DataType.values() \
+                else "not a tensor"
+            raise GraphnnError(f"element type {kind}; graphnn's data nodes take tensors of numbers", **where)
+        dims = list(tensor_type.shape.dim)
+        if self.batched and not dims:
+            raise BatchAxisError("a scalar has no batch axis", **where)
+        if len(dims) > MAX_DIMENSIONS + self.batched:
+            raise GraphnnError(f"rank {len(dims)}: graphnn takes at most {MAX_DIMENSIONS} axes besides the batch",
+                               **where)
+        shape = []
+        for axis, dim in enumerate(dims[1:] if self.batched else dims, start=int(self.batched)):
+            if not dim.HasField("dim_value") or dim.dim_value < 1:
+                raise GraphnnError(f"axis {axis} has no fixed size ({dim.dim_param or '?'}); graphnn needs "
+                                   f"every size{' but the batch' * self.batched}'s", **where)
+            shape.append(dim.dim_value)
+        name = self.unique(sanitize(value.name))
+        self.nodes.append({"name": name, "op": "data", "shape": shape, "field": "x"})
+        self.shapes[name] = tuple(shape)
+        self.source[value.name] = name
+        self.inputs[value.name] = name
+        if self.batched:
+            first = dims[0]
+            self.leading[value.name] = first.dim_param or (first.dim_value if first.HasField("dim_value") else None)
+
+    def use_input(self, name, node):
+        """Batched, the data inputs nodes read must share their leading (batch) dimension."""
+        if not self.batched:
+            return
+        leading = self.leading[name]
+        if self.batch is None or (self.batch[1] is None and leading is not None):
+            self.batch = (name, leading)
+        elif leading is not None and leading != self.batch[1]:
+            self.batch_axis(f"graph inputs '{self.batch[0]}' and '{name}' have leading dimensions "
+                            f"{self.batch[1]} and {leading}: no common batch axis", node)
+
+    @property
+    def batch_size(self):
+        """The batch size the graph inputs fix (an int), or None (open, or unbatched)."""
+        if self.batched and self.batch is not None and isinstance(self.batch[1], int):
+            return self.batch[1]
+        fixed = {value for value in self.leading.values() if isinstance(value, int)}
+        return fixed.pop() if len(fixed) == 1 else None
+
+    # --- checks around every node ---------------------------------------------------------------------
+
+    def check_constant_types(self, node):
+        """Each constant input of ``node`` has a data type ONNX's schema allows there (a float Reshape
+        shape [0.5, 4.5] is refused, not truncated)."""
+        schema = self.read.schema_of(node)
+        for index, name in enumerate(node.input):
+            if name not in self.constants:
+                continue
+            formal = schema.inputs[min(index, len(schema.inputs) - 1)]
+            allowed = self.read.allowed_types(schema, formal)
+            value = self.constants[name]
+            kind = "tensor(int64)" if symbolic(value) else self.read.type_string(value.dtype)
+            if allowed and kind not in allowed:
+                shown = value.reshape(-1)[:6].tolist()
+                self.fail(f"input {index} ('{name}') is a {kind} {shown}; ONNX {node.op_type} takes "
+                          f"{' or '.join(sorted(allowed)) if len(allowed) < 4 else formal.type_str} there", node)
+
+    def verify(self, node):
+        """Each output graphnn computes for ``node`` has the shape ONNX's shape inference gives it."""
+        for name in node.output:
+            if name not in self.source or self.read.shapes.get(name) is None:
+                continue
+            expected, sample = self.read.shapes[name], self.shapes[self.source[name]]
+            if self.batched:
+                if len(expected) == len(sample) and self.batch_size == 1 and name in self.output_names and \
+                        self.uses[name] == 1 and all(e in (None, s) for e, s in zip(expected, sample)):
+                    continue  # an output whose batch of 1 ONNX squeezes away (x.squeeze() at batch 1)
+                fits = len(expected) == len(sample) + 1 and all(e in (None, s) for e, s in zip(expected[1:], sample))
+                leading = expected[0] if expected else None
+                if not fits or (leading is not None and leading != self.batch_size):
+                    shown = "(" + ", ".join("?" if d is None else str(d) for d in expected) + ")"
+                    self.batch_axis(f"output '{name}': ONNX's shape inference gives {shown}, graphnn computes "
+                                    f"{self.describe(self.source[name])} (batch N)", node)
+            elif len(expected) != len(sample) or any(e not in (None, s) for e, s in zip(expected, sample)):
+                self.fail(f"output '{name}': ONNX's shape inference gives {expected}, graphnn computes "
+                          f"{tuple(sample)}", node)
+
+    # --- folding ------------------------------------------------------------------------------------
+
+    def foldable(self, node):
+        return node.op_type in FOLDERS and all(not name or name in self.constants for name in node.input)
+
+    def fold(self, node, a):
+        xs = [self.constants[name] if name else None for name in node.input]
+        try:
+            results = fold(node.op_type, xs, a, self.budget, outputs=len(node.output))
+        except FoldError as error:
+            self.fail(f"cannot fold: {error}", node)
+        for name, value in zip(node.output, results):
+            if name and value is not None:
+                self.budget -= value.size
+                self.constants[name] = value
+
+    def shape_op(self, node, a):
+        """Shape (and Size) of a computed tensor: known here, but for the batch size, left open."""
+        x = self.tensor(node, 0)
+        shape = ((BATCH,) if self.batched else ()) + tuple(self.shapes[x])
+        if node.op_type == "Size":
+            if self.batched:
+                self.fail("Size of a batched tensor depends on the batch size, which graphnn leaves open", node)
+            self.constants[node.output[0]] = np.array(math.prod(shape), np.int64)
+        else:
+            self.constants[node.output[0]] = shape_of(shape, a)
+
     # --- one handler per ONNX op_type -----------------------------------------------------------------
 
     def fc(self, node, w, b):
@@ -232,8 +462,7 @@ class _Importer:
             x = self.tensor(node, 0)
             size = self.shapes[x][0] if len(self.shapes[x]) == 1 else None
         if size is None or w.ndim != 2 or w.shape[0] != size:
-            shape = ", ".join(map(str, self.shapes[x]))
-            self.fail(f"multiplies input shape (N, {shape}) by weights {w.shape}; graphnn's fc needs "
+            self.fail(f"multiplies input shape {self.describe(x)} by weights {w.shape}; graphnn's fc needs "
                       "(N, D) @ (D, units)", node)
         weights = {"W": w} if b is None else {"W": w, "b": self.bias(node, b, w.shape[1])}
         no_bias = {} if b is not None else {"bias": False}
@@ -248,31 +477,47 @@ class _Importer:
     def gemm(self, node, a):
         if a.get("transA", 0):
             self.fail("transA=1 is not supported (graphnn's fc multiplies samples in rows)", node)
+        x = self.tensor(node, 0) if node.input[0] not in self.flattened else None
         w = self.constant(node, 1)
         if w.ndim != 2:
             self.fail(f"B has shape {w.shape}; expected a matrix", node)
         w = (w.T if a.get("transB", 0) else w) * np.asarray(a.get("alpha", 1.0), w.dtype)
         c = self.constant(node, 2, required=False)
+        if c is not None and x is not None and c.ndim == 2 and c.shape[0] not in (1,) and self.batched:
+            self.batch_axis(f"C of shape {c.shape} varies along the batch axis", node)
         self.fc(node, w, None if c is None else c * np.asarray(a.get("beta", 1.0), c.dtype))
 
     def matmul(self, node, a):
-        fc = self.fc(node, self.constant(node, 1), None)
+        w = self.constant(node, 1)
+        fc = self.fc(node, w, None)
         self.fc_from_matmul[node.output[0]] = fc
+
+    def fuse_bias(self, node):
+        """MatMul + Add of a constant (the MatMul read by nothing else): the bias of one fc."""
+        if node.op_type != "Add" or len(node.input) != 2:
+            return False
+        for computed, constant in (node.input, node.input[::-1]):
+            fc = self.fc_from_matmul.get(computed)
+            if fc is None or constant not in self.constants or self.uses[computed] != 1:
+                continue
+            c = self.constants[constant]
+            if symbolic(c) or c.size != fc["units"] and c.size != 1 or c.ndim > 2 or \
+                    (c.ndim == 2 and c.shape[0] != 1):
+                return False
+            fc.pop("bias")
+            self.weights[fc["name"]]["b"] = self.bias(node, c, fc["units"])
+            self.source[node.output[0]] = fc["name"]
+            return True
+        return False
 
     def add_op(self, node, a):
         names = list(node.input)
         constant = [name for name in names if name in self.constants]
-        computed = [name for name in names if name not in self.constants]
-        fc = self.fc_from_matmul.get(computed[0]) if len(names) == 2 and len(constant) == 1 else None
-        if fc is not None and self.uses[computed[0]] == 1:  # MatMul + Add: the bias of one fc
-            fc.pop("bias")
-            self.weights[fc["name"]]["b"] = self.bias(node, self.constants[constant[0]], fc["units"])
-            self.source[node.output[0]] = fc["name"]
-        elif constant:
+        if constant:
             self.fail(f"adds the constant '{constant[0]}'; graphnn's add takes computed inputs of equal "
                       "shape (a bias right after a MatMul is folded into fc)", node)
         elif len(names) == 1:
-            self.add(node, "activation", [self.tensor(node, 0)], function="identity")
+            self.source[node.output[0]] = self.tensor(node, 0)
         else:
             self.add(node, "add", [self.tensor(node, i) for i in range(len(names))])
 
@@ -280,26 +525,11 @@ class _Importer:
         self.add(node, "activation", [self.tensor(node, 0)], function=ACTIVATIONS[node.op_type])
 
     def identity(self, node, a):
-        if node.input[0] in self.constants:
-            self.constants[node.output[0]] = self.constants[node.input[0]]
-        else:
-            self.activation(node, a)
+        self.add(node, "activation", [self.tensor(node, 0)], function="identity")
 
     def leaky_relu(self, node, a):
         self.add(node, "activation", [self.tensor(node, 0)], function="leaky_relu",
                  negative_slope=float(a.get("alpha", 0.01)))
-
-    def axis(self, node, a, x, default):
-        """The attribute ``axis`` counted from the batch (axis 0), which it must not be."""
-        rank = len(self.shapes[x]) + 1
-        axis = a.get("axis", default)
-        if axis is None:
-            self.fail("the attribute axis is missing", node)
-        axis = axis + rank if axis < 0 else axis
-        if not 1 <= axis < rank:
-            self.fail(f"axis {a.get('axis', default)} of a rank-{rank} tensor: graphnn needs an axis after "
-                      "the batch (axis 0)", node)
-        return axis
 
     def softmax(self, node, a):
         x = self.tensor(node, 0)
@@ -308,9 +538,10 @@ class _Importer:
     def dropout(self, node, a):
         ratio = self.constant(node, 1, required=False)
         training = self.constant(node, 2, required=False)
-        if training is not None and bool(training):
+        if training is not None and bool(np.asarray(training).reshape(-1)[0]):
             self.fail("training_mode is true; graphnn imports inference graphs", node)
-        self.add(node, "dropout", [self.tensor(node, 0)], ratio=0.5 if ratio is None else float(ratio))
+        ratio = 0.5 if ratio is None else float(np.asarray(ratio).reshape(-1)[0])
+        self.add(node, "dropout", [self.tensor(node, 0)], ratio=ratio)
 
     def concat(self, node, a):
         xs = [self.tensor(node, i) for i in range(len(node.input))]
@@ -323,41 +554,60 @@ class _Importer:
             self.add(node, "global_avgpool", [source])
             return
         x = self.tensor(node, 0)
-        if self.axis(node, a, x, 1) != 1:
-            self.fail(f"axis {a['axis']}: graphnn flattens everything after the batch (axis 1)", node)
-        if self.uses[node.output[0]] == 1 and node.output[0] in self.fc_readers:
-            self.flattened[node.output[0]] = x
+        shape = self.onnx_shape(x)
+        rank = len(shape)
+        axis = a.get("axis", 1)
+        if not -rank <= axis <= rank:
+            self.fail(f"axis {axis} is out of range for a rank-{rank} tensor", node)
+        axis %= rank + 1
+        if self.batched:
+            if axis != 1:
+                self.batch_axis(f"axis {a.get('axis', 1)} merges the batch (axis 0) with other axes", node)
+            if self.uses[node.output[0]] == 1 and node.output[0] in self.fc_readers:
+                self.flattened[node.output[0]] = x
+            else:
+                self.add(node, "flatten", [x])
         else:
-            self.add(node, "flatten", [x])
+            self.add(node, "reshape", [x], shape=[math.prod(shape[:axis]), math.prod(shape[axis:])])
 
     def reshape(self, node, a):
         name = node.input[0]
-        target = [int(d) for d in self.constant(node, 1).reshape(-1)]
-        if not target or (a.get("allowzero", 0) and 0 in target):
-            self.fail(f"target shape {target} is not supported (empty, or zeros with allowzero=1)", node)
-        if target[0] not in (0, -1) and target[0] not in self.fixed_batch:
-            self.fail(f"target shape {target} fixes the batch size; expected 0 or -1 first", node)
-        if target[0] == -1 and -1 in target[1:]:
-            self.fail(f"target shape {target} has two -1 entries", node)
-        if name in self.deferred and self.uses[name] == 1:  # GlobalAveragePool + Reshape to (N, C)?
-            channels = self.shapes[self.deferred[name][1]][0]
-            if self.copy_zeros(node, target[1:], (channels, 1, 1)) in ([channels], [-1]):
-                _, source = self.deferred.pop(name)
-                self.add(node, "global_avgpool", [source])
-                return
-        x = self.tensor(node, 0)
-        self.add(node, "reshape", [x], shape=self.copy_zeros(node, target[1:], self.shapes[x]))
+        target = self.constant(node, 1, batch=True)
+        if target.dtype != object and target.dtype.kind not in "iu":
+            self.fail(f"the target shape must be integers; got {target.dtype} {target.reshape(-1)[:8].tolist()}",
+                      node)
+        target = [BATCH if d is BATCH else int(d) for d in target.reshape(-1)]
+        if a.get("allowzero", 0) and 0 in target:
+            self.fail(f"target shape {target} with allowzero=1 makes an empty tensor", node)
+        if BATCH in target[1:]:
+            self.batch_axis(f"target shape {target} moves the batch size away from axis 0", node)
+        if self.batched:
+            if name in self.deferred and self.uses[name] == 1 and target and target[0] in (0, -1, BATCH):
+                channels = self.shapes[self.deferred[name][1]][0]  # GlobalAveragePool + Reshape to (N, C)?
+                if self.copy_zeros(node, target[1:], (channels, 1, 1)) in ([channels], [-1]):
+                    _, source = self.deferred.pop(name)
+                    self.add(node, "global_avgpool", [source])
+                    return
+            x = self.tensor(node, 0)
+            if not target or (target[0] not in (0, -1, BATCH) and target[0] != self.batch_size):
+                self.batch_axis(f"target shape {target} fixes the batch size; expected 0, -1 or N first", node)
+            rest = self.copy_zeros(node, target[1:], self.shapes[x])
+            if target[0] == -1 and (-1 in rest or math.prod(rest) != math.prod(self.shapes[x])):
+                self.batch_axis(f"target shape {target} merges the batch with other axes", node)
+            self.add(node, "reshape", [x], shape=rest)
+        else:
+            x = self.tensor(node, 0)
+            self.add(node, "reshape", [x], shape=self.copy_zeros(node, target, self.shapes[x]) or [1])
 
     def copy_zeros(self, node, shape, in_shape):
         """ONNX Reshape's 0 entries ("copy this axis") replaced by the input's sizes (batch not counted)."""
         if any(d == 0 and i >= len(in_shape) for i, d in enumerate(shape)):
-            self.fail(f"target shape copies an axis that the input shape (N, {in_shape}) lacks", node)
+            self.fail(f"target shape copies an axis that the input shape {tuple(in_shape)} lacks", node)
         return [in_shape[i] if d == 0 else d for i, d in enumerate(shape)]
 
     def spatial(self, node, x, what):
         if len(self.shapes[x]) != 3:
-            self.fail(f"input has shape (N, {', '.join(map(str, self.shapes[x]))}); graphnn's {what} is 2-D "
-                      "(N, C, H, W)", node)
+            self.fail(f"input has shape {self.describe(x)}; graphnn's {what} is 2-D (N, C, H, W)", node)
         return self.shapes[x]
 
     def pads(self, node, a, in_shape, kernel, stride, dilation):
@@ -424,91 +674,68 @@ class _Importer:
 
     def global_average_pool(self, node, a):
         x = self.tensor(node, 0)
-        self.spatial(node, x, "global_avgpool")
+        if len(self.shapes[x]) != 3:
+            self.fail(f"input has shape {self.describe(x)}; graphnn's global_avgpool is 2-D (N, C, H, W)", node)
         self.deferred[node.output[0]] = (node, x)
 
     def batch_normalization(self, node, a):
         if a.get("training_mode", 0):
             self.fail("training_mode=1; graphnn imports inference graphs", node)
+        x = self.tensor(node, 0)
         gamma, beta, mean, var = (self.constant(node, i) for i in range(1, 5))
-        self.add(node, "batchnorm", [self.tensor(node, 0)], {"gamma": gamma, "beta": beta},
+        self.add(node, "batchnorm", [x], {"gamma": gamma, "beta": beta},
                  {"running_mean": mean, "running_var": var}, epsilon=float(a.get("epsilon", 1e-5)),
                  momentum=float(a.get("momentum", 0.9)))
 
     def constant_op(self, node, a):
         if "value" in a:
-            value = self.array(a["value"], node)
+            value = a["value"]
         elif "value_float" in a or "value_floats" in a:
             value = np.asarray(a.get("value_float", a.get("value_floats")), np.float32)
         elif "value_int" in a or "value_ints" in a:
             value = np.asarray(a.get("value_int", a.get("value_ints")), np.int64)
         else:
-            self.fail(f"only numeric constants are supported; got attributes {', '.join(a)}", node)
+            self.fail(f"only numeric constants are supported; got attributes {', '.join(a) or 'none'}", node)
         self.constants[node.output[0]] = value
 
     # --- the whole graph ----------------------------------------------------------------------------
 
     def run(self, loss):
-        self.check_opset()
-        if len(self.graph.node) > MAX_NODES:
-            raise LimitError(f"{len(self.graph.node):,} nodes; the limit is {MAX_NODES:,}", file=self.file)
-        if self.graph.sparse_initializer:
-            self.fail("sparse initializers are not supported")
-        for tensor in self.graph.initializer:
-            self.constants[tensor.name] = self.array(tensor)
         for value in self.graph.input:
             if value.name not in self.constants:
                 self.data_input(value)
-        for node in self.graph.node:
-            handler = HANDLERS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
-            if handler is None:
-                domain = f" (domain {node.domain})" if node.domain not in ("", "ai.onnx") else ""
-                self.fail(f"ONNX op {node.op_type}{domain} has no graphnn equivalent; graphnn imports "
-                          f"{', '.join(sorted(HANDLERS))}", node)
-            handler(self, node, self.attributes(node))
+        for index, node in enumerate(self.graph.node):
+            self.index, self.current = index, node
+            a = self.read.attributes[self.index]
+            self.check_constant_types(node)
+            if self.foldable(node):
+                self.fold(node, a)
+                continue
+            if node.op_type in ("Shape", "Size"):
+                self.shape_op(node, a)
+                continue
+            if not self.batched and node.op_type in BATCHED_OPS:
+                self.fail(f"ONNX {node.op_type} needs axis 0 to be a batch of samples, and this graph is imported "
+                          "without one (see the batch rule of graphnn.interop.onnx_import)", node)
+            if not self.fuse_bias(node):
+                HANDLERS[node.op_type](self, node, a)
+            self.verify(node)
             for extra in node.output[1:]:
-                if extra and self.uses[extra]:
+                if extra and self.uses[extra] and extra not in self.source and extra not in self.constants:
                     self.fail(f"its extra output '{extra}' is used; graphnn computes only the first output",
                               node)
-        outputs = []
+        self.index = len(self.graph.node)
         for value in self.graph.output:
             if value.name in self.deferred:
                 self.materialize(value.name)
-            if value.name not in self.source:
+            if value.name in self.source:
+                self.outputs.append((value.name, self.source[value.name], None))
+            elif value.name in self.constants:
+                self.outputs.append((value.name, None, self.constants[value.name]))
+            else:
                 self.fail(f"graph output '{value.name}' is not computed by any node")
-            outputs.append(self.source[value.name])
         if loss:
-            self.add_losses(outputs, loss)
-
-    def check_opset(self):
-        versions = {entry.domain: entry.version for entry in self.proto.opset_import}
-        version = versions.get("", versions.get("ai.onnx"))
-        if version is None or version < MIN_IMPORT_OPSET:
-            raise GraphnnError(f"the model uses opset {version}; graphnn imports opset {MIN_IMPORT_OPSET} "
-                               "and newer (convert it with onnx.version_converter)", file=self.file)
-
-    def data_input(self, value):
-        tensor_type = value.type.tensor_type
-        where = {"file": self.file, "node": value.name, "op": "graph input"}
-        if tensor_type.elem_type not in (self.onnx.TensorProto.FLOAT, self.onnx.TensorProto.DOUBLE):
-            raise GraphnnError(f"element type {self.onnx.TensorProto.DataType.Name(tensor_type.elem_type)}; "
-                               "graphnn's data nodes take float or double", **where)
-        dims = tensor_type.shape.dim
-        if not dims or len(dims) > MAX_DIMENSIONS + 1:
-            raise GraphnnError(f"rank {len(dims)}: expected a batch axis and at most {MAX_DIMENSIONS} more",
-                               **where)
-        if dims[0].HasField("dim_value"):
-            self.fixed_batch.add(dims[0].dim_value)
-        shape = []
-        for axis, dim in enumerate(dims[1:], start=1):
-            if not dim.HasField("dim_value") or dim.dim_value < 1:
-                raise GraphnnError(f"axis {axis} has no fixed size ({dim.dim_param or '?'}); graphnn needs "
-                                   "every size but the batch's", **where)
-            shape.append(dim.dim_value)
-        name = self.unique(sanitize(value.name))
-        self.nodes.append({"name": name, "op": "data", "shape": shape, "field": "x"})
-        self.shapes[name] = tuple(shape)
-        self.source[value.name] = name
+            self.add_losses([node for _, node, _ in self.outputs if node is not None], loss)
 
     def add_losses(self, outputs, function):
         label = self.unique("label")
@@ -556,27 +783,48 @@ for _op in ops.names():  # ONNX op types that registered ops import themselves (
             raise ValueError(f"op '{_op}' imports ONNX {_onnx_type}, which op '{_CLAIMED[_onnx_type]}' already imports")
         _CLAIMED[_onnx_type] = _op
         HANDLERS[_onnx_type] = ops.get(_op).import_onnx
+SUPPORTED = frozenset(HANDLERS) | frozenset(FOLDERS) | {"Shape", "Size"}  # every ONNX op type the importer takes
 
 
-def onnx_to_bundle(proto, *, loss=None, file=None, name=None):
-    """A Bundle (model, weights, state, metadata) from an ONNX ModelProto; see the module docstring."""
+def read_model(proto, file=None):
+    """``proto`` checked, converted and shape-inferred (onnx_read.ReadModel)."""
+    return ReadModel(require_onnx(), proto, file, SUPPORTED)
+
+
+def import_graph(read, *, loss=None, bound=None):
+    """The finished _Importer of a ReadModel: tried batched, then unbatched (see the batch rule)."""
+    attempts = []
+    for batched in (True, False):
+        importer = _Importer(read, batched=batched, bound=bound)
+        try:
+            importer.run(loss)
+            return importer
+        except (NeedsConstant, LimitError):
+            raise
+        except GraphnnError as error:  # batched: any error may come from reading axis 0 as the batch
+            attempts.append((importer.index, error))
+    furthest = max(attempts, key=lambda attempt: attempt[0])[1]  # the batched attempt on a tie
+    raise GraphnnError(furthest.message, file=furthest.file, node=furthest.node, op=furthest.op) from None
+
+
+def bundle_of(importer, proto, *, file=None, name=None):
+    """The Bundle (model, weights, state, metadata) an _Importer made."""
     from graphnn.io.bundle import Bundle
     from graphnn.model import model_from_dict
 
-    onnx = require_onnx()
-    if loss not in (None, *LOSS_FUNCTIONS):
-        raise GraphnnError(f"loss must be one of {', '.join(LOSS_FUNCTIONS)}; got {loss!r}")
-    importer = _Importer(onnx, proto, file)
-    importer.run(loss)
     document = {"format": schema.FORMAT,
                 "name": sanitize(name or proto.graph.name or (Path(file).stem if file else "imported")),
                 "nodes": importer.nodes}
-    if proto.doc_string:
-        document["description"] = proto.doc_string
+    description = [proto.doc_string] if proto.doc_string else []
+    if not importer.batched:
+        description.append("Imported from ONNX without a batch axis: each data node's shape is a whole ONNX "
+                           "tensor, fed as a batch of one.")
+    if description:
+        document["description"] = " ".join(description)
     model = model_from_dict(document, file=file)
     arrays = [array for group in (importer.weights, importer.state) for node in group.values()
               for array in node.values()]
-    dtype = np.float64 if arrays and all(a.dtype == np.float64 for a in arrays) else np.float32
+    dtype = np.float64 if arrays and all(np.asarray(a).dtype == np.float64 for a in arrays) else np.float32
     weights, state = ({node: {key: np.ascontiguousarray(a, dtype) for key, a in group.items()}
                        for node, group in source.items()} for source in (importer.weights, importer.state))
     for step in model.plan.steps:
@@ -588,8 +836,21 @@ def onnx_to_bundle(proto, *, loss=None, file=None, name=None):
                 raise GraphnnError(f"{key} must have shape {tuple(shape)}; the ONNX model gives {got}",
                                    file=file, node=step.name, op=step.op.name)
     producer = " ".join(filter(None, (proto.producer_name, proto.producer_version))) or "unknown"
-    metadata = {"imported_from": {"file": Path(file).name if file else None, "producer": producer}}
+    metadata = {"imported_from": {"file": Path(file).name if file else None, "producer": producer,
+                                  "opset": importer.read.original_opset, "batched": importer.batched}}
     return Bundle(model, weights, state, metadata)
+
+
+def onnx_to_bundle(proto, *, loss=None, file=None, name=None):
+    """A Bundle (model, weights, state, metadata) from an ONNX ModelProto; see the module docstring."""
+    if loss not in (None, *LOSS_FUNCTIONS):
+        raise GraphnnError(f"loss must be one of {', '.join(LOSS_FUNCTIONS)}; got {loss!r}")
+    importer = import_graph(read_model(proto, file), loss=loss)
+    for onnx_name, node, _ in importer.outputs:
+        if node is None:
+            raise GraphnnError(f"graph output '{onnx_name}' is a constant; a graphnn network computes its "
+                               "outputs", file=file)
+    return bundle_of(importer, proto, file=file, name=name)
 
 
 def import_onnx(path, *, loss=None, name=None):

@@ -364,9 +364,12 @@ def test_import_refuses_garbage_old_opsets_external_data_and_oversized_files(tmp
         onnx_import.import_onnx(garbage)
     y = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
     relu = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [tensor("x", 3)], y)
-    old = write(helper.make_model(relu, opset_imports=[helper.make_opsetid("", 11)]), tmp_path / "old.onnx")
-    with pytest.raises(GraphnnError, match="opset 11; graphnn imports opset 13 and newer"):
-        onnx_import.import_onnx(old)
+    old = write(helper.make_model(relu, opset_imports=[helper.make_opsetid("", 5)]), tmp_path / "old.onnx")
+    with pytest.raises(GraphnnError, match=f"opset 5; graphnn imports opsets 6 to {onnx.defs.onnx_opset_version()}"):
+        onnx_import.import_onnx(old)  # opsets 6 to 17 are converted (tests/interop/test_onnx_opsets.py)
+    new = write(helper.make_model(relu, opset_imports=[helper.make_opsetid("", 999)]), tmp_path / "new.onnx")
+    with pytest.raises(GraphnnError, match=r"opset 999; graphnn imports opsets 6 to \d+ \(the newest the installed onnx knows\)"):
+        onnx_import.import_onnx(new)
     weight = numpy_helper.from_array(np.ones((3, 2), np.float32), "w")
     weight.ClearField("raw_data")
     weight.data_location = TensorProto.EXTERNAL
