@@ -248,7 +248,7 @@ def split(importer, node, a):
                       node)
     start = 0
     for output, (name, length) in enumerate(zip(node.output, sizes)):
-        if name and length:
+        if name and length and importer.uses[name]:  # an output nothing reads would become a graph output
             base = f"{node.name}.{output}" if node.name else name
             importer.add(node, "slice", [x], name=importer.unique(sanitize(base)), output=output, axes=[axis],
                          starts=[start], ends=[start + length])
