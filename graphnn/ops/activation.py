@@ -14,6 +14,7 @@
 - exp, log:    y = e^x, log x (x > 0)                            dy/dx = y, 1 / x
 - sqrt:        y = sqrt(x) (x >= 0)                              dy/dx = 1 / (2 y)
 - clip:        y = min(max(x, min), max) (absent bound: none)    dy/dx = 1 if min <= x <= max else 0
+               (min > max gives max everywhere, as ONNX's Clip)
 - softmax:     y_i = e^(x_i - max x) / sum_j e^(x_j - max x)  along ``axis``;  dx = y (dy - sum(dy y))
 - log_softmax: y = x - max x - log sum e^(x - max x)  along ``axis``;         dx = dy - e^y sum(dy)
 - identity:    y = x
@@ -233,8 +234,6 @@ class Activation(Op):
         function = self.params["function"]
         if function in AXIS_FUNCTIONS and not 1 <= self.params["axis"] <= len(shape):
             raise ShapeError(f"{function} axis {self.params['axis']} does not exist in input shape {shape}")
-        if self.params.get("min", -np.inf) > self.params.get("max", np.inf):
-            raise ShapeError(f"clip min {self.params['min']} is larger than max {self.params['max']}")
         return shape
 
     def forward(self, weights, xs, ctx):

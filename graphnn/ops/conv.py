@@ -320,7 +320,8 @@ def onnx_window_pads(importer, node, a, size, kernel, stride, dilation):
 
 def transposed_pads(importer, node, a, size, kernel, stride, dilation, output_padding):
     """((begin, end), ...) of a ConvTranspose from ``pads``, or from ``output_shape`` / ``auto_pad`` as
-    the ONNX operator's definition gives them."""
+    the ONNX operator's definition gives them (a negative end padding becomes more ``output_padding``, which
+    this updates)."""
     dims, auto = len(size), a.get("auto_pad", "NOTSET")
     target = a.get("output_shape")
     if target is None and auto in ("NOTSET", "", "VALID"):
@@ -332,11 +333,14 @@ def transposed_pads(importer, node, a, size, kernel, stride, dilation, output_pa
         target = [n * s for n, s in zip(size, stride)]
     target = list(target)[-dims:]
     pads = []
-    for n, k, s, d, extra, out in zip(size, kernel, stride, dilation, output_padding, target):
+    for axis, (n, k, s, d, extra, out) in enumerate(zip(size, kernel, stride, dilation, output_padding, target)):
         total = s * (n - 1) + extra + (k - 1) * d + 1 - out
-        if total < 0:
-            importer.fail(f"output_shape {target} is larger than the full output of this ConvTranspose", node)
-        pads.append((total // 2, total - total // 2) if auto == "SAME_UPPER" else (total - total // 2, total // 2))
+        begin, end = (total // 2, total - total // 2) if auto == "SAME_UPPER" else (total - total // 2, total // 2)
+        if end < 0:  # an output larger than the full one: extra (bias-only) outputs at the end
+            output_padding[axis], end = extra - end, 0
+        if begin < 0:
+            importer.fail(f"output_shape {target} needs outputs before the first of this ConvTranspose", node)
+        pads.append((begin, end))
     return tuple(pads)
 
 

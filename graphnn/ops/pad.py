@@ -5,22 +5,23 @@
 - ``constant``: ``value`` (default 0)                  [1 2 3] padded (2, 2) -> [0 0 1 2 3 0 0]
 - ``reflect``:  the input mirrored, the edge not repeated  -> [3 2 1 2 3 2 1]   (each pad < L)
 - ``edge``:     the edge value repeated                    -> [1 1 1 2 3 3 3]
+- ``wrap``:     the input repeated around                  -> [2 3 1 2 3 1 2]
 
 Each output position reads one input position (or the constant), so dx[j] = the sum of dy over the
-output positions that read j: the middle of dy, plus (reflect, edge) the pads folded back onto the input.
+output positions that read j: the middle of dy, plus (reflect, edge, wrap) the pads folded back onto it.
 
-ONNX: Pad(x, pads [0, b_1, ..., b_r, 0, e_1, ..., e_r], value) with mode; imported from Pad (pads,
-constant_value and axes inputs; a batch axis left unpadded).
+ONNX: Pad(x, pads [0, b_1, ..., b_r, 0, e_1, ..., e_r], value) with mode (wrap from opset 19); imported
+from Pad (pads, constant_value and axes inputs; a batch axis left unpadded).
 """
 
 import numpy as np
 
-from graphnn.errors import ShapeError
+from graphnn.errors import GraphnnError, ShapeError
 from graphnn.ops.base import Op, object_schema
 from graphnn.ops.onnx_hooks import ints, optional_input
 from graphnn.ops.registry import register
 
-MODES = ("constant", "reflect", "edge")
+MODES = ("constant", "reflect", "edge", "wrap")
 
 
 def sources(size, begin, end, mode):
@@ -30,6 +31,8 @@ def sources(size, begin, end, mode):
         return np.where((positions >= 0) & (positions < size), positions, -1)
     if mode == "edge":
         return np.clip(positions, 0, size - 1)
+    if mode == "wrap":
+        return np.mod(positions, size)
     period = 2 * (size - 1)  # reflect: ... 2 1 [0 1 2 ... L-1] L-2 ...
     if period == 0:
         return np.zeros_like(positions)
@@ -92,6 +95,8 @@ class Pad(Op):
         inputs = [step.inputs[0], emit.constant(f"{step.name}.pads", np.asarray(pads, np.int64))]
         if self.params["mode"] == "constant" and self.params["value"] != 0:
             inputs.append(emit.constant(f"{step.name}.value", np.float32(self.params["value"])))
+        if self.params["mode"] == "wrap" and getattr(emit, "opset", 17) < 19:
+            raise GraphnnError("Pad's mode wrap needs opset 19 or newer", node=step.name, op=self.name)
         emit.node("Pad", inputs, step.name, step.name, mode=self.params["mode"])
 
     @classmethod

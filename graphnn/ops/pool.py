@@ -13,8 +13,8 @@ Output size: o = floor((L + pad_begin + pad_end - dil*(k-1) - 1) / s) + 1, as Py
 would start past the input and the begin padding. ``stride`` defaults to the kernel (windows that tile
 the input); padding must be smaller than the kernel, and every window must hold at least one input value.
 
-ONNX: MaxPool / AveragePool with pads [begin..., end...] (ceil_mode and dilations written when set;
-count_include_pad always); GlobalAveragePool followed by a Flatten named after the node, which gives (N, C).
+ONNX: MaxPool / AveragePool with pads [begin..., end...] (ceil_mode and dilations written when set,
+AveragePool's dilations from opset 19; count_include_pad always); GlobalAveragePool followed by a Flatten named after the node, which gives (N, C).
 MaxPool and AveragePool import through ``import_onnx`` (auto_pad resolved to pads).
 """
 
@@ -57,8 +57,7 @@ def pool_schema(dims, average):
         "stride": sizes_schema(dims, 1, "Stride (default: the kernel size)"),
         "padding": padding_schema(dims, same=False, description="Padding"),
     }
-    if not average:
-        properties["dilation"] = sizes_schema(dims, 1, "Dilation (spacing of window taps)", default=1)
+    properties["dilation"] = sizes_schema(dims, 1, "Dilation (spacing of window taps)", default=1)
     properties["ceil_mode"] = {"type": "boolean", "default": False,
                                "description": "Round the output size up: a last partial window counts too."}
     if average:
@@ -146,6 +145,9 @@ class _Pool(Op):
                                        "no padding in floor mode gives the same windows", node=step.name, op=self.name)
         if any(d != 1 for d in self.dilation):
             attributes["dilations"] = list(self.dilation)
+            if self.average and getattr(emit, "opset", 17) < 19:
+                raise GraphnnError("AveragePool takes dilations from opset 19 on; export with opset 19 or newer",
+                                   node=step.name, op=self.name)
         if self.average:
             attributes["count_include_pad"] = int(self.params["count_include_pad"])
         emit.node(self.onnx_type, step.inputs, step.name, step.name, kernel_shape=list(self.kernel),
@@ -168,11 +170,8 @@ class _Pool(Op):
         if a.get("ceil_mode", 0):
             params["ceil_mode"] = True
         average = node.op_type == "AveragePool"
-        if average and any(d != 1 for d in dilation):
-            importer.fail(f"dilations {dilation} are not supported in average pooling", node)
-        if not average:
-            params["dilation"] = dilation
-        elif any(b or e for b, e in pads) or params.get("ceil_mode"):
+        params["dilation"] = dilation
+        if average and (any(b or e for b, e in pads) or params.get("ceil_mode")):
             params["count_include_pad"] = bool(a.get("count_include_pad", 0))
         importer.add(node, f"{'avg' if average else 'max'}pool{dims}d", [x], **params)
 

@@ -210,3 +210,9 @@ def test_unary_functions_match_torch(function):
     (((ty - torch.tensor(T)) ** 2).sum() / (2 * len(x))).backward()
     np.testing.assert_allclose(out.values["act"], ty.detach().numpy(), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(out.input_grads["x"], tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_clip_with_min_above_max_gives_max_as_onnx():
+    out = activation(X, np.zeros_like(X), function="clip", min=2.0, max=1.0)
+    np.testing.assert_array_equal(out.values["act"], np.ones_like(X))
+    np.testing.assert_array_equal(out.input_grads["x"], np.zeros_like(X))

@@ -117,3 +117,16 @@ def test_prelu_matches_torch(shared):
     np.testing.assert_allclose(out.values["y"], ty.detach().numpy(), rtol=1e-15)
     np.testing.assert_allclose(out.input_grads["x"], tx.grad.numpy(), rtol=1e-14)
     np.testing.assert_allclose(out.weight_grads["y"]["slope"], ts.grad.numpy(), rtol=1e-12)
+
+
+def test_prelu_with_a_slope_shape_broadcast_like_numpy():
+    """slope_shape [1, 3] on samples (2, 3): one slope per column, the gradient summed over rows and batch."""
+    rng = np.random.default_rng(5)
+    x, slope = rng.normal(size=(4, 2, 3)), np.array([[0.1, 0.2, 0.3]])
+    out = node_run("prelu", x, np.zeros_like(x), {"slope": slope}, slope_shape=[1, 3])
+    y = np.where(x < 0, x * slope, x)
+    np.testing.assert_allclose(out.values["y"], y, rtol=1e-15)
+    dy = y / len(x)
+    np.testing.assert_allclose(out.weight_grads["y"]["slope"], np.where(x < 0, dy * x, 0).sum(axis=(0, 1))[None],
+                               rtol=1e-14)
+    np.testing.assert_allclose(out.input_grads["x"], np.where(x < 0, dy * slope, dy), rtol=1e-15)

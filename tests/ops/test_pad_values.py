@@ -23,6 +23,7 @@ def pad(x, target, **params):
     ("constant", {"value": -1.5}, [-1.5, -1.5, 1, 2, 3, -1.5, -1.5], [3, 4, 5]),
     ("reflect", {}, [3, 2, 1, 2, 3, 2, 1], [3 + 7, 2 + 4 + 6, 1 + 5]),
     ("edge", {}, [1, 1, 1, 2, 3, 3, 3], [1 + 2 + 3, 4, 5 + 6 + 7]),
+    ("wrap", {}, [2, 3, 1, 2, 3, 1, 2], [3 + 6, 1 + 4 + 7, 2 + 5]),
 ])
 def test_modes_by_hand(mode, params, y, dx):
     y = np.array([y], float)
