@@ -8,7 +8,8 @@ one per column; the whole sample shape: one per element). It starts at 0.25 (``i
 weight decay (decaying it toward 0 pushes PReLU toward ReLU).
 
 ONNX: PRelu(x, slope), the slope shaped to broadcast over a sample ((C, 1, ..., 1) per channel);
-imported from PRelu, whatever slope shape broadcasts over a sample.
+imported from PRelu, whatever slope shape broadcasts over a sample (and a (C,) slope that does not, as
+PRelu before opset 7 meant it: one per channel).
 """
 
 import math
@@ -97,7 +98,8 @@ class PReLU(Op):
                 importer.batch_axis(f"slope of shape {slope.shape} varies along the batch axis", node)
             slope = slope.reshape(slope.shape[slope.ndim - len(shape):])
         view = (1,) * (len(shape) - slope.ndim) + slope.shape
-        if shape and view == (shape[0],) + (1,) * (len(shape) - 1):
+        legacy = slope.ndim == 1 and shape and slope.size == shape[0] != shape[-1]  # PRelu-6: (C,) is per channel
+        if shape and (legacy or view == (shape[0],) + (1,) * (len(shape) - 1)):
             importer.add(node, "prelu", [x], {"slope": slope.reshape(-1)})  # one per channel
             return
         importer.add(node, "prelu", [x], {"slope": slope}, slope_shape=list(slope.shape))

@@ -182,3 +182,15 @@ def test_exports_the_contract_examples_leave_out(params, x):
     if params["function"] != "gelu":  # gelu comes back as its formula in binary and activation nodes
         back = onnx_to_bundle(onnx.load_model_from_string(proto.SerializeToString())).network()
         assert back.plan.by_name["y"].op.params["function"] == params["function"]
+
+
+def test_an_opset_6_prelu_slope_of_one_per_channel():
+    """Before opset 7, PRelu's (C,) slope was one per channel (no broadcasting rule); onnxruntime no longer
+    runs PRelu-6, so the expected values are written out."""
+    slope = np.array([0.1, 0.2, 0.3], np.float32)
+    proto = onnx_model([node("PRelu", ["x", "s"])], {"x": (2, 3, 4)}, {"s": slope}, 6)
+    proto.ir_version = 3
+    network = onnx_to_bundle(proto).network()
+    x = np.random.default_rng(14).normal(size=(2, 3, 4)).astype(np.float32)
+    y = network.forward({"x": x}).values[network.plan.steps[-1].name]
+    np.testing.assert_allclose(y, np.where(x < 0, x * slope[:, None], x), rtol=1e-6)
