@@ -6,6 +6,10 @@ op's ``params_schema`` (validation in two stages, so no error is lost inside a `
 ``model_schema()`` is the single schema for editors: the envelope plus one ``if op == X then ...``
 per op. ``tools/generate_schema.py`` writes it to ``schemas/model.schema.json``.
 
+A file may define ``blocks`` (graphnn/model/blocks.py): named subgraphs whose nodes may hold ``"$param"``
+references, used by nodes that name a ``block`` instead of an ``op``. The envelope checks their frame; the
+editor schema also checks a block node's op parameters, each of which may be a ``"$param"`` instead.
+
 The train and test sections' schemas are the one home of their defaults (``"default"`` keys): a run's
 settings (graphnn/train/settings.py) fill what a file leaves out with ``with_defaults``.
 """
@@ -15,11 +19,23 @@ from graphnn.model.limits import MAX_NAME_LENGTH, MAX_NODES
 from graphnn.train.lr_policies import POLICIES
 
 FORMAT = "graphnn/1"
-NODE_KEYS = ("name", "op", "inputs")
+NODE_KEYS = ("name", "op", "inputs", "doc")  # keys of a node that are not its op's parameters
+USE_KEYS = ("name", "block", "inputs", "repeat", "args", "first", "doc")  # the keys of a node that uses a block
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*(?!\n)$"  # (?!\n): Python's $ also matches before a final newline
+BLOCK_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*(?!\n)$"
+PARAM_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(?!\n)$"
+REF_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*(?!\n)$"
+PARAM_TYPES = ("integer", "number", "boolean", "string", "name", "shape", "array", "object")
 
 NAME = {"type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": MAX_NAME_LENGTH,
         "description": "Unique node name: a letter or _, then letters, digits, _ . -"}
+DOC = {"type": "string", "description": "Free text: what this is and why (JSON has no comments)."}
+REF = {"type": "string", "pattern": REF_PATTERN,
+       "description": "In a block: '$name' stands for the value of the block's parameter 'name'."}
+BLOCK_NAME = {"type": "string", "pattern": BLOCK_NAME_PATTERN, "minLength": 1, "maxLength": MAX_NAME_LENGTH,
+              "description": "A block defined under 'blocks'."}
+INPUTS = {"type": "array", "items": {"type": "string"},
+          "description": "Names of the nodes whose outputs feed this node."}
 
 def dataset_schema(split):
     """A data section; ``split`` is the split it reads when it names none."""
@@ -106,26 +122,79 @@ def with_defaults(section, schema):
     return {**defaults, **section}
 
 
-def _node_envelope(op_names):
-    op = {"enum": op_names} if op_names else {"type": "string"}
+ARGS = {"type": "object", "propertyNames": {"pattern": PARAM_PATTERN},
+        "description": "The block's arguments: parameter name -> value."}
+
+
+def _use(in_block):
+    """A node that uses a block: one instance, or ``repeat`` instances chained."""
+    count = {"type": "integer", "minimum": 1, "maximum": MAX_NODES}
     return {
-        "type": "object", "required": ["name", "op"],
-        "properties": {"name": NAME, "op": op,
-                       "inputs": {"type": "array", "items": {"type": "string"},
-                                  "description": "Names of the nodes whose outputs feed this node."}},
+        "type": "object", "additionalProperties": False, "required": ["name", "block"],
+        "properties": {
+            "name": NAME, "block": BLOCK_NAME, "doc": DOC, "inputs": INPUTS, "args": ARGS,
+            "repeat": ({"anyOf": [count, REF]} if in_block else count) | {
+                "description": "Chain this many instances, each one's outputs feeding the next one's inputs, named "
+                               "NAME.block1 ... NAME.blockN."},
+            "first": {"type": "object", "additionalProperties": False,
+                      "description": "What the first instance of a chain does differently: another block, "
+                                     "other arguments (merged over args).",
+                      "properties": {"block": BLOCK_NAME, "args": ARGS}},
+        },
     }
 
 
-def _document(node_schema):
+def _node_envelope(op_names, in_block=False):
+    """A node: an op node (name, op, inputs, doc and the op's own keys), or a node that uses a block."""
+    op = {"enum": op_names} if op_names else {"type": "string"}
+    return {
+        "type": "object", "required": ["name"],
+        "properties": {"name": NAME, "op": op, "inputs": INPUTS, "doc": DOC},
+        "if": {"required": ["block"]}, "then": _use(in_block), "else": {"required": ["op"]},
+    }
+
+
+PARAM = {
+    "type": "object", "additionalProperties": False,
+    "description": "A block parameter; a block's nodes use it as \"$name\". Without a default, every use must "
+                   "give it.",
+    "properties": {"type": {"enum": list(PARAM_TYPES),
+                            "description": "What the argument must be (name: a node name; shape: an array of "
+                                           "integers >= 1); absent: anything the nodes accept."},
+                   "default": True, "doc": DOC},
+}
+
+
+def _block(node_schema):
+    return {
+        "type": "object", "additionalProperties": False, "required": ["outputs", "nodes"],
+        "description": "A subgraph with named inputs, outputs and parameters, used by nodes that name it.",
+        "properties": {
+            "doc": DOC,
+            "inputs": {"type": "array", "items": NAME, "description": "Names the block's nodes read its inputs by."},
+            "outputs": {"type": "array", "minItems": 1, "items": {"type": "string"},
+                        "description": "Names, in the block, of the values an instance gives: NAME (one output) "
+                                       "or NAME.OUTPUT."},
+            "params": {"type": "object", "propertyNames": {"pattern": PARAM_PATTERN}, "additionalProperties": PARAM},
+            "nodes": {"type": "array", "minItems": 1, "maxItems": MAX_NODES, "items": node_schema},
+        },
+    }
+
+
+def _document(node_schema, block_node_schema):
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://graphnn.dev/schemas/model.schema.json",
         "title": "graphnn model",
         "type": "object", "additionalProperties": False, "required": ["format", "nodes"],
         "properties": {
+            "$schema": {"type": "string", "description": "Where editors find this schema (a path or URL)."},
             "format": {"const": FORMAT},
             "name": NAME,
-            "description": {"type": "string"},
+            "description": {"type": "string", "description": "One line on what the network is."},
+            "doc": DOC,
+            "blocks": {"type": "object", "propertyNames": BLOCK_NAME, "additionalProperties": _block(block_node_schema),
+                       "description": "Named subgraphs that nodes use with 'block' (graphnn/model/blocks.py)."},
             "nodes": {"type": "array", "minItems": 1, "maxItems": MAX_NODES, "items": node_schema},
             "train": TRAIN,
             "test": TEST,
@@ -135,7 +204,7 @@ def _document(node_schema):
 
 def envelope_schema():
     """Stage one: the file's frame; each node's own keys are left to its op."""
-    return _document(_node_envelope(None))
+    return _document(_node_envelope(None), _node_envelope(None, in_block=True))
 
 
 def node_params_schema(op_class):
@@ -145,12 +214,36 @@ def node_params_schema(op_class):
     return schema
 
 
+def _or_reference(schema):
+    """``schema`` where each value, and each item of an array value, may also be a "$param" (a block node's keys)."""
+    if not isinstance(schema, dict):
+        return schema
+    inner = dict(schema)
+    for key in ("oneOf", "anyOf"):
+        if key in inner:
+            inner[key] = [_or_reference(branch) for branch in inner[key]]
+    if isinstance(inner.get("items"), dict):
+        inner["items"] = {"anyOf": [_or_reference(inner["items"]), {"$ref": "#/$defs/reference"}]}
+    return inner
+
+
+def block_params_schema(op_class):
+    """The keys one node of this op may have in a block: each parameter may be a "$param" instead."""
+    schema = node_params_schema(op_class)
+    schema["properties"] = {key: (value if key in NODE_KEYS else
+                                  {"anyOf": [_or_reference(value), {"$ref": "#/$defs/reference"}]})
+                            for key, value in schema["properties"].items()}
+    return schema
+
+
 def model_schema():
     """The whole schema, for editors and for the checked-in ``schemas/model.schema.json``."""
-    node = _node_envelope(ops.names())
-    node["allOf"] = [
-        {"if": {"properties": {"op": {"const": name}}, "required": ["op"]},
-         "then": node_params_schema(ops.get(name))}
-        for name in ops.names()
-    ]
-    return _document(node)
+    def node(params_schema, in_block):
+        schema = _node_envelope(ops.names(), in_block)
+        schema["allOf"] = [{"if": {"properties": {"op": {"const": name}}, "required": ["op"]},
+                            "then": params_schema(ops.get(name))} for name in ops.names()]
+        return schema
+
+    document = _document(node(node_params_schema, False), node(block_params_schema, True))
+    document["$defs"] = {"reference": REF}
+    return document
