@@ -16,6 +16,7 @@ COMMANDS = {
     "test": ("graphnn.cli.test", "Evaluate a saved network (.gnn) on its test set."),
     "predict": ("graphnn.cli.predict", "Print predicted classes and probabilities for samples in a file."),
     "export": ("graphnn.cli.export", "Export a trained network (.gnn) or a model file to ONNX."),
+    "gradcheck": ("graphnn.cli.gradcheck", "Check every gradient against central differences, in float64."),
     "import": ("graphnn.cli.import_cmd", "Import an ONNX model as a graphnn model file and bundle."),
     "run": ("graphnn.cli.run", "Train a model file and test it; write the trained bundle and metrics."),
     "time": ("graphnn.cli.time", "Time each node's forward and backward pass and count its memory, on one batch."),
