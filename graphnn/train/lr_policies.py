@@ -96,3 +96,21 @@ def checked_learning_rate(settings, iteration):
         raise TrainingError(f"the {settings.lr['policy']} lr policy gives {lr!r} at iteration {iteration}; "
                             "a learning rate must be a finite number >= 0", **where)
     return lr
+
+
+def schedule(settings, points=2000):
+    """[(iteration, learning rate)] over the whole run of ``settings``: every iteration of a short run, else
+    ``points`` evenly spread ones, each iteration where a step policy changes the rate (and the one before
+    it) kept, and the last; what ``graphnn lr-plot`` draws. TrainingError as ``checked_learning_rate``."""
+    last = settings.iterations - 1
+    if settings.iterations <= points:
+        iterations = set(range(settings.iterations))
+    else:
+        iterations = {round(k * last / (points - 1)) for k in range(points)}
+        lr = settings.lr
+        changes = list(lr.get("steps", ())) if lr["policy"] == "multistep" else \
+            range(lr["step_size"], last + 1, lr["step_size"]) if lr["policy"] == "step" else ()
+        for change in list(changes)[:points]:
+            if 0 < change <= last:
+                iterations.update((change - 1, change))
+    return [(it, checked_learning_rate(settings, it)) for it in sorted(iterations)]
