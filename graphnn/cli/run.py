@@ -66,11 +66,14 @@ class Progress:
               help="Write a snapshot every this many iterations (one is also written at the end and on Ctrl-C).")
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue the run in RUN_DIR from its snapshot (same model file and settings).")
+@click.option("--weights", type=click.Path(exists=True), metavar="BUNDLE|RUN_DIR",
+              help="Fine-tune: start from this bundle's weights, matched by node name (others initialised).")
+@click.option("--ignore-mismatch", is_flag=True, help="With --weights: initialise a node whose shapes differ.")
 @click.option("--distributed", is_flag=True,
               help="Train data-parallel over MPI: start with mpiexec -n K (implied when an MPI launcher starts "
                    "K > 1 ranks). The batch size is the global batch. See docs/distributed.md.")
 @click.pass_context
-def command(ctx, model_path, out, resume, distributed, **overrides):
+def command(ctx, model_path, out, resume, distributed, weights, ignore_mismatch, **overrides):
     """Train MODEL (a .json model file) and test it; write the trained bundle, metrics and summary.
 
     Exit 0 on success, 2 for an invalid model or usage, 1 for a failure during the run, 130 or 143 when
@@ -80,20 +83,24 @@ def command(ctx, model_path, out, resume, distributed, **overrides):
 
     if resume and out and Path(out).resolve() != Path(resume).resolve():
         raise click.UsageError("--resume continues in its own folder; leave out --out or name the same folder")
+    if resume and weights:
+        raise click.UsageError("--resume goes on from the snapshot's weights; --weights starts a new run")
+    start = (weights, ignore_mismatch)
     ranks = launched_size()
     if not distributed and ranks == 1:
-        return train(ctx, model_path, out, resume, None, overrides)
+        return train(ctx, model_path, out, resume, None, overrides, start)
     share_cores()  # before NumPy loads: the ranks on this machine share its cores
     from graphnn.train.distributed import connect
 
     world = connect(ranks)
     with world.guard(passthrough=click.exceptions.Exit):  # a rank's error ends every rank, naming it
-        train(ctx, model_path, out, resume, world, overrides)
+        train(ctx, model_path, out, resume, world, overrides, start)
         world.barrier()  # the job ends once rank 0 has written the run folder
 
 
-def train(ctx, model_path, out, resume, world, overrides):
-    """The run (graphnn/train/run.py), on one process (``world`` None) or on this rank of a distributed.World."""
+def train(ctx, model_path, out, resume, world, overrides, start=(None, False)):
+    """The run (graphnn/train/run.py), on one process (``world`` None) or on this rank of a distributed.World;
+    ``start``: (--weights, --ignore-mismatch)."""
     from graphnn.model import load_model
     from graphnn.train.run import Run
     from graphnn.train.signals import Interrupted
@@ -108,6 +115,12 @@ def train(ctx, model_path, out, resume, world, overrides):
         run = Run.resume(folder, model, overrides, world=world, report=report)
     else:
         run = Run(model, overrides, folder, world=world, report=report)
+    if start[0]:  # fine-tuning (graphnn/train/finetune.py)
+        from graphnn.io.sources import load_source
+
+        match = run.start_from(load_source(start[0]).require_bundle("--weights"), start[1], source=start[0])
+        for line in match.lines() if run.leader else ():
+            click.echo(line, err=True)
     progress = Progress(run.settings.iterations, run.settings.batch_size)
     try:
         summary = run.train(log=progress)

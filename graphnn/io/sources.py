@@ -25,6 +25,12 @@ class Source:
 
         return self.bundle.network() if self.bundle is not None else Network.initialise(self.model, seed, dtype)
 
+    def require_bundle(self, what):
+        """The bundle; GraphnnError when this is a model file (``what`` names the option or argument)."""
+        if self.bundle is None:
+            raise GraphnnError(f"{what} takes a bundle (.gnn) or a run folder, not a model file", file=self.path)
+        return self.bundle
+
 
 def is_bundle_file(path):
     """Whether ``path`` (a regular file) is a bundle: named .gnn or starting with the bundle's magic bytes."""

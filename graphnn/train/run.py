@@ -77,6 +77,16 @@ class Run:
         run.resumed = snapshots.restore(run.trainer, saved, file=file)
         return run
 
+    def start_from(self, bundle, ignore_mismatch=False, source=None):
+        """Fine-tuning (``graphnn run --weights``): this new run's network starts from ``bundle``'s weights and
+        state, matched by node name (graphnn/train/finetune.py: a shape mismatch is a ShapeError unless
+        ``ignore_mismatch``); returns the WeightMatch saying what was loaded, new and dropped."""
+        from graphnn.train.finetune import load_matching
+
+        if self.resumed is not None:
+            raise GraphnnError("a resumed run goes on from its snapshot's weights; start a new run to fine-tune")
+        return load_matching(self.trainer.network, bundle, ignore_mismatch, source)
+
     def train(self, log=None):
         """Train to the last iteration, test, and write the run folder; returns the summary (None on ranks
         other than 0). ``log(record)`` hears every metrics record as it is written (on rank 0)."""
