@@ -16,6 +16,7 @@ COMMANDS = {
     "test": ("graphnn.cli.test", "Evaluate a saved network (.gnn) on its test set."),
     "lr-plot": ("graphnn.cli.lr_plot", "Draw the learning rate over the whole run from the train section, as SVG."),
     "predict": ("graphnn.cli.predict", "Print predicted classes and probabilities for samples in a file."),
+    "diff": ("graphnn.cli.diff", "Compare two model files, bundles or run folders: nodes, settings and weights."),
     "export": ("graphnn.cli.export", "Export a trained network (.gnn) or a model file to ONNX."),
     "gradcheck": ("graphnn.cli.gradcheck", "Check every gradient against central differences, in float64."),
     "import": ("graphnn.cli.import_cmd", "Import an ONNX model as a graphnn model file and bundle."),
