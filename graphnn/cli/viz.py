@@ -9,7 +9,9 @@ import click
 @click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path(exists=True))
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
               help="Where to write: .html (the interactive page), .svg or .dot. Default: SOURCE's name + .html, here.")
-def command(source, output):
+@click.option("--diff", "against", type=click.Path(exists=True), metavar="B",
+              help="Mark what B (a model file, bundle or run folder) changes: added, removed, changed, weights.")
+def command(source, output, against):
     """Draw a model file (.json), a trained bundle (.gnn) or a run directory written by `graphnn run`.
 
     The HTML page is one self-contained file: the graph with shapes on its edges, a panel for each
@@ -23,7 +25,12 @@ def command(source, output):
     fmt = format_of(output)
     if fmt is None:
         raise click.UsageError(f"cannot tell the format of {output}: end its name with one of {', '.join(FORMATS)}")
-    view = load_view(source)
+    if against:
+        from graphnn.viz.diffview import diff_view
+
+        view, _ = diff_view(source, against)
+    else:
+        view = load_view(source)
     try:  # a derived file: written plainly, with the user's usual permissions
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(render(view, fmt), encoding="utf-8")

@@ -33,6 +33,9 @@ OP_COLOURS = {"data": "#dbeafe", "fc": "#fde68a", "conv2d": "#fed7aa", "maxpool2
               "batchnorm": "#ccfbf1"}
 FALLBACK_COLOURS = ("#e0f2fe", "#fae8ff", "#ecfccb", "#ffedd5", "#f1f5f9")
 
+DIFF_COLOURS = {"added": "#16a34a", "removed": "#dc2626", "changed": "#d97706", "renamed": "#d97706",
+                "weights": "#2563eb"}  # viz --diff outlines (graphnn/viz/diffview.py)
+
 STYLE = f"""
 .graphnn-graph {{ font-family: {FONT}; }}
 .graphnn-graph .node rect.box {{ stroke: #475569; stroke-width: 1; }}
@@ -47,6 +50,12 @@ STYLE = f"""
 .graphnn-graph .edge .shape {{ font-size: 11px; fill: #334155; }}
 .graphnn-graph .errors {{ font-size: 12px; fill: #b91c1c; }}
 .graphnn-graph .title {{ font-size: 15px; font-weight: bold; fill: #0f172a; }}
+.graphnn-graph .node.diff-added rect.box {{ stroke: {DIFF_COLOURS["added"]}; stroke-width: 3; }}
+.graphnn-graph .node.diff-removed rect.box {{ stroke: {DIFF_COLOURS["removed"]}; stroke-width: 3;
+  stroke-dasharray: 6 3; }}
+.graphnn-graph .node.diff-changed rect.box {{ stroke: {DIFF_COLOURS["changed"]}; stroke-width: 3; }}
+.graphnn-graph .node.diff-renamed rect.box {{ stroke: {DIFF_COLOURS["renamed"]}; stroke-width: 3; }}
+.graphnn-graph .node.diff-weights rect.box {{ stroke: {DIFF_COLOURS["weights"]}; stroke-width: 3; }}
 """
 
 
@@ -126,8 +135,8 @@ def _node_svg(node, box):
     x, y, width, height = box
     text_width = width - 2 * BOX_PADDING
     name, op, info = node_lines(node)
-    title = "\n".join([f"{node.name} ({node.op})", *node.errors])
-    classes = "node error" if node.errors else "node"
+    title = "\n".join([f"{node.name} ({node.op})", *node.errors, *node.diff_notes])
+    classes = ("node error" if node.errors else "node") + (f" diff-{node.diff}" if node.diff else "")
     parts = [(f'<g class="{classes}" id="node-{node.id}" data-id="{node.id}" data-name="{escape(node.name)}" '
               f'transform="translate({x:.1f},{y:.1f})">'),
              f"<title>{escape(title)}</title>",
@@ -159,6 +168,9 @@ def graph_svg(view, standalone=False):
         summary = f"{len(view.nodes)} nodes · {view.total_parameters:,} parameters"
         if view.errors:
             summary += f" · {len(view.errors)} error{'s' if len(view.errors) > 1 else ''}"
+        if view.diff_against:
+            kinds = [kind for kind in DIFF_COLOURS if any(node.diff == kind for node in view.nodes)]
+            summary += f" · against {view.diff_against}: " + (", ".join(kinds) or "no difference")
         parts.append(f'<text class="title" x="{20}" y="26">{escape(view.name)} — {escape(summary)}</text>')
     parts.append(f'<g class="graph" transform="translate(0,{top})"><g class="edges">')
     parts += [_edge_svg(edge, route, label) for edge, route, label in zip(placed, layout.routes, layout.labels)]

@@ -52,6 +52,8 @@ class NodeView:
     errors: list = field(default_factory=list)  # str(error), as `graphnn check` prints them
     weights: dict = field(default_factory=dict)  # weight name -> array_stats(...)
     state: dict = field(default_factory=dict)  # state name -> array_stats(...)
+    diff: str = None  # viz --diff (graphnn/viz/diffview.py): added, removed, changed, renamed or weights
+    diff_notes: list = field(default_factory=list)  # what changed, a line each
 
 
 @dataclass
@@ -76,6 +78,7 @@ class View:
     summary: dict = field(default_factory=dict)  # a run's summary.json
     curves: dict = field(default_factory=dict)  # "loss"|"accuracy"|"lr" -> {phase: [(iteration, value)]}
     notes: list = field(default_factory=list)  # things skipped while reading, e.g. a bad metrics line
+    diff_against: str = None  # viz --diff: the source the nodes' diff marks compare with
 
     @property
     def total_parameters(self):
