@@ -4,9 +4,11 @@ from pathlib import Path
 
 import click
 
+from graphnn.cli.options import zoo_source
+
 
 @click.command("viz")
-@click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path(exists=True))
+@click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path(), callback=zoo_source)
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
               help="Where to write: .html (the interactive page), .svg or .dot. Default: SOURCE's name + .html, here.")
 @click.option("--diff", "against", type=click.Path(exists=True), metavar="B",

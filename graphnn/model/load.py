@@ -15,7 +15,7 @@ from pathlib import Path
 
 from graphnn.errors import GraphnnError, LimitError, ModelInvalid
 from graphnn.io.regular import require_regular_file
-from graphnn.model import jsontext
+from graphnn.model import jsontext, zoo
 from graphnn.model.blocks import Expansion, expand
 from graphnn.model.plan import Plan
 from graphnn.model.rules import graph_errors
@@ -119,7 +119,9 @@ def read_text(path):
 
 
 def load_model(path):
-    """Read, parse and validate a model file; raises ModelInvalid listing every error."""
+    """Read, parse and validate a model file (where no file ``path`` exists, the zoo model of that name:
+    ``load_model("resnet50")``, graphnn/model/zoo.py); raises ModelInvalid listing every error."""
+    path, _ = zoo.find(path)
     try:
         text = read_text(path)
     except GraphnnError as error:
