@@ -1,9 +1,34 @@
 """The ``graphnn`` command. Subcommands live in their own modules and are imported only when run, so
 ``graphnn --help`` answers without loading NumPy.
 
-Every graphnn error becomes one line on stderr and a non-zero exit: 2 for an invalid model or usage,
-1 for a failure while running. No traceback reaches the user.
+Whatever goes wrong becomes one line on stderr and an exit code, mapped here in one place
+(``exit_code``): 2 for what the user can fix in the input or the command line (graphnn.errors.InputError,
+any other GraphnnError, a click usage error), 1 for a failure while running (graphnn.errors.RunFailure:
+training stopped being finite, a file could not be written; an OSError or MemoryError that escaped),
+128 + N when stopped by signal N (130 for Ctrl-C, at any moment: also while Python is still importing).
+No traceback reaches the user.
 """
+
+import os
+import signal
+import sys
+
+
+def _interrupted_while_starting(signum, frame):
+    """Ctrl-C before the command runs (imports take tens of milliseconds): nothing to clean up yet."""
+    os.write(2, b"error: interrupted (SIGINT) while starting\n")
+    os._exit(128 + signum)
+
+
+def _started_as_the_command():
+    """Whether this process is the ``graphnn`` command (console script or ``python -m graphnn``), not a
+    program that imports graphnn.cli (a test, an embedding application keeps its own Ctrl-C)."""
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return program in ("graphnn", "graphnn.exe") or sys.argv[0].endswith(os.path.join("graphnn", "__main__.py"))
+
+
+if _started_as_the_command() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 import importlib
 
@@ -41,14 +66,84 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][1]) for name in sorted(COMMANDS)])
 
-    def invoke(self, ctx):
-        from graphnn.errors import GraphnnError, ModelInvalid
-
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the command; every error and Ctrl-C becomes one line on stderr and ``exit_code``'s code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        main_thread = threading_is_main()
+        previous = signal.getsignal(signal.SIGINT) if main_thread else None
+        if main_thread:  # from here on Ctrl-C is a KeyboardInterrupt, caught below (the run has its own handler)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
-            return super().invoke(ctx)
-        except GraphnnError as error:
-            click.echo(f"error: {error}", err=True)
-            ctx.exit(2 if isinstance(error, ModelInvalid) else 1)
+            try:
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            except BaseException as error:  # noqa: BLE001 (mapped to an exit code; SystemExit passes)
+                code = report(error)
+        finally:
+            if main_thread and previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def threading_is_main():
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def exit_code(error):
+    """The exit code for ``error``, in one place: a signal's 128 + N, 1 for a failure while running, 2 for
+    bad input or usage."""
+    from graphnn.errors import GraphnnError, RunFailure
+
+    if isinstance(error, (KeyboardInterrupt, click.Abort)):
+        return 128 + signal.SIGINT
+    own = getattr(error, "exit_code", None)
+    if isinstance(error, (GraphnnError, click.ClickException)) and isinstance(own, int):
+        return own  # Interrupted: 128 + its signal; click's usage errors: 2
+    if isinstance(error, GraphnnError):
+        return 1 if isinstance(error, RunFailure) else 2
+    return 1  # OSError, MemoryError: a failure while running
+
+
+def message(error):
+    """One line saying what went wrong (no traceback)."""
+    from graphnn.errors import GraphnnError, one_line
+
+    if isinstance(error, (KeyboardInterrupt, click.Abort)):
+        return "interrupted (SIGINT)"
+    if isinstance(error, GraphnnError):
+        return str(error)
+    if isinstance(error, click.UsageError):
+        command = error.ctx.command_path if error.ctx is not None else "graphnn"
+        return one_line(f"{error.format_message()} (see '{command} --help')")
+    if isinstance(error, click.ClickException):
+        return one_line(error.format_message())
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename is not None else ""
+        return one_line(f"{where}{error.strerror or error}")
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    return one_line(f"{type(error).__name__}: {error}")
+
+
+def report(error):
+    """Print ``error`` as one line and return its exit code; SystemExit and unexpected errors pass through."""
+    from graphnn.errors import GraphnnError
+
+    if isinstance(error, SystemExit):
+        raise error
+    if not isinstance(error, (GraphnnError, click.ClickException, click.Abort, KeyboardInterrupt, OSError,
+                              MemoryError)):
+        raise error  # a bug: its traceback is what a bug report needs
+    try:
+        if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+            error.show()  # `graphnn` alone: the help
+        else:
+            click.echo(f"error: {message(error)}", err=True)
+    except OSError:
+        pass  # stderr itself is gone
+    return exit_code(error)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

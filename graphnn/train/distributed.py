@@ -44,7 +44,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from graphnn.errors import GraphnnError, ModelInvalid
+from graphnn.errors import GraphnnError
 from graphnn.train.evaluate import averages, totals
 from graphnn.train.settings import settings_record
 from graphnn.train.signals import Interrupted, StopRequest
@@ -125,8 +125,9 @@ class World:
         except passthrough:
             raise
         except GraphnnError as error:
-            code = 2 if isinstance(error, ModelInvalid) else 1
-            self.abort(f"error: {error}", error.exit_code if isinstance(error, Interrupted) else code)
+            from graphnn.cli import exit_code  # the one mapping of error class -> exit code
+
+            self.abort(f"error: {error}", exit_code(error))
         except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 — a bug: its traceback, then the line
             traceback.print_exc()
             self.abort(f"error: {type(error).__name__}: {error}".replace("\n", " "), 1)

@@ -43,7 +43,7 @@ def test_a_missing_data_file_names_the_model_file_and_the_data_path(tmp_path):
     assert checked.stderr.splitlines() == [f"error: {model}: at /{section}/data/path: no such file or folder: "
                                            f"{missing}" for section in ("train", "test")]
     result = cli("run", model, "--out", tmp_path / "run")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert_one_line_error(result, model, "/train/data/path", missing)
 
 

@@ -529,7 +529,7 @@ def test_data_command_errors_are_one_line(tmp_path):
     for args, text in ((["data", "nope"], "unknown dataset 'nope'"),
                        (["data", "mnist", "--data-dir", str(tmp_path)], "cannot find")):
         result = runner.invoke(main, args)
-        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert result.exit_code == 2 and "Traceback" not in result.output
         assert result.output.count("\n") == 1 and text in result.output
 
 

@@ -211,7 +211,7 @@ def test_a_batch_that_does_not_split_among_the_ranks_is_refused_without_distribu
     command = [arg for arg in mpi_command(2, model, "--batch-size", 15, "--out", tmp_path / "out")
                if arg != "--distributed"]  # implied: the launcher started 2 ranks
     result = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if ": error:" in line]
     assert len(errors) == 1 and errors[0].startswith("rank 0: error: ")
     assert "global batch size 15 does not split evenly among 2 ranks" in errors[0], result.stderr

@@ -89,7 +89,7 @@ def test_resume_refusals_are_one_line(run_setup, tmp_path):
                         ((model, "--resume", folder / "full", "--lr", "0.5"), ["/lr/base_lr"]),
                         ((model, "--resume", tmp_path / "nowhere"), ["snapshot.gnn", "no snapshot"])):
         result = cli("run", *args)
-        assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert all(word in result.stderr for word in words), result.stderr
     result = cli("run", model, "--resume", folder / "full", "--out", tmp_path)
     assert result.returncode == 2 and "--resume" in result.stderr

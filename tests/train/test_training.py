@@ -139,7 +139,7 @@ def test_predict_rejects_samples_of_the_wrong_shape(seed_run, tmp_path):
     out, _ = seed_run
     np.save(tmp_path / "bad.npy", np.zeros((3, 5, 5), np.uint8))
     result = CliRunner().invoke(main, ["predict", str(out / "model.gnn"), str(tmp_path / "bad.npy")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "expects (784,)" in result.output and "Traceback" not in result.output
 
 

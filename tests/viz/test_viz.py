@@ -167,7 +167,7 @@ def test_run_view_reads_curves_summary_and_notes_bad_lines(tmp_path):
 
 def test_run_directory_without_bundle_is_one_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["viz", str(tmp_path), "-o", str(tmp_path / "x.html")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no model.gnn" in result.stderr and "Traceback" not in result.output
 
 
