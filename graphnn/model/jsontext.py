@@ -16,10 +16,10 @@ import re
 from graphnn.errors import LimitError, ModelSyntaxError
 from graphnn.model.limits import MAX_JSON_DEPTH, MAX_MODEL_BYTES
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: a run of plain characters at a time
 # A string, closed or running to the end of the text (so no match attempt fails and is retried from a
 # later quote, which would make scanning quadratic), or a bracket.
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|([\[\]{}])', re.DOTALL)
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)|([\[\]{}])', re.DOTALL)
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 

@@ -5,7 +5,8 @@ integer, a number written with a fraction or an exponent is refused at its JSON 
 
 The variants are generated, not listed: every place where the schema admits integers but no other numbers
 (found by walking the schema beside the document), in every model file under models/ and in a small model
-round each example of each registered op, times each of several spellings of the same value.
+round each example of each registered op, each respelt in several ways (all of them in mlp784 and lenet,
+one per place in turn elsewhere).
 """
 
 import json
@@ -68,9 +69,15 @@ def integer_paths(node_schema, value, path=()):
 
 def document_integer_paths(document):
     """Every integer-only place in a model document: its sections' and each node's op's parameters."""
-    found = [p for p in integer_paths(schema.envelope_schema(), document) if p[0] != "nodes"]
-    for index, node in enumerate(document["nodes"]):
-        found += [("nodes", index) + p for p in integer_paths(ops.get(node["op"]).params_schema, node)]
+    found = [p for p in integer_paths(schema.envelope_schema(), document) if p[0] not in ("nodes", "blocks")]
+    lists = [(("nodes",), document["nodes"])] + [(("blocks", name, "nodes"), block["nodes"])
+                                                 for name, block in document.get("blocks", {}).items()]
+    for where, nodes in lists:
+        for index, node in enumerate(nodes):
+            if "block" in node:  # a node that uses a block: its repeat count, when written as a number
+                found += [where + (index, "repeat")] if type(node.get("repeat")) is int else []
+            else:
+                found += [where + (index,) + p for p in integer_paths(ops.get(node["op"]).params_schema, node)]
     return found
 
 
@@ -104,6 +111,7 @@ def op_example_documents():
 
 
 BASES = [(path.name, json.loads(path.read_text())) for path in MODEL_FILES] + op_example_documents()
+EVERY_SPELLING = {"mlp784.json", "lenet.json"}
 
 
 def _set(document, path, value):
@@ -120,12 +128,15 @@ def _get(document, path):
 
 
 def variants():
-    """(id, text, JSON pointer) of every base document with one integer respelt as a float."""
+    """(id, text, JSON pointer) of every base document with one integer respelt as a float: in the small
+    model files (mlp784, lenet) every spelling at every place, elsewhere one spelling per place, in turn."""
     found = []
     for base_id, document in BASES:
-        for path in document_integer_paths(document):
+        in_turn = base_id not in EVERY_SPELLING
+        for number, path in enumerate(document_integer_paths(document)):
             value = _get(document, path)
-            for kind, spelling in SPELLINGS.items():
+            spellings = list(SPELLINGS.items())
+            for kind, spelling in [spellings[number % len(spellings)]] if in_turn else spellings:
                 copy = json.loads(json.dumps(document))
                 _set(copy, path, MARK)
                 text = json.dumps(copy, indent=1).replace(f'"{MARK}"', spelling.format(v=value, ten_v=10 * value))
@@ -146,6 +157,7 @@ def test_the_bases_are_valid_and_the_generator_finds_every_kind_of_place():
                      "/train/iterations", "/train/lr/step_size", "/train/data/limit", "/test/batch_size"):
         assert expected in pointers, f"no variant at {expected}"
     assert len(VARIANTS) > 1000
+    assert {variant[0].rsplit(":", 1)[1] for variant in VARIANTS} == set(SPELLINGS)
 
 
 @pytest.mark.parametrize("case", VARIANTS, ids=lambda case: case[0])
