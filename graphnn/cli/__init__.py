@@ -48,6 +48,7 @@ COMMANDS = {
     "run": ("graphnn.cli.run", "Train a model file and test it; write the trained bundle and metrics."),
     "time": ("graphnn.cli.time", "Time each node's forward and backward pass and count its memory, on one batch."),
     "viz": ("graphnn.cli.viz", "Draw a model, bundle or run directory as an HTML page, SVG or DOT."),
+    "zoo": ("graphnn.cli.zoo", "List the model files that ship with graphnn (resnet18, resnet50, ...) with their parameter counts."),
 }
 
 

@@ -418,6 +418,8 @@ class _Expander:
         self.checks = []  # (order, candidate, error location) of names to resolve; see run()
         self.errors = {}  # (path, message) -> error: each reported once, for its first instance
         self.work = 0
+        self.count = 0  # nodes made (or refused) so far
+        self.broken = set()  # names of instances and chains that could not be made (nothing reading them is reported)
         self.memo = {}  # id(definition node) -> its keys with references / its size
         self.validated = set()  # (id(definition node), substituted values) already checked against the op
         self.suggesters = {}  # block name (None: the top level) -> NameSuggester of its names
@@ -426,12 +428,14 @@ class _Expander:
     def error(self, error):
         self.errors.setdefault((error.path, error.message), error)
 
-    def charge(self, amount, where):
+    def charge(self, amount, where, nodes=0):
+        """Count ``amount`` units of work and ``nodes`` more nodes; past a limit, a LimitError ends the expansion."""
         self.work += amount
-        if len(self.nodes) > MAX_NODES or self.work > MAX_EXPANSION_WORK:
-            what = (f"more than {MAX_NODES:,} nodes" if len(self.nodes) > MAX_NODES else
+        self.count += nodes
+        if self.count > MAX_NODES or self.work > MAX_EXPANSION_WORK:
+            what = (f"more than {MAX_NODES:,} nodes" if self.count > MAX_NODES else
                     f"more than {MAX_EXPANSION_WORK:,} values and links")
-            limit = f"{MAX_NODES:,} nodes" if len(self.nodes) > MAX_NODES else f"{MAX_EXPANSION_WORK:,}"
+            limit = f"{MAX_NODES:,} nodes" if self.count > MAX_NODES else f"{MAX_EXPANSION_WORK:,}"
             self.error(LimitError(f"the expanded graph has {what}; the limit is {limit}", **where))
             raise _Stop
 
@@ -502,7 +506,7 @@ class _Expander:
         full = prefix + local
         expanded, size = self.substituted(node, env, instance)
         where = self.where(path, local, instance)
-        self.charge(1 + size, where)
+        self.charge(1 + size, where, nodes=1)
         inputs = self.names(expanded.get("inputs", []), path, local, instance)
         if inputs is None:
             return None
@@ -544,8 +548,10 @@ class _Expander:
         if count is not None and not (_is_int(count) and 1 <= count <= MAX_NODES):
             self.error(SchemaError(f"must be an integer from 1 to {MAX_NODES:,}; got {_show(count)}",
                                    **where | {"path": f"{path}/repeat"}))
+            self.broken.add(full)
             return None
         if inputs is None or not self.add_name(full, where | {"path": f"{path}/name"}):
+            self.broken.add(full)
             return None
         first = expanded.get("first") or {}
         args = {key: (value, f"{path}/args/{pointer([key])[1:]}") for key, value in (expanded.get("args") or {}).items()}
@@ -643,7 +649,7 @@ class _Expander:
                 if index is not None:
                     self.nodes[index]["inputs"][position] = found
                 continue
-            if end in failed:
+            if end in failed or end in self.broken or end.rpartition(".")[0] in self.broken:
                 continue
             failed.add(end)
             self.error(GraphError(self.unknown(candidate, end, trail, where), **where))
