@@ -11,7 +11,8 @@ backward hands each op the views its weight gradients are written into, so a pas
 arrays and the gradients of the last backward stay readable until the next one.
 
 Arrays fed to data nodes are converted as the training loop's batches are (graphnn/train/feeding.py:
-uint8 images scaled to [0, 1] in the network's dtype, class indices kept as integers).
+samples reshaped to the node's shape when they hold as many values per sample, e.g. (N, 28, 28) for a
+[784] node; uint8 images scaled to [0, 1] in the network's dtype, class indices kept as integers).
 
 Both passes take an optional ``timings`` dict: each node's seconds in that pass are added to
 ``timings[node]`` (``graphnn time`` uses it; the training loop passes nothing and pays nothing).
@@ -19,6 +20,7 @@ Both passes take an optional ``timings`` dict: each node's seconds in that pass 
 divergence guard's diagnosis uses it).
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -65,6 +67,10 @@ class Network:
                                 if step.name in trained and not step.op.is_input]
         self._loss_weights = {step.name: step.op.loss_weight for step in self.plan.losses}
 
+    def __repr__(self):
+        return (f"<graphnn.Network {self.model.name!r}: {len(self.plan.steps)} nodes, "
+                f"{self.plan.parameter_count():,} parameters, {self.dtype}>")
+
     @classmethod
     def initialise(cls, model, seed=0, dtype="float32"):
         """Fresh weights from each op's fillers, drawn in plan order from one generator seeded by ``seed``."""
@@ -83,6 +89,9 @@ class Network:
         if step.name not in feeds:
             raise ShapeError(f"no value fed for data node '{step.name}'", node=step.name)
         value = np.asarray(feeds[step.name])
+        if value.shape[1:] != step.out_shape and value.ndim >= 1 and step.op.params["field"] != "y" and \
+                math.prod(value.shape[1:]) == math.prod(step.out_shape):
+            value = value.reshape((len(value),) + step.out_shape)  # e.g. (N, 28, 28) images for a [784] node
         if value.shape[1:] != step.out_shape:
             raise ShapeError(f"fed value has sample shape {value.shape[1:]}; expected {step.out_shape}", node=step.name)
         return node_value(step, value, self.dtype)

@@ -3,30 +3,7 @@
 import click
 
 from graphnn.cli.options import model_argument
-
-
-def summary_table(model):
-    """Rows of (node, op, inputs, output shape, parameters, forward FLOPs per sample), and a totals row."""
-    plan = model.plan
-    rows = [("node", "op", "inputs", "output", "params", "flops")]
-    for step in plan.steps:
-        rows.append((step.name, step.op.name, ", ".join(step.inputs) or "-", str(step.out_shape),
-                     f"{plan.parameter_count(step):,}", f"{plan.flops(step):,}"))
-    rows.append(("total", "", f"{len(plan.steps)} nodes", "", f"{plan.parameter_count():,}",
-                 f"{sum(plan.flops(step) for step in plan.steps):,}"))
-    return rows
-
-
-def format_table(rows):
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    numeric = {4, 5}
-    lines = []
-    for index, row in enumerate(rows):
-        cells = [cell.rjust(w) if i in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0 or index == len(rows) - 2:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+from graphnn.model.summary import format_table, summary_table
 
 
 @click.command("check")

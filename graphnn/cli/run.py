@@ -10,45 +10,11 @@ continues from that snapshot, bit for bit as if never stopped; it refuses anothe
 docs/distributed.md); rank 0 writes the run folder and prints, and an error on any rank ends the job.
 """
 
-import sys
-import time
 from pathlib import Path
 
 import click
 
 from graphnn.cli.options import model_argument
-
-
-class Progress:
-    """A one-line progress bar on a terminal; plain periodic lines otherwise."""
-
-    def __init__(self, total, batch_size, stream=sys.stderr):
-        self.total = total
-        self.batch_size = batch_size
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.last_line = 0.0
-
-    def __call__(self, record):
-        if record["phase"] == "test":
-            self.clear()
-            click.echo(f"iteration {record['iteration']}: test accuracy {record['accuracy']:.4f}, "
-                       f"loss {record['loss']:.4f}", err=True)
-            return
-        rate = record["iteration"] * self.batch_size / record["elapsed"] if record["elapsed"] else 0.0
-        text = (f"iteration {record['iteration']}/{self.total}  loss {record['loss']:.4f}  "
-                f"accuracy {record['accuracy']:.3f}  lr {record['lr']:.4g}  {rate:,.0f} samples/s")
-        if self.tty:
-            filled = int(30 * record["iteration"] / self.total)
-            self.stream.write("\r[" + "#" * filled + "." * (30 - filled) + "] " + text)
-            self.stream.flush()
-        elif time.monotonic() - self.last_line >= 2.0 or record["iteration"] == self.total:
-            self.last_line = time.monotonic()
-            click.echo(text, err=True)
-
-    def clear(self):
-        if self.tty:
-            self.stream.write("\r\033[K")
 
 
 @click.command("run")
@@ -102,6 +68,7 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False)):
     """The run (graphnn/train/run.py), on one process (``world`` None) or on this rank of a distributed.World;
     ``start``: (--weights, --ignore-mismatch)."""
     from graphnn.model import load_model
+    from graphnn.train.progress import Progress
     from graphnn.train.run import Run
     from graphnn.train.signals import Interrupted
 
@@ -121,9 +88,9 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False)):
         match = run.start_from(load_source(start[0]).require_bundle("--weights"), start[1], source=start[0])
         for line in match.lines() if run.leader else ():
             click.echo(line, err=True)
-    progress = Progress(run.settings.iterations, run.settings.batch_size)
+    progress = Progress(run.settings.iterations, run.settings.batch_size)  # graphnn/train/progress.py
     try:
-        summary = run.train(log=progress)
+        summary = run.train(log=progress, callbacks=[progress])
     except Interrupted as stopped:
         if world is not None and stopped.iteration is None:  # a second signal, mid-step: the ranks cannot agree
             raise

@@ -17,5 +17,14 @@ from graphnn.datasets.named import load_named, verify_dataset
 from graphnn.datasets.npzfile import read_npz
 from graphnn.datasets.split import Split, load_split
 
-__all__ = ["DATASETS", "Batcher", "Split", "cache_root", "get_dataset", "load_named", "load_split", "locate",
+
+
+def load(name, split="train", data_dir=None, report=None):
+    """``(x, y)`` of a named dataset's split: images (N, 28, 28) uint8 and class indices (N,) int64, found,
+    downloaded and verified as ``graphnn run`` finds them (``data_dir`` first)."""
+    data = load_split({"dataset": name, "split": split}, data_dir=data_dir, report=report)
+    return data.x, data.y
+
+
+__all__ = ["DATASETS", "Batcher", "Split", "cache_root", "get_dataset", "load", "load_named", "load_split", "locate",
            "read_idx", "read_idx_folder", "read_mat", "read_npz", "verify_dataset"]

@@ -57,6 +57,21 @@ class Bundle:
     metadata: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # "extra/..." key -> array
 
+    def __repr__(self):  # counts, not the arrays
+        count = sum(array.size for group in (self.weights, self.state) for arrays in group.values()
+                    for array in arrays.values())
+        trained = self.metadata.get("training")
+        iterations = trained.get("iterations") if isinstance(trained, dict) else None
+        return (f"<graphnn.Bundle {self.model.name!r}: {len(self.model.plan.steps)} nodes, {count:,} values in "
+                f"{sum(len(arrays) for arrays in self.weights.values())} weights"
+                f"{f', trained {iterations} iterations' if iterations is not None else ''}"
+                f"{f', {len(self.extra)} extra arrays' if self.extra else ''}>")
+
+    def _repr_html_(self):
+        from graphnn.api import Model
+
+        return Model.of(self.model, self.network(), self.metadata)._repr_html_()
+
     def network(self):
         """A Network with this bundle's weights and state, in their stored dtype. A bundle without arrays (a
         weightless graph) gives the dtype it was trained in (metadata ``training.dtype``), else its model's

@@ -38,6 +38,9 @@ class Graph:
         self.train = None
         self.test = None
 
+    def __repr__(self):
+        return f"<graphnn.Graph {self.name!r}: {len(self.nodes)} nodes{', with train' if self.train else ''}>"
+
     def node(self, op, inputs=(), name=None, **params):
         """Add a node of any registered op; returns its name (``op`` + a number when not given)."""
         if name is None:  # op1, op2, ...: numbered from one more than the nodes of this op so far
@@ -110,8 +113,11 @@ class Graph:
         return dumps(self.to_dict())
 
     def build(self):
-        """Validate and plan the graph; returns a Model (or raises ModelInvalid with every error)."""
-        return model_from_dict(self.to_dict())
+        """Validate and plan the graph; returns a graphnn.Model (graphnn/api.py: fit, evaluate, predict, save;
+        or raises ModelInvalid with every error)."""
+        from graphnn.api import Model
+
+        return Model.of(model_from_dict(self.to_dict()))
 
     def save(self, path):
         """Validate, then write the model file."""

@@ -78,6 +78,8 @@ class Trainer:
         self.elapsed = 0.0  # seconds trained before this process (restored from a snapshot)
         self.seconds = 0.0  # seconds trained in all, once run() returns
         self.primary = primary_loss(model.plan)
+        self.step_metrics = None  # (loss, accuracy) of the last iteration, for the callbacks
+        self.stopping = False  # set by stop(): the run ends after the current iteration
         self.strategy = strategy if strategy is not None else SingleProcess()
         self.strategy.setup(self)
 
@@ -103,19 +105,27 @@ class Trainer:
         self.window = [loss_sum, accuracy_sum, int(count)]
         self.elapsed = state["elapsed"]
 
+    def stop(self):
+        """End the run after the current iteration (early stopping): its records are logged, and the final
+        test runs as after the last iteration."""
+        self.stopping = True
+
     def test(self):
         return self.strategy.evaluate(self.network, self.test_split, self.settings.test_batch_size)
 
-    def run(self, log=lambda record: None, checkpoint=None):
-        """Train until ``settings.iterations``; returns the final test metrics (or None without a test set).
+    def run(self, log=lambda record: None, checkpoint=None, callback=None):
+        """Train until ``settings.iterations`` (or ``stop()``); returns the final test metrics (or None without
+        a test set).
 
-        ``checkpoint(trainer)``, when given, is called at the end of every iteration, after its records are
-        logged (graphnn/train/snapshots.py uses it to write snapshots and to stop on a signal).
+        ``callback(trainer)``, when given, is called at the end of every iteration, after its records are
+        logged (graphnn/train/callbacks.py: epochs, early stopping, the progress bar; it may call ``stop()``);
+        ``checkpoint(trainer)`` after it (graphnn/train/snapshots.py uses it to write snapshots and to stop on
+        a signal).
         """
         settings, plan = self.settings, self.model.plan
         started = time.perf_counter() - self.elapsed
         samples_per_epoch = len(self.train_split.y)
-        while self.iteration < settings.iterations:
+        while self.iteration < settings.iterations and not self.stopping:
             lr = checked_learning_rate(settings, self.iteration)
             batch, rng = self.strategy.shard(self.batcher.next())
             result = self.network.forward(feeds(plan, batch, self.network.dtype), train=True, rng=rng)
@@ -127,10 +137,12 @@ class Trainer:
             self.solver.step(lr)
             del result, batch  # this step's activations and caches, freed before the next step makes its own
             self.iteration += 1
+            self.step_metrics = (loss, accuracy)
             self.window[0] += loss
             self.window[1] += accuracy
             self.window[2] += 1
-            if self.iteration % settings.display_interval == 0 or self.iteration == settings.iterations:
+            last = self.iteration == settings.iterations
+            if self.iteration % settings.display_interval == 0 or last:
                 window_loss, window_accuracy, window = self.window
                 log({"phase": "train", "iteration": self.iteration,
                      "epoch": self.iteration * settings.batch_size / samples_per_epoch,
@@ -138,10 +150,19 @@ class Trainer:
                      "elapsed": time.perf_counter() - started})
                 self.window = [0.0, 0.0, 0]
             if self.test_split is not None and settings.test_interval and self.iteration % settings.test_interval == 0 \
-                    and self.iteration != settings.iterations:
+                    and not last:
                 log({"phase": "test", "iteration": self.iteration, **_short(self.test()),
                      "elapsed": time.perf_counter() - started})
             self.elapsed = time.perf_counter() - started
+            if callback is not None:
+                callback(self)
+            if self.stopping and not last and self.window[2]:  # stopped early: the window in progress is logged
+                window_loss, window_accuracy, window = self.window
+                log({"phase": "train", "iteration": self.iteration,
+                     "epoch": self.iteration * settings.batch_size / samples_per_epoch,
+                     "loss": window_loss / window, "accuracy": window_accuracy / window, "lr": lr,
+                     "elapsed": time.perf_counter() - started})
+                self.window = [0.0, 0.0, 0]
             if checkpoint is not None:
                 checkpoint(self)
         self.seconds = time.perf_counter() - started

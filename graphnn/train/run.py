@@ -23,6 +23,7 @@ import numpy as np
 from graphnn.datasets.split import load_data
 from graphnn.errors import GraphnnError, TrainingError
 from graphnn.train import snapshots
+from graphnn.train.feeding import check_fields
 from graphnn.train.loop import Trainer
 from graphnn.train.rundir import RunDirectory
 from graphnn.train.settings import check_trainable, recorded_overrides, resolve_settings
@@ -36,9 +37,16 @@ class Run:
     folder (default runs/<model name>), which only ``train()`` writes. ``world``: a distributed.World to
     train data-parallel on. ``report(line)`` hears what rank 0 has to say before training (dataset
     downloads, the ranks and the batch split).
+
+    In memory (what ``Model.fit`` hands over, graphnn/api.py): ``train`` and ``test``, Splits
+    (graphnn/datasets/split.py) to use instead of the data the model's sections name (with ``train``
+    given, the test section's data is read only when ``test`` is given too); ``network``, a Network to go
+    on training instead of fresh weights; ``callbacks`` (graphnn/train/callbacks.py), called at every
+    epoch's end with the epoch's metrics and those of ``validation``, a Split.
     """
 
-    def __init__(self, model, overrides=None, out=None, *, world=None, report=None):
+    def __init__(self, model, overrides=None, out=None, *, world=None, report=None, train=None, test=None,
+                 network=None, callbacks=(), validation=None):
         from graphnn.train.distributed import DataParallel
 
         check_trainable(model)
@@ -49,11 +57,15 @@ class Run:
         self.resumed = None  # the snapshot's metadata, for a resumed run
         overrides = overrides or {}
         data_dir = overrides.get("data_dir")
-        train = load_data(model, "train", data_dir, self.report)
-        test = load_data(model, "test", data_dir, self.report) if model.test else None
+        if train is None:
+            train = load_data(model, "train", data_dir, self.report)
+            test = load_data(model, "test", data_dir, self.report) if model.test else None
         self.settings = resolve_settings(model, overrides, train_size=len(train))
         strategy = DataParallel(world, self.report) if world is not None else None
-        self.trainer = Trainer(model, self.settings, train, test, strategy=strategy)
+        self.trainer = Trainer(model, self.settings, train, test, network=network, strategy=strategy)
+        if validation is not None:
+            check_fields(model.plan, validation)
+        self.callbacks, self.validation = list(callbacks), validation
 
     @classmethod
     def resume(cls, folder, model=None, overrides=None, *, world=None, report=None):
@@ -87,10 +99,15 @@ class Run:
             raise GraphnnError("a resumed run goes on from its snapshot's weights; start a new run to fine-tune")
         return load_matching(self.trainer.network, bundle, ignore_mismatch, source)
 
-    def train(self, log=None):
+    def train(self, log=None, callbacks=()):
         """Train to the last iteration, test, and write the run folder; returns the summary (None on ranks
-        other than 0). ``log(record)`` hears every metrics record as it is written (on rank 0)."""
+        other than 0). ``log(record)`` hears every metrics record as it is written (on rank 0);
+        ``callbacks`` join the run's own for this training (e.g. the progress bar, graphnn/train/progress.py)."""
+        from graphnn.train.callbacks import Epochs
+
         trainer, folder, strategy = self.trainer, self.folder, self.trainer.strategy
+        hooks = self.callbacks + list(callbacks)
+        epochs = Epochs(hooks, self.validation) if hooks or self.validation is not None else None
         directory = None
         if self.leader and self.resumed is not None:
             directory = RunDirectory(folder, keep=self.resumed["records"])
@@ -109,7 +126,7 @@ class Run:
             stop = strategy.agree_on(stop)  # every rank stops after the same iteration
             checkpoint = snapshots.Checkpointer(folder, directory, stop) if self.leader else strategy.follow
             try:
-                test_metrics = trainer.run(record, checkpoint)
+                test_metrics = trainer.run(record, checkpoint, epochs)
             except Interrupted as stopped:
                 if self.world is not None and stopped.iteration is not None:
                     self.world.barrier()  # ranks > 0 wait until rank 0 has written the snapshot

@@ -249,7 +249,8 @@ class Checkpointer:
 
     def __call__(self, trainer):
         interval = trainer.settings.snapshot_interval
-        due = (interval and trainer.iteration % interval == 0) or trainer.iteration == trainer.settings.iterations
+        due = (interval and trainer.iteration % interval == 0) or trainer.iteration == trainer.settings.iterations \
+            or trainer.stopping
         if due or (self.stop is not None and self.stop.signal is not None):
             path = self.write(trainer)
             if self.stop is not None and self.stop.signal is not None:

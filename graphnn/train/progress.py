@@ -1,0 +1,109 @@
+"""The training display of ``graphnn run`` and ``Model.fit(verbose=1)``.
+
+On a terminal, one progress line redrawn after the first iteration and then about every ``redraw``
+seconds (0.5: at least once a second, whatever the run's ``display_interval``)::
+
+    [##########....................] iteration 340/1000  epoch 0.36  loss 0.3121  accuracy 0.912
+      1,950 samples/s (recent)  ETA 0:21
+
+The loss and accuracy are the averages since the last redraw; samples/s is the rate since the last redraw
+("recent"), or from the start ("average") on the first one; the ETA is the rest at the average rate.
+Test lines are printed below the bar, which stays: the last training line and every test line remain on
+the screen. Piped to a file or another program, the output is plain lines: one per display interval
+(one per metrics record), and each test line.
+
+``Progress`` is both a run's ``log`` (it hears the metrics records) and a callback (graphnn/train/callbacks.py:
+it hears every iteration).
+"""
+
+import sys
+import time
+
+from graphnn.train.callbacks import Callback
+
+
+def _duration(seconds):
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class Progress(Callback):
+    """The display for a run of ``total`` iterations of ``batch_size`` samples, written to ``stream``
+    (stderr by default)."""
+
+    redraw = 0.5  # seconds between redraws on a terminal
+
+    def __init__(self, total, batch_size, stream=None, samples_per_epoch=None, tty=None):
+        self.total, self.batch_size = total, batch_size
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.samples_per_epoch = samples_per_epoch
+        self.drawn = None  # (time, iteration) of the last redraw
+        self.open = False  # a bar is on the current line, without its newline
+        self.sums = [0.0, 0.0, 0]  # loss, accuracy, iterations since the last redraw
+
+    def _write(self, text):
+        self.stream.write(text)
+        self.stream.flush()
+
+    # the callback: every iteration
+    def on_iteration_end(self, trainer):
+        if not self.tty:
+            return
+        loss, accuracy = trainer.step_metrics
+        self.sums[0] += loss
+        self.sums[1] += accuracy
+        self.sums[2] += 1
+        now = time.monotonic()
+        last = trainer.iteration >= self.total or trainer.stopping
+        if self.drawn is not None and now - self.drawn[0] < self.redraw and not last:
+            return
+        if self.samples_per_epoch is None:
+            self.samples_per_epoch = len(trainer.train_split.y)
+        loss_sum, accuracy_sum, count = self.sums
+        self.sums = [0.0, 0.0, 0]
+        if self.drawn is None or now <= self.drawn[0]:
+            rate = trainer.iteration * self.batch_size / trainer.elapsed if trainer.elapsed else 0.0
+            kind = "average"
+        else:
+            rate = (trainer.iteration - self.drawn[1]) * self.batch_size / (now - self.drawn[0])
+            kind = "recent"
+        self.drawn = (now, trainer.iteration)
+        average = trainer.iteration * self.batch_size / trainer.elapsed if trainer.elapsed else 0.0
+        left = (self.total - trainer.iteration) * self.batch_size / average if average else 0.0
+        filled = min(30, int(30 * trainer.iteration / self.total))
+        epoch = trainer.iteration * self.batch_size / self.samples_per_epoch
+        text = (f"[{'#' * filled}{'.' * (30 - filled)}] iteration {trainer.iteration}/{self.total}  "
+                f"epoch {epoch:.2f}  loss {loss_sum / count:.4f}  accuracy {accuracy_sum / count:.3f}  "
+                f"{rate:,.0f} samples/s ({kind})  ETA {_duration(left)}")
+        self._write("\r\033[K" + text)
+        self.open = True
+        if last:
+            self.end_line()
+
+    # the log: every metrics record
+    def __call__(self, record):
+        if record["phase"] == "test":
+            self.end_line()
+            self._write(f"iteration {record['iteration']}: test accuracy {record['accuracy']:.4f}, "
+                        f"loss {record['loss']:.4f}\n")
+            return
+        if self.tty:
+            return  # the bar shows it
+        rate = record["iteration"] * self.batch_size / record["elapsed"] if record["elapsed"] else 0.0
+        self._write(f"iteration {record['iteration']}/{self.total}  loss {record['loss']:.4f}  "
+                    f"accuracy {record['accuracy']:.3f}  lr {record['lr']:.4g}  {rate:,.0f} samples/s (average)\n")
+
+    def end_line(self):
+        """Keep the bar: end its line."""
+        if self.open:
+            self._write("\n")
+            self.open = False
+
+    def clear(self):
+        """Erase the bar (before a message that replaces it)."""
+        if self.open:
+            self._write("\r\033[K")
+            self.open = False

@@ -1,0 +1,192 @@
+"""The Python API (graphnn/api.py) on MNIST, in short runs: fit/evaluate/predict/save/load, the callbacks,
+the reprs, and that fit is the same run as ``graphnn run``."""
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import graphnn
+from graphnn.callbacks import CSVLogger, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+from graphnn.errors import DataError, GraphnnError
+
+ROOT = Path(__file__).resolve().parents[1]
+MLP = ROOT / "models" / "mlp784.json"
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_dir):
+    """(x, y, x_test, y_test): 2,000 training and 500 test images, uint8 (N, 28, 28), class indices."""
+    x, y = graphnn.datasets.load("mnist", "train", data_dir=mnist_dir)
+    x_test, y_test = graphnn.datasets.load("mnist", "test", data_dir=mnist_dir)
+    assert x.shape == (60000, 28, 28) and x.dtype == np.uint8 and y.dtype == np.int64
+    return x[:2000], y[:2000], x_test[:500], y_test[:500]
+
+
+def test_dir_lists_the_public_api_and_import_stays_light():
+    names = dir(graphnn)
+    for name in ("Graph", "Model", "History", "load", "load_model", "Network", "Bundle", "callbacks", "datasets"):
+        assert name in names
+    assert not [name for name in names if name.startswith("_") and name != "__version__"]
+    code = "import sys, graphnn; dir(graphnn); print('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
+def test_fit_evaluate_predict_save_load(mnist, tmp_path):
+    x, y, x_test, y_test = mnist
+    model = graphnn.load_model(MLP)
+    assert isinstance(model, graphnn.Model) and "untrained" in repr(model)
+    history = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+    assert set(history.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(values) == 2 for values in history.history.values()) and history.epoch == [0, 1]
+    assert history.history["iteration"] == [15, 30]  # 1,500 training samples, batches of 100
+    assert history.history["loss"][1] < history.history["loss"][0]
+    assert all(type(value) is float for value in history.history["val_accuracy"])
+    metrics = model.evaluate(x_test, y_test)
+    assert metrics["samples"] == 500 and 0.5 < metrics["accuracy"] <= 1 and metrics["loss"] > 0
+    probabilities = model.predict(x_test)
+    assert probabilities.shape == (500, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+    assert (model.predict_classes(x_test) == y_test).mean() == pytest.approx(metrics["accuracy"])
+    model.save(tmp_path / "mlp.gnn")
+    loaded = graphnn.load(tmp_path / "mlp.gnn")
+    assert "trained" in repr(loaded) and "untrained" not in repr(loaded)
+    np.testing.assert_array_equal(loaded.predict(x_test), probabilities)
+    assert loaded.evaluate(x_test, y_test) == metrics
+    history = loaded.fit(x, y, iterations=5, verbose=0)  # continues from the loaded weights
+    assert history.history["iteration"] == [5]
+
+
+def test_uint8_and_scaled_floats_indices_and_one_hot_train_alike(mnist):
+    x, y, x_test, _ = mnist
+    floats = x.astype(np.float32) * np.float32(1 / 255)  # what feeding does with uint8 images
+    first = graphnn.load_model(MLP).fit(x, y, iterations=20, verbose=0)
+    second_model = graphnn.load_model(MLP)
+    second = second_model.fit(floats.reshape(len(x), 784), np.eye(10)[y], iterations=20, verbose=0)
+    assert first.history == second.history
+    np.testing.assert_array_equal(second_model.predict(x_test), second_model.predict(x_test.reshape(-1, 784)))
+
+
+def test_fit_without_arrays_is_the_run_of_graphnn_run(mnist_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from graphnn.cli import main
+
+    model = graphnn.load_model(MLP)
+    model.fit(iterations=20, data_dir=str(mnist_dir), verbose=0, run_dir=tmp_path / "fit")
+    result = CliRunner().invoke(main, ["run", str(MLP), "--iterations", "20", "--data-dir", str(mnist_dir),
+                                       "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 0, result.output
+    cli = graphnn.load(tmp_path / "cli" / "model.gnn")
+    for node, weights in cli.network.weights.items():
+        for name, array in weights.items():
+            np.testing.assert_array_equal(model.network.weights[node][name], array)
+    assert (tmp_path / "fit" / "model.gnn").exists() and (tmp_path / "fit" / "metrics.jsonl").exists()
+
+
+def test_callbacks(mnist, tmp_path):
+    x, y, x_test, y_test = mnist
+    model = graphnn.load_model(MLP)
+    seen = []
+    stopper = EarlyStopping("val_accuracy", patience=0, min_delta=1.0, restore_best_weights=True)
+    reducer = ReduceLROnPlateau("loss", factor=0.5, patience=0, min_delta=10.0)
+    history = model.fit(x, y, epochs=4, validation_data=(x_test, y_test), verbose=0,
+                        callbacks=[stopper, reducer, CSVLogger(tmp_path / "log.csv"),
+                                   ModelCheckpoint(tmp_path / "best.gnn", monitor="val_accuracy", save_best_only=True),
+                                   ModelCheckpoint(tmp_path / "epoch{epoch}.gnn"),
+                                   lambda epoch, logs: seen.append((epoch, logs["val_loss"]))])
+    # nothing improves by 1.0: the first epoch is the best, the second stops the run
+    assert history.epoch == [0, 1] and stopper.stopped_epoch == 1 and [epoch for epoch, _ in seen] == [0, 1]
+    assert reducer.trainer.settings.lr["base_lr"] == 0.05  # halved after the second epoch (the model's 0.1)
+    rows = list(csv.DictReader((tmp_path / "log.csv").read_text(encoding="utf-8").splitlines()))
+    assert [row["epoch"] for row in rows] == ["0", "1"] and float(rows[1]["val_loss"]) == seen[1][1]
+    first = graphnn.load(tmp_path / "epoch0.gnn")  # epoch 0's weights, which restore_best_weights put back
+    np.testing.assert_array_equal(first.predict(x_test), model.predict(x_test))
+    best = graphnn.load(tmp_path / "best.gnn")  # the epoch of the best val_accuracy
+    assert best.evaluate(x_test, y_test)["accuracy"] == max(history.history["val_accuracy"])
+    assert model.evaluate(x_test, y_test)["accuracy"] == pytest.approx(history.history["val_accuracy"][0])
+    assert (tmp_path / "epoch0.gnn").exists() and (tmp_path / "epoch1.gnn").exists()
+    with pytest.raises(GraphnnError, match="val_loss needs|reports"):
+        graphnn.load_model(MLP).fit(x, y, iterations=3, verbose=0, callbacks=[EarlyStopping("val_loss")])
+
+
+def test_reprs_and_notebook_views(mnist, tmp_path):
+    x, y, _, _ = mnist
+    g = graphnn.Graph("tiny")
+    image = g.data("image", shape=[784])
+    label = g.data("label", shape=[], field="y")
+    g.loss(g.fc(image, 10), label)
+    assert repr(g) == "<graphnn.Graph 'tiny': 4 nodes>"
+    model = graphnn.load_model(MLP)
+    history = model.fit(x, y, iterations=40, verbose=0)
+    model.save(tmp_path / "m.gnn")
+    bundle = graphnn.load_bundle(tmp_path / "m.gnn")
+    for shown in (model, model.network, bundle, history):
+        text = repr(shown)
+        assert len(text) < 200 and "array" not in text and "\n" not in text, text
+    html = model._repr_html_()
+    assert "<table>" in html and "fc1" in html and "<svg" in html and "42,310" in html
+    assert "<svg" in bundle._repr_html_() and history._repr_html_().count("<svg") == 2
+    lines = []
+    model.summary(print_fn=lines.append)
+    from graphnn.model.summary import format_table, summary_table
+
+    assert lines == [format_table(summary_table(model))] and lines[0].splitlines()[0].split() == \
+        ["node", "op", "inputs", "output", "params", "flops"]
+
+
+def test_forward_takes_images_as_predict_does(mnist):
+    _, _, x_test, _ = mnist
+    model = graphnn.load_model(MLP)
+    values = model.network.forward({"image": x_test[:7]}, until="fc3", keep=["fc3"]).values["fc3"]
+    scaled = model.network.forward({"image": x_test[:7].reshape(7, 784).astype(np.float32) * np.float32(1 / 255)},
+                                   until="fc3", keep=["fc3"]).values["fc3"]
+    np.testing.assert_array_equal(values, scaled)
+    probabilities = model.predict(x_test[:7])
+    np.testing.assert_allclose(probabilities, model.plan.by_name["loss"].op.probabilities(values), rtol=1e-6)
+
+
+def test_fit_refusals(mnist):
+    x, y, _, _ = mnist
+    g = graphnn.Graph("untrainable")
+    g.loss(g.fc(g.data("image", shape=[784]), 10), g.data("label", shape=[], field="y"))
+    with pytest.raises(GraphnnError, match="no 'train' section"):
+        g.build().fit(x, y, verbose=0)
+    model = graphnn.load_model(MLP)
+    with pytest.raises(DataError, match="784 values"):
+        model.fit(x[:, :20], y, iterations=1, verbose=0)
+    with pytest.raises(TypeError, match="both x and y"):
+        model.fit(x, verbose=0)
+    with pytest.raises(ValueError, match="validation_split"):
+        model.fit(x, y, validation_split=1.5, verbose=0)
+
+
+def test_progress_on_a_terminal_keeps_its_last_line(mnist, tmp_path):
+    from graphnn.train.progress import Progress
+    from graphnn.train.run import Run
+
+    x, y, x_test, y_test = mnist
+    model = graphnn.load_model(MLP)
+    stream = io.StringIO()
+    run = Run(model, {"iterations": 30}, out=None, train=model._split(x, y, "x"),
+              test=model._split(x_test, y_test, "x"))
+    progress = Progress(30, 100, stream=stream, tty=True)
+    progress.redraw = 0.0  # every iteration
+    run.folder = str(tmp_path / "run")
+    run.train(log=progress, callbacks=[progress])
+    text = stream.getvalue()
+    frames = text.split("\r\033[K")
+    assert "iteration 1/30" in frames[1] and "ETA" in frames[1] and "samples/s (average)" in frames[1]
+    assert "samples/s (recent)" in frames[2]
+    last_bar, test_line = frames[-1].splitlines()
+    assert "iteration 30/30" in last_bar and "epoch 1.50" in last_bar  # the bar stays, the test line below
+    assert test_line.startswith("iteration 30: test accuracy")
+    piped = io.StringIO()
+    plain = Progress(30, 100, stream=piped, tty=False)
+    plain({"phase": "train", "iteration": 10, "loss": 1.0, "accuracy": 0.5, "lr": 0.1, "elapsed": 1.0})
+    assert piped.getvalue() == "iteration 10/30  loss 1.0000  accuracy 0.500  lr 0.1  1,000 samples/s (average)\n"
