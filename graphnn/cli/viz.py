@@ -11,14 +11,16 @@ from graphnn.cli.options import zoo_source
 @click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path(), callback=zoo_source)
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
               help="Where to write: .html (the interactive page), .svg or .dot. Default: SOURCE's name + .html, here.")
+@click.option("--flat", is_flag=True, help="Draw every node of a model with blocks (instances not collapsed).")
 @click.option("--diff", "against", type=click.Path(exists=True), metavar="B",
               help="Mark what B (a model file, bundle or run folder) changes: added, removed, changed, weights.")
-def command(source, output, against):
+def command(source, output, flat, against):
     """Draw a model file (.json), a trained bundle (.gnn) or a run directory written by `graphnn run`.
 
     The HTML page is one self-contained file: the graph with shapes on its edges, a panel for each
     node (parameters, shapes, weight statistics and histograms), search, and for a run directory the
-    training curves. An invalid model is still drawn, with its errors marked and listed.
+    training curves. An invalid model is still drawn, with its errors marked and listed. A model with
+    blocks is drawn with each block instance and repeated chain as one box that opens its own drawing.
     """
     from graphnn.errors import GraphnnError
     from graphnn.viz import FORMATS, format_of, load_view, render
@@ -32,7 +34,7 @@ def command(source, output, against):
 
         view, _ = diff_view(source, against)
     else:
-        view = load_view(source)
+        view = load_view(source, flat=flat)
     try:  # a derived file: written plainly, with the user's usual permissions
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(render(view, fmt), encoding="utf-8")

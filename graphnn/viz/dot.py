@@ -2,10 +2,11 @@
 
 Nodes are named ``n0``, ``n1``, ... by their place in the file (names can repeat in an invalid model)
 and labelled with the same three lines as the SVG boxes; nodes with errors are outlined in red and carry
-their errors as a tooltip; the model's errors are listed in the graph's label.
+their errors as a tooltip; the model's errors are listed in the graph's label. A model's block instances
+and chains are clusters (boxes round their nodes, labelled with their path and block), nested as in the file.
 """
 
-from graphnn.viz.svg import node_lines, op_colour
+from graphnn.viz.svg import group_lines, node_lines, op_colour
 from graphnn.viz.view import shape_text
 
 
@@ -20,12 +21,26 @@ def dot_text(view):
              f"  rankdir=TB; labelloc=t; fontname=Helvetica; label={quote(label)};",
              '  node [shape=box, style="rounded,filled", fontname=Helvetica, fontsize=10, color="#475569"];',
              '  edge [fontname=Helvetica, fontsize=9, color="#64748b"];']
-    for node in view.nodes:
-        attributes = {"label": "\n".join(node_lines(node)), "fillcolor": op_colour(node.op),
-                      "tooltip": "\n".join([f"{node.name} ({node.op})", *node.errors])}
-        if node.errors:
-            attributes.update(color="#dc2626", penwidth="2.5")
-        lines.append(f"  {node.id} [{_attributes(attributes)}];")
+    by_id = {node.id: node for node in view.nodes}
+
+    def scope(ids, indent):
+        for item in ids:
+            if item in view.groups:
+                group = view.groups[item]
+                lines.append(f"{indent}subgraph cluster_{item} {{")
+                lines.append(f"{indent}  label={quote(' · '.join(group_lines(group)[:2]))}; style=\"rounded,dashed\";"
+                             ' color="#334155";')
+                scope(group.members, indent + "  ")
+                lines.append(f"{indent}}}")
+                continue
+            node = by_id[item]
+            attributes = {"label": "\n".join(node_lines(node)), "fillcolor": op_colour(node.op),
+                          "tooltip": "\n".join([f"{node.name} ({node.op})", *node.errors])}
+            if node.errors:
+                attributes.update(color="#dc2626", penwidth="2.5")
+            lines.append(f"{indent}{node.id} [{_attributes(attributes)}];")
+
+    scope(view.members(), "  ")
     for edge in view.edges:
         attributes = {"label": shape_text(edge.shape)}
         if edge.cyclic:

@@ -2,7 +2,9 @@
 Security Policy forbids every network request), readable offline and safe to open from anywhere.
 
 The page shows the graph, the model's errors, a search box, and a panel that opens on a node's click
-with all its parameters, shapes and weight statistics; for a run directory, the training curves
+with all its parameters, shapes and weight statistics (a model with blocks is drawn one scope at a time:
+its top level with each block instance and chain as one box, whose "+" opens the group's own drawing,
+with a trail back); for a run directory, the training curves
 (drawn by graphnn.viz.plot) and the run's summary; for a bundle, its metadata. Everything read from the
 model reaches the page either escaped or as JSON that the script puts in the DOM as text.
 """
@@ -30,9 +32,19 @@ def page_data(view):
             "output": shape_text(node.out_shape), "written": list(node.written),
             "params": {**{key: node.params[key] for key in node.written if key in node.params}, **node.params},
             "parameters": node.parameters, "flops": node.flops, "errors": node.errors,
-            "weights": node.weights, "state": node.state,
+            "weights": node.weights, "state": node.state, "group": node.group,
         }
-    return {"name": view.name, "kind": view.kind, "nodes": nodes}
+    groups = {group.id: {"path": group.path, "block": group.block, "kind": group.kind, "count": group.count,
+                         "parent": group.parent} for group in view.groups.values()}
+    return {"name": view.name, "kind": view.kind, "nodes": nodes, "groups": groups}
+
+
+def scopes_html(view):
+    """The drawing of each scope, the top level shown and every group's hidden (one for a model without blocks)."""
+    parts = [f'<div class="scope" data-scope="">\n{graph_svg(view)}</div>']
+    parts += [f'<div class="scope" data-scope="{group}" hidden>\n{graph_svg(view, scope=group)}</div>'
+              for group in view.groups]
+    return "\n".join(parts)
 
 
 def _asset(name):
@@ -100,7 +112,8 @@ def html_page(view):
                 f"</section>") if view.metadata else ""
     notes = ("<section id=\"notes\"><h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in view.notes)
              + "</ul></section>") if view.notes else ""
-    description = f'<p class="description">{escape(view.description)}</p>' if view.description else ""
+    description = (f'<p class="description" title="{escape(view.description)}">{escape(view.description)}</p>'
+                   if view.description else "")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -113,8 +126,7 @@ def html_page(view):
 <body>
 <header>
 <div class="heading"><h1>{escape(view.name)}</h1><span class="kind">{escape(view.kind)}</span>
-<span class="source">{escape(view.source)}</span></div>
-<p class="summary" id="summary">{escape(summary)}</p>
+<span class="source">{escape(view.source)}</span><span class="summary" id="summary">{escape(summary)}</span></div>
 {description}
 <div class="tools">
 <input id="search" type="search" placeholder="Find a node by name" autocomplete="off" aria-label="Find a node by name">
@@ -127,7 +139,8 @@ id="zoom-in" type="button" title="Zoom in">+</button>
 {_errors_section(view)}
 <main>
 <div id="graph" class="graph-pane">
-{graph_svg(view)}</div>
+<nav id="trail" class="trail" hidden></nav>
+{scopes_html(view)}</div>
 <aside id="panel" hidden></aside>
 </main>
 {_curves_section(view)}

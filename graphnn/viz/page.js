@@ -1,10 +1,13 @@
-// The graphnn visualiser page's script (inlined by graphnn/viz/html.py): node panel, search, zoom.
+// The graphnn visualiser page's script (inlined by graphnn/viz/html.py): node panel, search, zoom, and for a
+// model with blocks the scopes: each group's drawing opens from its box's "+" (or a click), with a trail back.
 // Everything taken from the model goes into the page as text (textContent), never as markup.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("graphnn-data").textContent);
   var pane = document.getElementById("graph");
-  var svg = pane.querySelector("svg");
+  var svg = pane.querySelector(".scope svg");
+  var trail = document.getElementById("trail");
+  var current = "";  // the scope shown: "" the top level, else a group id
   var panel = document.getElementById("panel");
   var search = document.getElementById("search");
   var searchCount = document.getElementById("search-count");
@@ -117,13 +120,53 @@
     panel.hidden = false;
   }
 
+  function scopeOf(id) {  // the scope a node is drawn in
+    var info = data.nodes[id];
+    return info && info.group ? info.group : "";
+  }
+
+  function renderTrail() {
+    trail.replaceChildren();
+    trail.hidden = !current;  // shown inside a group
+    var chain = [], group = current;
+    while (group) { chain.unshift(group); group = data.groups[group].parent; }
+    var top = element("button", { type: "button", "class": "crumb", "data-scope": "" }, data.name);
+    trail.appendChild(top);
+    chain.forEach(function (id) {
+      var info = data.groups[id];
+      trail.appendChild(element("span", { "class": "sep" }, " › "));
+      var label = info.path + " (" + info.block + (info.kind === "chain" ? " ×" + info.count : "") + ")";
+      trail.appendChild(element("button", { type: "button", "class": "crumb", "data-scope": id }, label));
+    });
+    if (current) {
+      var up = element("button", { type: "button", id: "collapse", title: "Collapse: back to the enclosing scope" },
+                       "collapse ▲");
+      trail.appendChild(up);
+    }
+  }
+
+  function showScope(id) {
+    current = id || "";
+    pane.querySelectorAll(".scope").forEach(function (scope) { scope.hidden = scope.dataset.scope !== current; });
+    svg = pane.querySelector('.scope[data-scope="' + current + '"] svg');
+    natural = { width: Number(svg.getAttribute("viewBox").split(" ")[2]),
+                height: Number(svg.getAttribute("viewBox").split(" ")[3]) };
+    pane.scrollTo(0, 0);
+    var fit = Math.min((pane.clientWidth - 8) / natural.width,
+                       (pane.clientHeight - (current ? trailHeight() : 0) - 8) / natural.height);
+    zoom(Math.min(Math.max(fit, 0.6), 1));  // each scope opens as large as fits, and never below 60%
+    renderTrail();
+    if (search.value.trim()) find();
+  }
+
   function select(id) {
-    svg.querySelectorAll(".node.selected").forEach(function (n) { n.classList.remove("selected"); });
-    svg.querySelectorAll(".edge.active").forEach(function (e) { e.classList.remove("active"); });
+    pane.querySelectorAll(".node.selected").forEach(function (n) { n.classList.remove("selected"); });
+    pane.querySelectorAll(".edge.active").forEach(function (e) { e.classList.remove("active"); });
     if (id === null) {
       panel.hidden = true;
       return;
     }
+    if (scopeOf(id) !== current) showScope(scopeOf(id));
     svg.querySelector('.node[data-id="' + id + '"]').classList.add("selected");
     svg.querySelectorAll(".edge").forEach(function (edge) {
       if (edge.dataset.source === id || edge.dataset.target === id) edge.classList.add("active");
@@ -137,19 +180,25 @@
                     top: box.top + box.height / 2 - (view.top + view.height / 2) });
   }
 
-  function find() {
+  function find() {  // every scope's nodes; the first match's scope is shown
     var query = search.value.trim().toLowerCase();
     var matches = [];
-    svg.querySelectorAll(".node").forEach(function (node) {
+    pane.querySelectorAll(".node").forEach(function (node) {
       var hit = query !== "" && node.dataset.name.toLowerCase().indexOf(query) >= 0;
       node.classList.toggle("match", hit);
       node.classList.toggle("dim", query !== "" && !hit);
       if (hit) matches.push(node);
     });
-    svg.querySelectorAll(".edge").forEach(function (edge) { edge.classList.toggle("dim", query !== ""); });
+    pane.querySelectorAll(".group, .external").forEach(function (item) { item.classList.toggle("dim", query !== ""); });
+    pane.querySelectorAll(".edge").forEach(function (edge) { edge.classList.toggle("dim", query !== ""); });
     searchCount.textContent = query === "" ? "" : matches.length + " match" + (matches.length === 1 ? "" : "es");
-    if (matches.length) reveal(matches[0]);
-    return matches;
+    var here = matches.filter(function (node) { return scopeOf(node.dataset.id) === current; });
+    if (matches.length && !here.length) {
+      showScope(scopeOf(matches[0].dataset.id));
+      here = [matches[0]];
+    }
+    if (here.length) reveal(here[0]);
+    return here.concat(matches.filter(function (node) { return here.indexOf(node) < 0; }));
   }
 
   function zoom(factor) {
@@ -158,7 +207,18 @@
     svg.setAttribute("height", (natural.height * scale).toFixed(0));
   }
 
-  svg.addEventListener("click", function (event) {
+  pane.addEventListener("click", function (event) {
+    if (!event.target.closest("svg")) {
+      var crumb = event.target.closest(".crumb");
+      if (crumb) showScope(crumb.dataset.scope);
+      if (event.target.closest("#collapse")) showScope(data.groups[current].parent || "");
+      return;
+    }
+    var group = event.target.closest(".group");
+    if (group) {
+      showScope(group.dataset.group);
+      return;
+    }
     var node = event.target.closest(".node");
     select(node ? node.dataset.id : null);
   });
@@ -180,5 +240,11 @@
   document.getElementById("zoom-fit").addEventListener("click", function () {
     zoom(Math.min(pane.clientWidth / natural.width, pane.clientHeight / natural.height, 1));
   });
-  window.graphnnViz = { select: select, find: find, zoom: zoom, data: data };
+  function trailHeight() {
+    return trail.offsetHeight || 38;
+  }
+
+  if (Object.keys(data.groups).length) showScope("");  // a model with blocks: its overview fits the window
+  window.graphnnViz = { select: select, find: find, zoom: zoom, data: data, showScope: showScope,
+                        scope: function () { return current; } };
 }());

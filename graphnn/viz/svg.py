@@ -1,6 +1,11 @@
 """The graph as SVG: one box per node (name, op and key parameters, output shape and parameter count),
 edges labelled with shapes, nodes with errors outlined in red with a "!" badge.
 
+A model with blocks is drawn one scope at a time (``scope``: None for the top level, or a group's id): each
+block instance and each repeated chain in the scope is one box (a chain's says "bottleneck ×4"), with a "+"
+that the HTML page's script opens; a group's own drawing shows what feeds it and what it feeds as dashed
+boxes.
+
 The same SVG is written alone (``graph_svg(view, standalone=True)`` adds a title and the error list)
 and inlined in the HTML page, whose script finds nodes by their ``data-id``.
 """
@@ -9,7 +14,7 @@ import json
 from html import escape
 
 from graphnn.viz.layout import layered_layout
-from graphnn.viz.view import shape_text
+from graphnn.viz.view import EdgeView, GroupView, shape_text
 
 FONT = "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace"
 CHAR_WIDTH = {13: 8.0, 12: 7.3, 11: 6.7}  # a monospace character's advance at each font size, rounded up
@@ -56,7 +61,21 @@ STYLE = f"""
 .graphnn-graph .node.diff-changed rect.box {{ stroke: {DIFF_COLOURS["changed"]}; stroke-width: 3; }}
 .graphnn-graph .node.diff-renamed rect.box {{ stroke: {DIFF_COLOURS["renamed"]}; stroke-width: 3; }}
 .graphnn-graph .node.diff-weights rect.box {{ stroke: {DIFF_COLOURS["weights"]}; stroke-width: 3; }}
+.graphnn-graph .group rect.box {{ stroke: #334155; stroke-width: 1.6; }}
+.graphnn-graph .group rect.behind {{ stroke: #64748b; stroke-width: 1; fill: #f1f5f9; }}
+.graphnn-graph .group .name {{ font-size: 13px; font-weight: bold; fill: #0f172a; }}
+.graphnn-graph .group .op {{ font-size: 12px; fill: #1e293b; }}
+.graphnn-graph .group .info {{ font-size: 11px; fill: #475569; }}
+.graphnn-graph .group .expand {{ fill: white; stroke: #334155; }}
+.graphnn-graph .group .expand-text {{ font-size: 14px; font-weight: bold; fill: #334155; }}
+.graphnn-graph .external rect.box {{ fill: white; stroke: #94a3b8; stroke-dasharray: 4 3; }}
+.graphnn-graph .external text {{ font-size: 12px; fill: #475569; }}
 """
+
+GROUP_FILL = "#e2e8f0"
+EXTERNAL_HEIGHT = 30
+STACK = 4  # how far each box behind a chain's box is offset
+EXPAND_ROOM = 24  # right of a group's text: its "+"
 
 
 def _fit(text, size, width):
@@ -89,13 +108,89 @@ def op_colour(op):
     return OP_COLOURS.get(op) or FALLBACK_COLOURS[sum(map(ord, op)) % len(FALLBACK_COLOURS)]
 
 
-def layout_view(view):
-    """(layout, edges laid out, edges left out) for a View; cycle-closing edges are left out."""
-    sizes = {node.id: (box_width(node_lines(node)), BOX_HEIGHT) for node in view.nodes}
-    placed = [edge for edge in view.edges if not edge.cyclic]
+def group_lines(group):
+    """The three lines of a group's box: its path; its block (×N for a chain); nodes and parameters."""
+    if group.kind == "chain":
+        what = f"{group.block} ×{group.count}" + (f" (first: {group.first})" if group.first else "")
+    else:
+        what = f"block {group.block}"
+    return group.path, what, f"{group.nodes:,} nodes · {group.parameters:,} params"
+
+
+def scope_graph(view, scope=None):
+    """(items, edges) drawn in ``scope``: items {id: NodeView, GroupView or the name of an outside node
+    (ids "in:..." and "out:...", drawn dashed)}; edges [EdgeView] between item ids, one per pair."""
+    if not view.groups:
+        return {node.id: node for node in view.nodes}, view.edges
+    by_id = {node.id: node for node in view.nodes}
+    items = {item: by_id.get(item) or view.groups[item] for item in view.members(scope)}
+    chains = {}  # node id -> [its groups, innermost first]
+
+    def item_of(node_id):
+        """The item of ``scope`` that holds node ``node_id``, or None when it lies outside."""
+        if node_id not in chains:
+            found, group = [], by_id[node_id].group
+            while group is not None:
+                found.append(group)
+                group = view.groups[group].parent
+            chains[node_id] = found
+        groups = chains[node_id]
+        if scope is None:
+            return groups[-1] if groups else node_id
+        if scope not in groups:
+            return None
+        at = groups.index(scope)
+        return groups[at - 1] if at else node_id
+
+    def outside(node_id):
+        """The name of what holds node ``node_id`` in the nearest enclosing scope that holds it."""
+        groups = chains[node_id]  # (item_of has met every node of an edge)
+        enclosing = view.groups[scope].parent
+        while enclosing is not None and enclosing not in groups:
+            enclosing = view.groups[enclosing].parent
+        at = groups.index(enclosing) if enclosing is not None else len(groups)
+        return view.groups[groups[at - 1]].path if at else by_id[node_id].name
+
+    edges, seen = [], set()
+    for edge in view.edges:
+        source, target = item_of(edge.source), item_of(edge.target)
+        if source == target or (source is None and target is None):
+            continue
+        if source is None:
+            name = outside(edge.source)
+            source = f"in:{name}"
+            items.setdefault(source, f"from {name}")
+        if target is None:
+            name = outside(edge.target)
+            target = f"out:{name}"
+            items.setdefault(target, f"to {name}")
+        if (source, target) not in seen:
+            seen.add((source, target))
+            edges.append(EdgeView(source, target, edge.position, edge.shape, edge.cyclic))
+    return items, edges
+
+
+def _item_size(item):
+    if isinstance(item, str):
+        return max(len(item) * CHAR_WIDTH[12] + 2 * BOX_PADDING, MIN_BOX_WIDTH), EXTERNAL_HEIGHT
+    if isinstance(item, GroupView):
+        return box_width(group_lines(item)) + EXPAND_ROOM + 2 * STACK, BOX_HEIGHT + 2 * STACK
+    return box_width(node_lines(item)), BOX_HEIGHT
+
+
+def layout_view(view, scope=None):
+    """(layout, edges laid out, edges left out) for a View (one scope of it: see ``scope_graph``);
+    cycle-closing edges are left out."""
+    return _scope_layout(view, scope)[:3]
+
+
+def _scope_layout(view, scope):
+    items, edges = scope_graph(view, scope)
+    sizes = {key: _item_size(item) for key, item in items.items()}
+    placed = [edge for edge in edges if not edge.cyclic]
     labels = [(len(shape_text(edge.shape)) * CHAR_WIDTH[11], LABEL_HEIGHT) for edge in placed]
     layout = layered_layout(sizes, [(edge.source, edge.target) for edge in placed], labels)
-    return layout, placed, [edge for edge in view.edges if edge.cyclic]
+    return layout, placed, [edge for edge in edges if edge.cyclic], items
 
 
 def _path(points):
@@ -150,9 +245,47 @@ def _node_svg(node, box):
     return "".join(parts) + "</g>"
 
 
-def graph_svg(view, standalone=False):
-    """SVG text of the view's graph; ``standalone`` adds an XML declaration, a title and the errors."""
-    layout, placed, cyclic = layout_view(view)
+def _group_svg(group, box):
+    x, y, width, height = box
+    width, height = width - 2 * STACK, height - 2 * STACK
+    text_width = width - 2 * BOX_PADDING - EXPAND_ROOM
+    name, what, info = group_lines(group)
+    behind = 2 if group.kind == "chain" else 0
+    parts = [(f'<g class="group" id="group-{group.id}" data-group="{group.id}" data-name="{escape(group.path)}" '
+              f'transform="translate({x:.1f},{y:.1f})">'),
+             f"<title>{escape(f'{group.path}: {what}; click to open')}</title>"]
+    for offset in range(behind, 0, -1):  # a chain: a stack of boxes
+        parts.append(f'<rect class="behind" x="{offset * STACK}" y="{offset * STACK}" width="{width:.1f}" '
+                     f'height="{height}" rx="6"/>')
+    parts += [f'<rect class="box" width="{width:.1f}" height="{height}" rx="6" fill="{GROUP_FILL}"/>',
+              f'<text class="name" x="{BOX_PADDING}" y="19">{escape(_fit(name, 13, text_width))}</text>',
+              f'<text class="op" x="{BOX_PADDING}" y="36">{escape(_fit(what, 12, text_width))}</text>',
+              f'<text class="info" x="{BOX_PADDING}" y="51">{escape(_fit(info, 11, text_width))}</text>',
+              f'<g class="expand-control"><circle class="expand" cx="{width - 14:.1f}" cy="14" r="9"/>'
+              f'<text class="expand-text" x="{width - 14:.1f}" y="19" text-anchor="middle">+</text></g>']
+    return "".join(parts) + "</g>"
+
+
+def _external_svg(key, text, box):
+    x, y, width, height = box
+    return (f'<g class="external" data-id="{escape(key)}" transform="translate({x:.1f},{y:.1f})">'
+            f'<rect class="box" width="{width:.1f}" height="{height}" rx="6"/>'
+            f'<text x="{BOX_PADDING}" y="{height / 2 + 4:.1f}">{escape(_fit(text, 12, width - 2 * BOX_PADDING))}</text>'
+            "</g>")
+
+
+def _item_svg(key, item, box):
+    if isinstance(item, str):
+        return _external_svg(key, item, box)
+    if isinstance(item, GroupView):
+        return _group_svg(item, box)
+    return _node_svg(item, box)
+
+
+def graph_svg(view, standalone=False, scope=None):
+    """SVG text of the view's graph (of one scope of a model with blocks: None for the top level, or a
+    group's id); ``standalone`` adds an XML declaration, a title and the errors."""
+    layout, placed, cyclic, items = _scope_layout(view, scope)
     right = layout.width + 10
     width = layout.width + (40 if cyclic else 0)
     top = HEADER_HEIGHT if standalone else 0
@@ -176,7 +309,7 @@ def graph_svg(view, standalone=False):
     parts += [_edge_svg(edge, route, label) for edge, route, label in zip(placed, layout.routes, layout.labels)]
     parts += [_cyclic_edge_svg(edge, layout.boxes, right) for edge in cyclic]
     parts.append('</g><g class="nodes">')
-    parts += [_node_svg(node, layout.boxes[node.id]) for node in view.nodes]
+    parts += [_item_svg(key, item, layout.boxes[key]) for key, item in items.items()]
     parts.append("</g></g>")
     for number, error in enumerate(errors):
         y = top + layout.height + (number + 1) * ERROR_LINE_HEIGHT

@@ -8,6 +8,10 @@ An invalid model is read as far as it goes: the errors come from ``model_from_te
 and their wording are the loader's own), and the drawing is built from the raw parsed document. Nodes
 keep their place even when names repeat; inputs that name no node are left out; edges that close a
 cycle are kept but flagged; shapes that cannot be inferred are None (drawn as '?').
+
+A model with blocks (graphnn/model/blocks.py) also has ``groups``: one GroupView per block instance and per
+repeated chain, nested as in the file, and ``top``, the ids of what its top level holds (nodes and groups).
+The drawing shows each group collapsed, as one box, with a control that opens its own drawing.
 """
 
 import math
@@ -54,6 +58,26 @@ class NodeView:
     state: dict = field(default_factory=dict)  # state name -> array_stats(...)
     diff: str = None  # viz --diff (graphnn/viz/diffview.py): added, removed, changed, renamed or weights
     diff_notes: list = field(default_factory=list)  # what changed, a line each
+    group: str = None  # the id of the innermost block instance it belongs to, or None
+
+
+@dataclass
+class GroupView:
+    """A block instance (``kind`` "instance") or a repeated chain of them ("chain", ``count`` instances),
+    drawn as one box. ``id`` is "g" + a number; ``members`` are the ids of the nodes and groups right inside."""
+
+    id: str
+    path: str  # "stage2", "stage2.block3"
+    block: str
+    kind: str
+    count: int = 1
+    first: str = None  # a chain's first instance's block, when it is another
+    parent: str = None  # the id of the group it lies in, or None at the top level
+    members: list = field(default_factory=list)
+    nodes: int = 0  # expanded nodes inside, at any depth
+    parameters: int = 0
+    flops: int = 0
+    use_path: str = None  # JSON path of the node that made it
 
 
 @dataclass
@@ -79,6 +103,14 @@ class View:
     curves: dict = field(default_factory=dict)  # "loss"|"accuracy"|"lr" -> {phase: [(iteration, value)]}
     notes: list = field(default_factory=list)  # things skipped while reading, e.g. a bad metrics line
     diff_against: str = None  # viz --diff: the source the nodes' diff marks compare with
+    groups: dict = field(default_factory=dict)  # group id -> GroupView (a model with blocks)
+    top: list = None  # ids of the top level's nodes and groups; None: every node (no groups)
+
+    def members(self, scope=None):
+        """The ids of what scope ``scope`` (a group id; None: the top level) holds, in file order."""
+        if scope is not None:
+            return self.groups[scope].members
+        return self.top if self.top is not None else [node.id for node in self.nodes]
 
     @property
     def total_parameters(self):
@@ -92,28 +124,29 @@ def shape_text(shape):
     return "×".join(str(d) for d in shape) or "scalar"
 
 
-def load_view(path):
-    """A View of a model file (.json), a bundle (.gnn) or a run directory; see the module docstring."""
+def load_view(path, flat=False):
+    """A View of a model file (.json), a bundle (.gnn) or a run directory; see the module docstring. ``flat``:
+    a model's block instances are not grouped (every node at the top level)."""
     path = Path(path)
     if path.is_dir():
-        return _run_view(path)
+        return _run_view(path, flat)
     require_regular_file(path)  # a named pipe would block reading forever
     try:
         with open(path, "rb") as file:
             is_bundle = path.suffix == ".gnn" or file.read(len(MAGIC)) == MAGIC
     except OSError:
         is_bundle = False  # reading the model file will say what is wrong
-    return _bundle_view(path) if is_bundle else _model_file_view(path)
+    return _bundle_view(path, flat=flat) if is_bundle else _model_file_view(path, flat)
 
 
-def _model_file_view(path):
+def _model_file_view(path, flat=False):
     file = str(path)
     try:
         text = read_text(path)
     except GraphnnError as error:
         return View(path.stem, file, "model", errors=[str(error)])
     try:
-        return view_of_model(model_from_text(text, file=file), file)
+        return view_of_model(model_from_text(text, file=file), file, expand=flat)
     except ModelInvalid as invalid:
         errors = invalid.errors
     try:
@@ -123,9 +156,9 @@ def _model_file_view(path):
     return view_of_document(document, errors, file)
 
 
-def _bundle_view(path, kind="bundle"):
+def _bundle_view(path, kind="bundle", flat=False):
     bundle = load_bundle(path)
-    view = view_of_model(bundle.model, str(path), kind)
+    view = view_of_model(bundle.model, str(path), kind, expand=flat)
     view.metadata = bundle.metadata
     for node in view.nodes:
         node.weights = {name: array_stats(array) for name, array in bundle.weights.get(node.name, {}).items()}
@@ -133,12 +166,12 @@ def _bundle_view(path, kind="bundle"):
     return view
 
 
-def _run_view(folder):
+def _run_view(folder, flat=False):
     bundle = folder / "model.gnn"
     if not bundle.exists():
         raise GraphnnError("not a run directory: it has no model.gnn (written by `graphnn run` when training "
                            "ends)", file=str(folder))
-    view = _bundle_view(bundle, "run")
+    view = _bundle_view(bundle, "run", flat)
     view.source = str(folder)
     metrics = folder / "metrics.jsonl"
     if metrics.exists():
@@ -160,8 +193,9 @@ def _run_view(folder):
     return view
 
 
-def view_of_model(model, source, kind="model"):
-    """A View of a valid Model: shapes and counts come from its plan."""
+def view_of_model(model, source, kind="model", expand=False):
+    """A View of a valid Model: shapes and counts come from its plan; with blocks, their groups (unless
+    ``expand``: every node at the top level)."""
     plan = model.plan
     view = _frame(model.document, source, kind)
     by_name = {}
@@ -176,7 +210,44 @@ def view_of_model(model, source, kind="model"):
         by_name[node.name] = node
     view.edges = [EdgeView(by_name[source].id, node.id, position, by_name[source].out_shape)
                   for node in view.nodes for position, source in enumerate(node.inputs)]
+    if model.expansion.has_blocks and not expand:
+        _add_groups(view, model.expansion)
     return view
+
+
+def _add_groups(view, expansion):
+    """The view's groups and top level from the expansion's tree of instances and chains."""
+    from graphnn.model.blocks import Chain
+
+    nodes = {node.index: node for node in view.nodes}
+
+    def walk(items, parent):
+        ids = []
+        for item in items:
+            if isinstance(item, int):
+                nodes[item].group = parent
+                ids.append(nodes[item].id)
+                continue
+            group = GroupView(f"g{len(view.groups)}", item.path, item.block,
+                              "chain" if isinstance(item, Chain) else "instance", parent=parent,
+                              use_path=item.use_path)
+            view.groups[group.id] = group
+            if isinstance(item, Chain):
+                group.count = item.count
+                if item.items and item.items[0].block != item.block:
+                    group.first = item.items[0].block
+            group.members = walk(item.items, group.id)
+            ids.append(group.id)
+        return ids
+
+    view.top = walk(expansion.items, None)
+    for node in view.nodes:  # counts add up along each node's groups
+        group = view.groups.get(node.group)
+        while group is not None:
+            group.nodes += 1
+            group.parameters += node.parameters or 0
+            group.flops += node.flops or 0
+            group = view.groups.get(group.parent)
 
 
 def view_of_document(document, errors, source):
@@ -213,7 +284,7 @@ def _node_of(index, node):
     return NodeView(
         id=f"n{index}", index=index,
         name=name if isinstance(name, str) else f"#{index}",
-        op=op if isinstance(op, str) else "?",
+        op=op if isinstance(op, str) else node["block"] if isinstance(node.get("block"), str) else "?",
         inputs=[source for source in inputs if isinstance(source, str)] if isinstance(inputs, list) else [],
         written=written, params=dict(written))
 

@@ -379,11 +379,16 @@ def test_the_builder_writes_resnet18_as_the_zoo_has_it():
     zoo = load_model("resnet18")
     g = Graph("resnet18", description=zoo.document["description"])
     basic, basic_down = basic_blocks(g)
+    @g.block(doc="The stem: a 7x7 convolution with stride 2, batch norm, relu and a 3x3 max pool with stride 2 "
+                 "(224 -> 56).")
+    def stem(b, x, *, filters: int = 64):
+        h = b.conv2d(x, name="conv", filters=filters, kernel=7, stride=2, padding=3, bias=False, init="msra")
+        return b.maxpool2d(b.relu(b.batchnorm(h, name="bn"), name="relu"), name="pool", kernel=3, stride=2, padding=1)
+
+    g.blocks = {"stem": g.blocks.pop("stem"), **g.blocks}  # the zoo file lists the stem first
     image = g.data("image", [3, 224, 224])
     label = g.data("label", [], field="y")
-    h = g.conv2d(image, name="conv1", filters=64, kernel=7, stride=2, padding=3, bias=False, init="msra")
-    h = g.maxpool2d(g.relu(g.batchnorm(h, name="bn1"), name="relu1"), name="pool1", kernel=3, stride=2, padding=1)
-    h = basic(g, h, name="stage1", repeat=2, width=64)
+    h = basic(g, stem(g, image, name="stem"), name="stage1", repeat=2, width=64)
     for stage, width in ((2, 128), (3, 256), (4, 512)):
         h = g.use(basic, h, name=f"stage{stage}", repeat=2, width=width, first={"block": basic_down, "stride": 2})
     g.loss(g.fc(g.global_avgpool(h, name="pool"), 1000, name="fc"), label, name="loss")
