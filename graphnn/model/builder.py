@@ -13,6 +13,19 @@ inputs positional, parameters by keyword, e.g. ``g.conv2d(x, filters=8, kernel=3
 ``g.maxpool2d(c, kernel=2)``, ``g.batchnorm(h, momentum=0.8)``; ``help(Graph.conv2d)`` lists them.
 Builder -> JSON -> load -> JSON is a fixed point, and ``Graph.from_dict`` turns any model document back
 into a builder.
+
+Blocks (graphnn/model/blocks.py) are Python functions that write a block: the first argument is the block's
+own builder, the other positional ones its inputs (names), the keyword-only ones its parameters (each a
+``"$name"`` reference while the block is written; an annotation int/float/bool/str/list gives its type,
+a default its default); it returns the name(s) of its output(s):
+
+    @g.block(doc="Two 3x3 convolutions and the input.")
+    def basic(b, x, *, width: int, stride: int = 1):
+        h = b.relu(b.batchnorm(b.conv2d(x, name="conv1", filters=width, kernel=3, stride=stride, padding=1)))
+        return b.relu(b.add(b.conv2d(h, name="conv2", filters=width, kernel=3, padding=1), x), name="out")
+
+    g.use(basic, "pool", name="stage1", repeat=2, width=64)        # or basic(g, "pool", ...)
+    g.use("basic", "stage1", name="stage2", repeat=2, width=128, first={"block": "basic_down", "stride": 2})
 """
 
 import copy
@@ -28,12 +41,36 @@ from graphnn.model.schema import FORMAT
 from graphnn.model.writer import dumps
 
 
+class Param(str):
+    """A block parameter while its block is written: the reference ``"$name"`` (a str, so it goes anywhere a
+    value goes and is written as it is)."""
+
+
+_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string", list: "array", dict: "object"}
+
+
+class Block:
+    """A block defined with ``Graph.block``: ``block(graph, *inputs, name=..., **args)`` is ``graph.use(block, ...)``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, graph, *inputs, **options):
+        return graph.use(self, *inputs, **options)
+
+    def __repr__(self):
+        return f"<graphnn block {self.name!r}>"
+
+
 class Graph:
     """A model document under construction."""
 
-    def __init__(self, name, description=None):
+    def __init__(self, name, description=None, doc=None):
         self.name = name
         self.description = description
+        self.doc = doc
+        self.schema = None  # the "$schema" a file carries for editors
+        self.blocks = {}
         self.nodes = []
         self.train = None
         self.test = None
@@ -44,7 +81,7 @@ class Graph:
     def node(self, op, inputs=(), name=None, **params):
         """Add a node of any registered op; returns its name (``op`` + a number when not given)."""
         if name is None:  # op1, op2, ...: numbered from one more than the nodes of this op so far
-            first = sum(node["op"] == op for node in self.nodes) + 1
+            first = sum(node.get("op") == op for node in self.nodes) + 1
             name = unique_name(op, {node["name"] for node in self.nodes}, map(str, count(first)))
         node = {"name": name, "op": op}
         if inputs:
@@ -89,6 +126,73 @@ class Graph:
     def loss(self, prediction, label, function="softmax_cross_entropy", name=None, **params):
         return self.node("loss", [prediction, label], name, function=function, **params)
 
+    def block(self, function=None, *, name=None, doc=None):
+        """Define a block by a Python function that writes it (see the module's docstring); use as ``@g.block``
+        or ``@g.block(name=..., doc=...)``. Returns a Block."""
+        if function is None:
+            return lambda function: self.block(function, name=name, doc=doc)
+        name = name or function.__name__
+        signature = inspect.signature(function)
+        positional = [p for p in signature.parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        keywords = [p for p in signature.parameters.values() if p.kind == p.KEYWORD_ONLY]
+        if not positional:
+            raise TypeError(f"block {name!r}: the function's first argument is the block's builder")
+        body = Graph(name)
+        body.blocks = self.blocks  # a block may define and use other blocks
+        inputs = [p.name for p in positional[1:]]
+        params = {}
+        for p in keywords:
+            spec = {}
+            if p.annotation in _TYPES:
+                spec["type"] = _TYPES[p.annotation]
+            if p.default is not p.empty:
+                spec["default"] = p.default
+            params[p.name] = spec
+        outputs = function(body, *inputs, **{p.name: Param(f"${p.name}") for p in keywords})
+        outputs = [outputs] if isinstance(outputs, str) else list(outputs or [])
+        if not outputs or not all(isinstance(output, str) for output in outputs):
+            raise TypeError(f"block {name!r}: the function must return the name of its output, or a list of names")
+        block = {}
+        if doc or function.__doc__:
+            block["doc"] = doc or inspect.cleandoc(function.__doc__)
+        block["inputs"] = inputs
+        block["outputs"] = [str(output) for output in outputs]
+        if params:
+            block["params"] = params
+        block["nodes"] = body.nodes
+        self.blocks[name] = block
+        return Block(name)
+
+    def use(self, block, *inputs, name=None, repeat=None, first=None, doc=None, **args):
+        """Add a node that uses ``block`` (a Block or a block's name) on ``inputs`` with ``args``; ``repeat``
+        chains that many instances; ``first`` ({"block": ..., and arguments}) changes the chain's first one.
+        Returns the node's name (the block's name + a number when not given)."""
+        block = block.name if isinstance(block, Block) else block
+        if name is None:
+            name = unique_name(block, {node["name"] for node in self.nodes},
+                               map(str, count(sum(node.get("block") == block for node in self.nodes) + 1)))
+        node = {"name": name, "block": block}
+        if doc is not None:
+            node["doc"] = doc
+        if inputs:
+            node["inputs"] = [str(source) for source in inputs]
+        if repeat is not None:
+            node["repeat"] = repeat
+        if args:
+            node["args"] = args
+        if first:
+            first = dict(first)
+            changed = {}
+            if "block" in first:
+                other = first.pop("block")
+                changed["block"] = other.name if isinstance(other, Block) else other
+            if first:
+                changed["args"] = first
+            node["first"] = changed
+        self.nodes.append(node)
+        return name
+
     def set_train(self, **section):
         """The ``train`` section: data, batch_size, iterations or epochs, solver, lr, ..."""
         self.train = section
@@ -100,9 +204,14 @@ class Graph:
         return self
 
     def to_dict(self):
-        document = {"format": FORMAT, "name": self.name}
+        document = {"$schema": self.schema} if self.schema else {}
+        document |= {"format": FORMAT, "name": self.name}
         if self.description:
             document["description"] = self.description
+        if self.doc:
+            document["doc"] = self.doc
+        if self.blocks:
+            document["blocks"] = copy.deepcopy(self.blocks)
         document["nodes"] = copy.deepcopy(self.nodes)
         for key in ("train", "test"):
             if getattr(self, key) is not None:
@@ -126,7 +235,9 @@ class Graph:
 
     @classmethod
     def from_dict(cls, document):
-        graph = cls(document.get("name", "model"), document.get("description"))
+        graph = cls(document.get("name", "model"), document.get("description"), document.get("doc"))
+        graph.schema = document.get("$schema")
+        graph.blocks = copy.deepcopy(document.get("blocks") or {})
         graph.nodes = copy.deepcopy(document["nodes"])
         graph.train = copy.deepcopy(document.get("train"))
         graph.test = copy.deepcopy(document.get("test"))
@@ -159,14 +270,15 @@ def _op_method(op_class):
     for key, spec in schema["properties"].items():
         default = inspect.Parameter.empty if key in schema["required"] else _Default(spec.get("default"))
         parameters.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default))
+    parameters.append(inspect.Parameter("doc", inspect.Parameter.KEYWORD_ONLY, default=None))  # free text
     signature = inspect.Signature(parameters)
 
-    def method(self, *inputs, name=None, **params):
+    def method(self, *inputs, name=None, doc=None, **params):
         try:
             signature.bind(self, *inputs, name=name, **params)
         except TypeError as error:
             raise TypeError(f"Graph.{op}(): {error}") from None
-        return self.node(op, inputs, name, **params)
+        return self.node(op, inputs, name, **params, **({"doc": doc} if doc is not None else {}))
 
     summary = (sys.modules[op_class.__module__].__doc__ or "").strip()
     keys = "\n".join(f"    {key}: {spec.get('description', '')}".rstrip() for key, spec in schema["properties"].items())
