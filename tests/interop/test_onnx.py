@@ -31,7 +31,9 @@ from graphnn.ops.base import Op
 from graphnn.ops.registry import exportable
 from graphnn.train.feeding import feeds
 
-MODELS = sorted(Path(__file__).resolve().parents[2].glob("models/*.json"))
+# the zoo's ImageNet networks are compared with onnxruntime once each, at batch 1, in tests/interop/test_zoo_onnx.py
+MODELS = [path for path in sorted(Path(__file__).resolve().parents[2].glob("models/*.json"))
+          if '"shape": [3, 224, 224]' not in path.read_text()]
 EXAMPLES = [(name, index) for name in ops.names() if not ops.get(name).is_input
             for index in range(len(ops.get(name).examples))]
 RTOL, ATOL = 1e-5, 1e-6
