@@ -190,3 +190,16 @@ def test_progress_on_a_terminal_keeps_its_last_line(mnist, tmp_path):
     plain = Progress(30, 100, stream=piped, tty=False)
     plain({"phase": "train", "iteration": 10, "loss": 1.0, "accuracy": 0.5, "lr": 0.1, "elapsed": 1.0})
     assert piped.getvalue() == "iteration 10/30  loss 1.0000  accuracy 0.500  lr 0.1  1,000 samples/s (average)\n"
+
+
+def test_the_builder_refuses_a_bad_node_at_the_call_that_adds_it():
+    g = graphnn.Graph("located")
+    x = g.data("image", shape=[1, 28, 28])
+    with pytest.raises(graphnn.ModelInvalid) as raised:
+        g.conv2d(x, filters=-4, kernel=3, name="c1")
+    assert [(error.node, error.path) for error in raised.value.errors] == [("c1", "/nodes/1/filters")]
+    with pytest.raises(graphnn.ModelInvalid, match="did you mean 'conv2d'"):
+        g.node("convv2d", [x])
+    assert len(g.nodes) == 1  # nothing bad was added: the graph still builds once it is finished
+    g.loss(g.fc(g.flatten(g.conv2d(x, filters=4, kernel=3)), 10), g.data("label", shape=[], field="y"))
+    assert len(g.build().plan.steps) == 6

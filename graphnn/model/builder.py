@@ -87,6 +87,7 @@ class Graph:
         if inputs:
             node["inputs"] = list(inputs)
         node.update(params)
+        _check_node(node, len(self.nodes))
         self.nodes.append(node)
         return name
 
@@ -247,6 +248,36 @@ class Graph:
     def load(cls, path):
         """A builder holding a validated model file."""
         return cls.from_dict(load_model(path).document)
+
+
+def _holds_reference(value):
+    """Whether ``value`` holds a block parameter ("$name"), which only the block's expansion can check."""
+    if isinstance(value, str):
+        return value.startswith("$")
+    if isinstance(value, dict):
+        return any(_holds_reference(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_reference(item) for item in value)
+    return False
+
+
+def _check_node(node, index):
+    """ModelInvalid, at the builder call that adds ``node`` (the ``index``-th), when its op is unknown or its
+    parameters break the op's schema; what needs the whole graph (inputs, shapes) waits for build() and save()."""
+    from graphnn.errors import GraphError, ModelInvalid, SchemaError
+    from graphnn.model.jsontext import pointer
+    from graphnn.model.validate import describe, params_validator
+
+    if _holds_reference(node):
+        return
+    try:
+        op_class = ops.get(node["op"])
+    except GraphError as unknown:
+        raise ModelInvalid([unknown.located(path=f"/nodes/{index}/op", node=node["name"])]) from None
+    errors = [SchemaError(describe(error), path=pointer(["nodes", index, *error.absolute_path]), node=node["name"],
+                          op=node["op"]) for error in params_validator(op_class).iter_errors(node)]
+    if errors:
+        raise ModelInvalid(errors)
 
 
 class _Default:
