@@ -73,6 +73,8 @@ class Instance:
     chain: "Chain | None" = None
     items: list = field(default_factory=list)
     broken: bool = False  # an argument did not fit (its nodes' parameters are then not checked again)
+    inputs: list = field(default_factory=list)  # full names of the expanded nodes feeding it, once resolved
+    outputs: list = field(default_factory=list)  # ... and of those its outputs stand for
 
 
 @dataclass(eq=False)
@@ -415,7 +417,7 @@ class _Expander:
         self.real = {}  # full name -> index of the expanded node
         self.aliases = {}  # name -> the name it stands for (block inputs, instance and chain outputs)
         self.multi = {}  # name of an instance or chain with several outputs -> its outputs
-        self.checks = []  # (order, candidate, error location) of names to resolve; see run()
+        self.checks = []  # (order, list or node index to write into, position, name, error location); resolve_all
         self.errors = {}  # (path, message) -> error: each reported once, for its first instance
         self.work = 0
         self.count = 0  # nodes made (or refused) so far
@@ -591,16 +593,16 @@ class _Expander:
         self.charge(1 + len(inputs) + len(block["outputs"]), where)
         env, made.broken = self.bind(block_name, block, args, where)
         made.broken = made.broken or bool(parent and parent.broken)
-        for name, (source, at) in zip(inputs, sources):
+        made.inputs, made.outputs = [None] * len(inputs), [None] * len(block["outputs"])
+        for position, (name, (source, at)) in enumerate(zip(inputs, sources)):
             if self.add_name(f"{path}.{name}", where | {"path": where["path"] + "/name"}):
                 self.aliases[f"{path}.{name}"] = source
-            if at is not None:
-                self.checks.append((0, None, None, source, at))
+            self.checks.append((0 if at is not None else 2, made.inputs, position, source, at))
         made.items = self.scope(block["nodes"], f"/blocks/{pointer([block_name])[1:]}/nodes", path + ".", env, made)
         base = f"/blocks/{pointer([block_name])[1:]}/outputs"
         for index, output in enumerate(block["outputs"]):
-            self.checks.append((0, None, None, f"{path}.{output}", {"path": f"{base}/{index}", "block": block_name,
-                                                                    "instance": path}))
+            self.checks.append((0, made.outputs, index, f"{path}.{output}",
+                                {"path": f"{base}/{index}", "block": block_name, "instance": path}))
         if len(block["outputs"]) == 1:
             if self.add_name(path, where | {"path": where["path"] + "/name"}):
                 self.aliases[path] = f"{path}.{block['outputs'][0]}"
@@ -643,12 +645,13 @@ class _Expander:
         """Each name read (block inputs, outputs, node inputs) to the node it stands for; a name that stands for
         nothing is reported once, where it is first read (block inputs and outputs before node inputs)."""
         cache, failed = {}, set()
-        for order, index, position, candidate, where in sorted(self.checks, key=lambda check: check[0]):
+        for order, into, position, candidate, where in sorted(self.checks, key=lambda check: check[0]):
             found, end, trail = self.resolve(candidate, cache)
             if found is not None:
-                if index is not None:
-                    self.nodes[index]["inputs"][position] = found
+                (self.nodes[into]["inputs"] if isinstance(into, int) else into)[position] = found
                 continue
+            if where is None:
+                continue  # a chained instance's input: its predecessor's output, reported there
             if end in failed or end in self.broken or end.rpartition(".")[0] in self.broken:
                 continue
             failed.add(end)
