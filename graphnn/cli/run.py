@@ -32,6 +32,8 @@ from graphnn.cli.options import model_argument
               help="Write a snapshot every this many iterations (one is also written at the end and on Ctrl-C).")
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue the run in RUN_DIR from its snapshot (same model file and settings).")
+@click.option("--overwrite", is_flag=True,
+              help="Start a new run in a folder that holds another run's results or snapshot, replacing them.")
 @click.option("--weights", type=click.Path(exists=True), metavar="BUNDLE|RUN_DIR",
               help="Fine-tune: start from this bundle's weights, matched by node name (others initialised).")
 @click.option("--ignore-mismatch", is_flag=True, help="With --weights: initialise a node whose shapes differ.")
@@ -43,7 +45,12 @@ def command(ctx, model_path, out, resume, distributed, weights, ignore_mismatch,
     """Train MODEL (a .json model file) and test it; write the trained bundle, metrics and summary.
 
     Exit 0 on success, 2 for an invalid model or usage, 1 for a failure during the run, 130 or 143 when
-    stopped by SIGINT (Ctrl-C) or SIGTERM after writing a snapshot.
+    stopped by SIGINT (Ctrl-C) or SIGTERM after writing a snapshot (also during the final test: --resume
+    then tests and writes the folder).
+
+    A new run refuses a folder holding another run's results or snapshot (exit 2): --resume it, choose
+    another --out, or pass --overwrite. When the folder cannot be written (disk full, read-only), the run
+    stops with exit 1 and one line saying where the trained state was kept and how to resume from it.
     """
     from graphnn.train.mpilaunch import launched_size, share_cores
 
@@ -52,21 +59,25 @@ def command(ctx, model_path, out, resume, distributed, weights, ignore_mismatch,
     if resume and weights:
         raise click.UsageError("--resume goes on from the snapshot's weights; --weights starts a new run")
     start = (weights, ignore_mismatch)
+    overwrite = overrides.pop("overwrite")
+    if resume and overwrite:
+        raise click.UsageError("--resume continues the run in its folder; --overwrite starts a new one")
     ranks = launched_size()
     if not distributed and ranks == 1:
-        return train(ctx, model_path, out, resume, None, overrides, start)
+        return train(ctx, model_path, out, resume, None, overrides, start, overwrite)
     share_cores()  # before NumPy loads: the ranks on this machine share its cores
     from graphnn.train.distributed import connect
 
     world = connect(ranks)
     with world.guard(passthrough=click.exceptions.Exit):  # a rank's error ends every rank, naming it
-        train(ctx, model_path, out, resume, world, overrides, start)
+        train(ctx, model_path, out, resume, world, overrides, start, overwrite)
         world.barrier()  # the job ends once rank 0 has written the run folder
 
 
-def train(ctx, model_path, out, resume, world, overrides, start=(None, False)):
+def train(ctx, model_path, out, resume, world, overrides, start=(None, False), overwrite=False):
     """The run (graphnn/train/run.py), on one process (``world`` None) or on this rank of a distributed.World;
     ``start``: (--weights, --ignore-mismatch)."""
+    from graphnn.errors import WriteError
     from graphnn.model import load_model
     from graphnn.train.progress import Progress
     from graphnn.train.run import Run
@@ -82,6 +93,7 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False)):
         run = Run.resume(folder, model, overrides, world=world, report=report)
     else:
         run = Run(model, overrides, folder, world=world, report=report)
+        run.overwrite = overwrite
     if start[0]:  # fine-tuning (graphnn/train/finetune.py)
         from graphnn.io.sources import load_source
 
@@ -91,6 +103,11 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False)):
     progress = Progress(run.settings.iterations, run.settings.batch_size)  # graphnn/train/progress.py
     try:
         summary = run.train(log=progress, callbacks=[progress])
+    except WriteError as error:  # says what was kept; name the command that goes on from there
+        progress.clear()
+        if error.kept is not None:
+            error.message += f"; resume with: graphnn run {model_path} --resume {error.kept}"
+        raise
     except Interrupted as stopped:
         if world is not None and stopped.iteration is None:  # a second signal, mid-step: the ranks cannot agree
             raise

@@ -21,11 +21,11 @@ being finite raises TrainingError. Every rank trains; rank 0 alone writes the fo
 import numpy as np
 
 from graphnn.datasets.split import load_data
-from graphnn.errors import GraphnnError, TrainingError
+from graphnn.errors import GraphnnError, TrainingError, WriteError
 from graphnn.train import snapshots
 from graphnn.train.feeding import check_fields
 from graphnn.train.loop import Trainer
-from graphnn.train.rundir import RunDirectory
+from graphnn.train.rundir import RunDirectory, claim
 from graphnn.train.settings import check_trainable, recorded_overrides, resolve_settings
 from graphnn.train.signals import Interrupted, stop_signals
 
@@ -42,11 +42,15 @@ class Run:
     (graphnn/datasets/split.py) to use instead of the data the model's sections name (with ``train``
     given, the test section's data is read only when ``test`` is given too); ``network``, a Network to go
     on training instead of fresh weights; ``callbacks`` (graphnn/train/callbacks.py), called at every
-    epoch's end with the epoch's metrics and those of ``validation``, a Split.
+    epoch's end with the epoch's metrics and those of ``validation``, a Split. The train section's own
+    ``callbacks`` come first; with them and no ``validation``, the test data is evaluated as validation.
     """
+
+    overwrite = False  # whether a new run may replace another run's results or snapshot in its folder
 
     def __init__(self, model, overrides=None, out=None, *, world=None, report=None, train=None, test=None,
                  network=None, callbacks=(), validation=None):
+        from graphnn.train.callbacks import from_model
         from graphnn.train.distributed import DataParallel
 
         check_trainable(model)
@@ -65,7 +69,10 @@ class Run:
         self.trainer = Trainer(model, self.settings, train, test, network=network, strategy=strategy)
         if validation is not None:
             check_fields(model.plan, validation)
-        self.callbacks, self.validation = list(callbacks), validation
+        written = from_model(model, self.folder)  # the train section's own callbacks (graphnn run's too)
+        if written and validation is None:
+            validation = test  # what they watch as val_loss and val_accuracy: the test data
+        self.callbacks, self.validation = written + list(callbacks), validation
 
     @classmethod
     def resume(cls, folder, model=None, overrides=None, *, world=None, report=None):
@@ -87,6 +94,9 @@ class Run:
                 raise error.located(file=file, path="/metadata/snapshot/settings" + (error.path or "")) from None
         run = cls(model, overrides, folder, world=world, report=report)
         run.resumed = snapshots.restore(run.trainer, saved, file=file)
+        note = snapshots.thread_note(saved)  # another BLAS thread count: not bit-identical, said in one line
+        if note is not None and run.report is not None:
+            run.report(note)
         return run
 
     def start_from(self, bundle, ignore_mismatch=False, source=None):
@@ -112,7 +122,7 @@ class Run:
         if self.leader and self.resumed is not None:
             directory = RunDirectory(folder, keep=self.resumed["records"])
         elif self.leader:
-            snapshots.snapshot_path(folder).unlink(missing_ok=True)  # a new run: an old run's snapshot is not ours
+            claim(folder, self.overwrite)  # another run's results or snapshot there: refused unless overwrite
             directory = RunDirectory(folder)
 
         def record(entry):
@@ -125,8 +135,24 @@ class Run:
         with stop_signals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             stop = strategy.agree_on(stop)  # every rank stops after the same iteration
             checkpoint = snapshots.Checkpointer(folder, directory, stop) if self.leader else strategy.follow
+            hook = checkpoint
+            if self.world is None:  # after the last snapshot, a stop signal ends the final test and save at once
+                def hook(trainer):
+                    checkpoint(trainer)
+                    if checkpoint.last == trainer.iteration and \
+                            (trainer.iteration == trainer.settings.iterations or trainer.stopping):
+                        stop.urgent = (trainer.iteration, snapshots.snapshot_path(folder))
             try:
-                test_metrics = trainer.run(record, checkpoint, epochs)
+                test_metrics = trainer.run(record, hook, epochs)
+                if stop.signal is not None and self.world is None:  # it came during the final test
+                    done = checkpoint.last == trainer.iteration
+                    raise Interrupted(stop.signal, trainer.iteration, snapshots.snapshot_path(folder) if done else None)
+                if directory is not None:
+                    try:
+                        return directory.finish(trainer, test_metrics)
+                    except (OSError, WriteError) as error:
+                        raise directory.rescue(trainer, error, checkpoint.last) from None
+                return None
             except Interrupted as stopped:
                 if self.world is not None and stopped.iteration is not None:
                     self.world.barrier()  # ranks > 0 wait until rank 0 has written the snapshot
@@ -137,6 +163,8 @@ class Run:
                 if self.leader and checkpoint.last is not None:
                     error.message += f" (the last snapshot, of iteration {checkpoint.last}, is in {folder})"
                 raise
-        if directory is None:
-            return None
-        return directory.finish(trainer, test_metrics)
+            except (OSError, WriteError) as error:  # the folder cannot be written: save the state elsewhere
+                if directory is None or getattr(error, "rescued", False):
+                    raise
+                directory.close()
+                raise directory.rescue(trainer, error, checkpoint.last) from None

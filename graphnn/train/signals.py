@@ -35,10 +35,13 @@ class Interrupted(GraphnnError):
 
 
 class StopRequest:
-    """``signal`` is None until a stop signal arrives, then its number."""
+    """``signal`` is None until a stop signal arrives, then its number. ``urgent``, once training is over
+    and its last snapshot written, is (iteration, snapshot path): a signal then stops at once (the final
+    test and the run folder's files are redone by ``--resume``), instead of being noted and ignored."""
 
     def __init__(self):
         self.signal = None
+        self.urgent = None
 
 
 @contextmanager
@@ -48,6 +51,9 @@ def stop_signals():
     stop = StopRequest()
 
     def handler(signum, frame):
+        if stop.urgent is not None:
+            stop.signal = signum
+            raise Interrupted(signum, *stop.urgent)
         if stop.signal is not None:
             raise Interrupted(signum)
         stop.signal = signum

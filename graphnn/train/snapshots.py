@@ -15,7 +15,19 @@ the previous snapshot or the new one, whole. It holds:
        "window": [s, a, n],      # loss sum, accuracy sum, count of the display window in progress
        "records": 34,            # lines of metrics.jsonl written so far
        "elapsed": 12.5,          # seconds trained so far (wall clock; not part of the result)
+       "threads": {"blas": 4, "env": {"OMP_NUM_THREADS": "4", ...}},  # the BLAS thread count (threads())
        "settings": {...}}        # the run's settings, without data_dir and snapshot_interval
+
+Every field is checked for its type and range before anything is restored (``verify``, ``restore``): the
+iteration within the run, the solver's update count equal to it, the data position the one that many
+batches reach (an epoch of 10**30 is refused), finite non-negative seconds, a window of finite sums, and
+exactly the solver slots this run's solver keeps (a snapshot whose solver state was removed, its checksum
+recomputed, is refused: resuming it would silently restart momentum or Adam's moments at zero).
+
+Resuming under another BLAS thread count than the run's gives results that differ in the last bits (BLAS
+splits its sums by thread), so the count is recorded (threadpoolctl's when installed, else the
+OMP/OPENBLAS/MKL_NUM_THREADS variables) and a resume under another one says so in one line (``thread_note``;
+``graphnn run --resume`` prints it as a note): the run goes on, but is not bit-identical to an unstopped one.
 
 A snapshot is built from ``Trainer.state_dict()`` (iteration, window, elapsed, generator, batcher and the
 solver's ``state_dict()``) and the network's arrays, and restored through ``Trainer.load_state_dict``.
@@ -31,6 +43,7 @@ infinity: the divergence guard stops a run before its weights could, and writing
 """
 
 import json
+import math
 from pathlib import Path
 
 from graphnn.datasets.split import rebased
@@ -46,6 +59,37 @@ SNAPSHOT = "snapshot.gnn"
 FORMAT = "graphnn-snapshot/1"
 _FIELDS = {"format": str, "iteration": int, "solver_t": int, "rng": dict, "batcher": dict, "window": list,
            "records": int, "elapsed": float, "settings": dict}
+MAX_ELAPSED = 1e9  # seconds (31 years): more is not a run's
+
+
+def threads():
+    """The BLAS thread count this process computes with: {"blas": N or None, "env": {variable: value or None}}
+    (N from threadpoolctl when it is installed, else None)."""
+    import os
+
+    from graphnn.train.mpilaunch import THREAD_VARIABLES
+
+    count = None
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        pass
+    else:
+        counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+        count = max(counts) if counts else None
+    return {"blas": count, "env": {name: os.environ.get(name) for name in THREAD_VARIABLES}}
+
+
+def thread_note(bundle):
+    """One line when this process's BLAS threads differ from those the snapshot was written with, else None."""
+    saved, now = bundle.metadata["snapshot"].get("threads"), threads()
+    if saved is None or saved == now:
+        return None
+    def said(record):
+        env = ", ".join(f"{k}={v}" for k, v in record["env"].items() if v is not None) or "no thread variables"
+        return f"{record['blas']} BLAS threads ({env})" if record["blas"] is not None else env
+    return (f"note: the snapshot was written with {said(saved)}, this process has {said(now)}: the resumed run "
+            "goes on, but its numbers may differ in the last bits from a run never stopped")
 
 
 def snapshot_path(folder):
@@ -68,7 +112,8 @@ def capture(trainer, records, folder=None):
     metadata = {"snapshot": {
         "format": FORMAT, "iteration": state["iteration"], "solver_t": state["solver"]["t"],
         "rng": state["rng"], "batcher": state["batcher"], "window": [float(loss_sum), float(accuracy_sum), int(count)],
-        "records": records, "elapsed": float(state["elapsed"]), "settings": settings_record(trainer.settings)}}
+        "records": records, "elapsed": float(state["elapsed"]), "threads": threads(),
+        "settings": settings_record(trainer.settings)}}
     model = trainer.model if folder is None else rebased(trainer.model, folder)
     return Bundle(model, network.weights, network.state, metadata, extra)
 
@@ -113,9 +158,20 @@ def verify(bundle, file=None):
     if info["format"] != FORMAT:
         fail(f"format is {info['format']!r}; expected {FORMAT!r}")
     window = info["window"]
-    if len(window) != 3 or not all(type(v) is float for v in window[:2]) or type(window[2]) is not int \
-            or window[2] < 0:
-        fail(f"window must be [loss sum, accuracy sum, count >= 0]; got {window!r}", "/metadata/snapshot/window")
+    if len(window) != 3 or not all(type(v) is float and math.isfinite(v) for v in window[:2]) \
+            or type(window[2]) is not int or not 0 <= window[2] <= info["iteration"] \
+            or not 0 <= window[1] <= window[2]:
+        fail(f"window must be [finite loss sum, accuracy sum in [0, count], count in [0, iteration]]; got "
+             f"{window!r}", "/metadata/snapshot/window")
+    if not (math.isfinite(info["elapsed"]) and 0 <= info["elapsed"] <= MAX_ELAPSED):
+        fail(f"elapsed must be seconds in [0, {MAX_ELAPSED:g}]; got {info['elapsed']!r}", "/metadata/snapshot/elapsed")
+    if info["solver_t"] != info["iteration"]:
+        fail(f"solver_t must equal the iteration ({info['iteration']}: one update per iteration); got "
+             f"{info['solver_t']}", "/metadata/snapshot/solver_t")
+    recorded = info.get("threads")
+    if recorded is not None and not _is_threads(recorded):
+        fail(f"threads must be {{blas: an integer >= 1 or null, env: {{variable: a string or null}}}}; got "
+             f"{json.dumps(recorded)[:80]}", "/metadata/snapshot/threads")
     if not _is_pcg64_state(info["rng"]):
         fail("rng must be a PCG64 generator state: {bit_generator: 'PCG64', state: {state, inc: integers in "
              "[0, 2**128)}, has_uint32: 0 or 1, uinteger: an integer in [0, 2**32)}", "/metadata/snapshot/rng")
@@ -129,6 +185,15 @@ def verify(bundle, file=None):
         if weight is None or weight.shape != array.shape or weight.dtype != array.dtype:
             fail(f"solver state {key!r} does not match a weight of the same shape and dtype")
     return bundle
+
+
+def _is_threads(record):
+    from graphnn.train.mpilaunch import THREAD_VARIABLES
+
+    blas, env = (record.get("blas"), record.get("env")) if isinstance(record, dict) else (None, None)
+    return (set(record) == {"blas", "env"} and (blas is None or (type(blas) is int and 1 <= blas <= 1 << 20))
+            and isinstance(env, dict) and set(env) == set(THREAD_VARIABLES)
+            and all(value is None or (isinstance(value, str) and len(value) <= 20) for value in env.values()))
 
 
 def _is_pcg64_state(state):
@@ -205,6 +270,22 @@ def restore(trainer, bundle, file=None):
     if info["iteration"] > trainer.settings.iterations:
         raise BundleError(f"snapshot is at iteration {info['iteration']}, past the run's "
                           f"{trainer.settings.iterations}", file=file, path="/metadata/snapshot/iteration")
+    position, batch = info["batcher"], trainer.settings.batch_size
+    drawn = position.get("epoch", 0) * position.get("samples", 0) + position.get("cursor", 0) \
+        if all(type(position.get(k)) is int for k in ("epoch", "samples", "cursor")) else None
+    if drawn != info["iteration"] * batch:
+        raise BundleError(f"snapshot's data position (epoch {position.get('epoch')!r}, cursor "
+                          f"{position.get('cursor')!r}) is not where {info['iteration']} batches of {batch} reach",
+                          file=file, path="/metadata/snapshot/batcher")
+    held = {tuple(key.split("/")[2:]) for key in bundle.extra}
+    kept = {(node, name, slot) for node, weights in trainer.solver.state.items()
+            for name, slots in weights.items() for slot in slots} if info["solver_t"] else set()
+    missing = sorted(kept - held)
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise BundleError(f"snapshot lacks the {trainer.solver.type} solver's memory: extra/solver/"
+                          f"{'/'.join(missing[0])}{more}; it cannot resume as the run would have gone on",
+                          file=file, path="/extra")
     network = trainer.network
     for groups, saved in ((network.weights, bundle.weights), (network.state, bundle.state)):
         for node, arrays in saved.items():

@@ -307,7 +307,7 @@ def invoke(args):
 def test_unexportable_op_names_the_node(monkeypatch, tmp_path):
     monkeypatch.setattr(Activation, "export_onnx", Op.export_onnx)
     result = invoke(["export", "models/mlp784.json", "-o", str(tmp_path / "m.onnx")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     expected = ("error: models/mlp784.json: node 'act1' (op activation): op 'activation' has no ONNX "
                 f"export; exportable ops: {', '.join(exportable())}")
     assert result.output.splitlines() == [expected]
@@ -354,7 +354,7 @@ def test_import_error_names_the_onnx_node_and_op(tmp_path, case, node, message):
     assert caught.value.node == node and caught.value.file == path
     assert message in str(caught.value)
     result = invoke(["import", path, "-o", str(tmp_path / "out.json")])
-    assert result.exit_code == 1 and len(result.output.splitlines()) == 1
+    assert result.exit_code == 2 and len(result.output.splitlines()) == 1
     assert result.output.startswith(f"error: {path}: node '{node}' (op ")
     assert "Traceback" not in result.output and not (tmp_path / "out.json").exists()
 
@@ -389,7 +389,7 @@ def test_import_refuses_garbage_old_opsets_external_data_and_oversized_files(tmp
 
 def test_import_output_must_be_a_bundle_or_model_file(tmp_path):
     result = invoke(["import", "nothing.onnx", "-o", str(tmp_path / "model.txt")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("error: output must end in .gnn (a bundle) or .json (a model file)")
 
 

@@ -224,7 +224,7 @@ def test_a_rank_with_other_settings_is_refused(tmp_path):
     other = command[3:] + ["--seed", "4"]  # rank 1 runs with another seed (mpiexec's A : B form)
     result = subprocess.run(command + [":", "-n", "1", *other], check=False, capture_output=True, text=True,
                             cwd=ROOT, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "rank 1: error: this rank's settings differ from rank 0's" in result.stderr, result.stderr
 
 

@@ -126,6 +126,10 @@ def test_fresh_run_replaces_an_old_snapshot(tmp_path):
     os.makedirs(tmp_path / "run")
     (tmp_path / "run" / "snapshot.gnn").write_bytes(b"an older run's snapshot")
     data = write_data(tmp_path)
-    result = cli("run", write_model(tmp_path, data, iterations=5), "--out", tmp_path / "run")
+    model = write_model(tmp_path, data, iterations=5)
+    refused = cli("run", model, "--out", tmp_path / "run")  # never silently: it says how to go on (class 9)
+    assert refused.returncode == 2 and "--overwrite" in refused.stderr and "--resume" in refused.stderr
+    assert (tmp_path / "run" / "snapshot.gnn").read_bytes() == b"an older run's snapshot"
+    result = cli("run", model, "--out", tmp_path / "run", "--overwrite")
     assert result.returncode == 0, result.stderr
     assert snapshots.read(tmp_path / "run").metadata["snapshot"]["iteration"] == 5
