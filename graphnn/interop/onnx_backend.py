@@ -32,6 +32,7 @@ import numpy as np
 
 from graphnn.errors import GraphnnError
 from graphnn.interop.onnx_common import require_onnx
+from graphnn.interop.onnx_fold import BATCH, symbolic
 from graphnn.interop.onnx_import import SUPPORTED, NeedsConstant, bundle_of, import_graph, read_model
 from graphnn.interop.onnx_read import DEFAULT_DOMAINS
 
@@ -55,9 +56,8 @@ class _Prepared:
 
     def __init__(self, read, importer, dtype):
         self.read, self.importer, self.dtype = read, importer, np.dtype(dtype)
-        bundle = bundle_of(importer, read.proto)
-        self.network = _network(bundle, self.dtype)
         self.keep = frozenset(node for _, node, _ in importer.outputs if node is not None)
+        self.network = _network(bundle_of(importer, read.proto), self.dtype) if self.keep else None
 
 
 def _network(bundle, dtype):
@@ -174,8 +174,12 @@ class GraphnnRep(BackendRep):
             array = values[name].astype(prepared.dtype)
             feeds[node] = array if importer.batched else array[None]
         result = network.forward(feeds, keep=prepared.keep) if prepared.keep else None
+        batch = next((len(array) for array in feeds.values()), None) if importer.batched else None
         outputs = []
         for name, node, constant in importer.outputs:
+            if node is None and symbolic(constant):  # a shape that holds the batch size: this run's
+                constant = np.array([batch if entry is BATCH else entry for entry in constant.flat],
+                                    np.int64).reshape(constant.shape)
             value = constant if node is None else result.values[node]
             if node is not None and not importer.batched:
                 value = value[0]
@@ -189,7 +193,7 @@ class GraphnnRep(BackendRep):
             value = value.reshape(shape)
         elem_type = read.types.get(name)
         dtype = _np_type(self.onnx, elem_type) if elem_type else None
-        if dtype is not None and dtype.kind in "fiub" and value.dtype != dtype:
+        if dtype is not None and dtype.kind in "fiubV" and value.dtype != dtype:  # V: bfloat16 (ml_dtypes)
             value = value.astype(dtype)
         return value
 

@@ -53,6 +53,7 @@ class ReadModel:
     def __init__(self, onnx, proto, file, supported):
         self.onnx, self.file, self.supported = onnx, file, supported
         self._schemas, self._allowed = {}, {}  # (op type, opset) -> OpSchema; allowed input types
+        self.large = []  # initializers kept out of a converted model (see convert)
         self.original_opset = self.opset_of(proto)
         self.opset = self.original_opset
         self.check(proto)
@@ -61,9 +62,10 @@ class ReadModel:
             self.opset = self.opset_of(proto)
             self.check(proto)
         self.proto, self.graph = proto, proto.graph
+        self.initialized = {tensor.name for tensor in self.initializers()}  # not graph inputs to feed
         self.constants = {}
         wanted = {name for node in self.graph.node for name in node.input} | {v.name for v in self.graph.output}
-        for tensor in self.graph.initializer:
+        for tensor in self.initializers():
             if tensor.name in wanted:
                 self.constants[tensor.name] = self.tensor_array(tensor, self.reader_of(tensor.name))
         self.shapes, self.types = self.infer_shapes()
@@ -168,32 +170,63 @@ class ReadModel:
         return self.read_attributes(node, index, schema)
 
     def convert(self, proto):
+        """``proto`` converted to CONVERTED_OPSET; the converter sees the large initializers as typed graph
+        inputs without data (it copies the model twice), and they are put back afterwards."""
+        light, large = self.light_copy(proto)
         try:
-            converted = self.onnx.version_converter.convert_version(proto, CONVERTED_OPSET)
+            converted = self.onnx.version_converter.convert_version(light, CONVERTED_OPSET)
         except Exception as error:  # noqa: BLE001 — the converter raises RuntimeError, ValueError or its own
             raise GraphnnError(f"cannot convert opset {self.opset} to {CONVERTED_OPSET} with "
                                f"onnx.version_converter: {_short(str(error).splitlines()[0] if str(error) else '')}",
                                file=self.file) from None
+        listed = {value.name for value in proto.graph.input}
+        added = {tensor.name for tensor in large} - listed
+        inputs = [value for value in converted.graph.input if value.name not in added]
+        del converted.graph.input[:]
+        converted.graph.input.extend(inputs)
+        self.large = large  # kept beside the converted model (copying them into it costs seconds)
         return converted
+
+    def initializers(self):
+        """Every initializer of the model read: the converted model's and those kept beside it."""
+        return list(self.graph.initializer) + self.large
+
+    def light_copy(self, proto, extra=()):
+        """(a copy of ``proto`` whose initializers of more than SHAPE_ONLY_ELEMENTS elements are typed graph
+        inputs without data, those initializers). IR 3 models get every initializer listed as an input."""
+        onnx = self.onnx
+        light = onnx.ModelProto()
+        for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version",
+                      "doc_string"):
+            setattr(light, field, getattr(proto, field))
+        light.opset_import.extend(proto.opset_import)
+        light.functions.extend(proto.functions)
+        graph, source = light.graph, proto.graph
+        graph.name, graph.doc_string = source.name, source.doc_string
+        graph.node.extend(source.node)
+        graph.input.extend(source.input)
+        graph.output.extend(source.output)
+        graph.value_info.extend(source.value_info)
+        listed = {value.name for value in source.input}
+        large = []
+        for tensor in list(source.initializer) + list(extra):
+            if math.prod(tensor.dims) <= SHAPE_ONLY_ELEMENTS:
+                graph.initializer.append(tensor)
+                if light.ir_version < 4 and tensor.name not in listed:
+                    graph.input.append(onnx.helper.make_tensor_value_info(tensor.name, tensor.data_type,
+                                                                          list(tensor.dims)))
+            else:
+                large.append(tensor)
+                if tensor.name not in listed:
+                    graph.input.append(onnx.helper.make_tensor_value_info(tensor.name, tensor.data_type,
+                                                                          list(tensor.dims)))
+        return light, large
 
     def infer_shapes(self):
         """({tensor: shape}, {tensor: ONNX element type}) from ONNX's shape inference, run on a copy whose
         large initializers are typed inputs without data; empty where inference says nothing."""
         onnx = self.onnx
-        light = onnx.ModelProto()
-        light.ir_version = self.proto.ir_version
-        light.opset_import.extend(self.proto.opset_import)
-        light.graph.node.extend(self.graph.node)
-        light.graph.input.extend(self.graph.input)
-        light.graph.output.extend(self.graph.output)
-        light.graph.value_info.extend(self.graph.value_info)
-        listed = {value.name for value in self.graph.input}
-        for tensor in self.graph.initializer:
-            if math.prod(tensor.dims) <= SHAPE_ONLY_ELEMENTS:
-                light.graph.initializer.append(tensor)
-            elif tensor.name not in listed:
-                light.graph.input.append(onnx.helper.make_tensor_value_info(tensor.name, tensor.data_type,
-                                                                            list(tensor.dims)))
+        light, _ = self.light_copy(self.proto, self.large)
         try:
             inferred = onnx.shape_inference.infer_shapes(light, check_type=False, strict_mode=False,
                                                          data_prop=True)
@@ -317,21 +350,25 @@ class ReadModel:
         if any(d < 0 for d in dims) or len(dims) > MAX_DIMENSIONS + 1 or math.prod(dims) > MAX_TENSOR_ELEMENTS:
             self.fail(f"{label} has shape {dims}; graphnn needs sizes >= 0, at most {MAX_DIMENSIONS + 1} "
                       f"dimensions and {MAX_TENSOR_ELEMENTS:,} elements", node, index)
-        if tensor.HasField("raw_data"):
-            itemsize = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
-            if len(tensor.raw_data) != math.prod(dims) * itemsize:
-                self.fail(f"{label} holds {len(tensor.raw_data):,} bytes of data; its shape {dims} and type "
-                          f"{kind} need {math.prod(dims) * itemsize:,}", node, index)
 
     def tensor_array(self, tensor, reader, what=None):
         """The tensor as an array (bfloat16 as float32), after ``check_tensor``; NaN is refused."""
         self.check_tensor(tensor, reader, what)
         node, index = reader
         label = what or f"tensor '{_short(tensor.name)}'"
-        try:
-            array = self.onnx.numpy_helper.to_array(tensor)
-        except (ValueError, TypeError) as error:  # typed data that does not fill the dims
-            self.fail(f"{label} cannot be read: {_short(str(error))}", node, index)
+        dtype = np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type))
+        dims = tuple(tensor.dims)
+        if tensor.HasField("raw_data"):
+            raw = tensor.raw_data  # one copy out of protobuf; the array is a read-only view of it
+            if len(raw) != math.prod(dims) * dtype.itemsize:
+                self.fail(f"{label} holds {len(raw):,} bytes of data; its shape {dims} and type {dtype} need "
+                          f"{math.prod(dims) * dtype.itemsize:,}", node, index)
+            array = np.frombuffer(raw, dtype.newbyteorder("<")).reshape(dims)
+        else:
+            try:
+                array = self.onnx.numpy_helper.to_array(tensor)
+            except (ValueError, TypeError) as error:  # typed data that does not fill the dims
+                self.fail(f"{label} cannot be read: {_short(str(error))}", node, index)
         if array.dtype.kind not in "fiub":  # bfloat16 (ml_dtypes)
             array = array.astype(np.float32)
         if array.dtype.kind == "f" and np.isnan(array).any():
