@@ -203,3 +203,30 @@ def test_the_builder_refuses_a_bad_node_at_the_call_that_adds_it():
     assert len(g.nodes) == 1  # nothing bad was added: the graph still builds once it is finished
     g.loss(g.fc(g.flatten(g.conv2d(x, filters=4, kernel=3)), 10), g.data("label", shape=[], field="y"))
     assert len(g.build().plan.steps) == 6
+
+
+def test_callbacks_from_the_model_file_work_in_graphnn_run(mnist_dir, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from graphnn.cli import main
+
+    document = json.loads(MLP.read_text())
+    document["train"].update(data={"dataset": "mnist", "split": "train", "limit": 1000}, epochs=5)
+    document["train"].pop("iterations")
+    document["train"]["callbacks"] = [
+        {"type": "early_stopping", "monitor": "val_accuracy", "patience": 0, "min_delta": 1.0},
+        {"type": "csv_logger", "path": "epochs.csv"}]
+    document["test"] = {"data": {"dataset": "mnist", "split": "test", "limit": 500}, "batch_size": 500}
+    path = tmp_path / "stopping.json"
+    path.write_text(json.dumps(document))
+    result = CliRunner().invoke(main, ["run", str(path), "--data-dir", str(mnist_dir), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "run" / "epochs.csv").read_text(encoding="utf-8").splitlines()))
+    assert [row["epoch"] for row in rows] == ["0", "1"] and "val_accuracy" in rows[0]  # stopped after epoch 1
+    assert "trained mlp784: 20 iterations" in result.output
+    bad = dict(document, train=dict(document["train"], callbacks=[{"type": "csv_logger", "patience": 3}]))
+    path.write_text(json.dumps(bad))
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2 and "/train/callbacks/0" in result.output, result.output

@@ -87,6 +87,34 @@ LEARNING_RATE = {
                "then": {"required": list(policy.needs)}} for name, policy in POLICIES.items() if policy.needs],
 }
 
+_MONITOR = {"monitor": {"type": "string", "default": "val_loss",
+                        "description": "loss, accuracy, val_loss or val_accuracy (val_*: the test data, per epoch)."},
+            "mode": {"enum": ["auto", "min", "max"], "default": "auto"}}
+CALLBACK_KEYS = {  # each type's keys; graphnn/train/callbacks.py makes them (paths are taken from the run folder)
+    "early_stopping": ["monitor", "mode", "patience", "min_delta", "restore_best_weights"],
+    "model_checkpoint": ["monitor", "mode", "path", "save_best_only"],
+    "reduce_lr_on_plateau": ["monitor", "mode", "factor", "patience", "min_delta", "min_lr"],
+    "csv_logger": ["path", "append"],
+}
+CALLBACK = {
+    "type": "object", "required": ["type"],
+    "description": "Called at the end of every epoch, as Model.fit's callbacks are (graphnn/train/callbacks.py).",
+    "properties": {
+        "type": {"enum": list(CALLBACK_KEYS)}, **_MONITOR,
+        "patience": {"type": "integer", "minimum": 0},
+        "min_delta": {"type": "number", "minimum": 0},
+        "restore_best_weights": {"type": "boolean", "default": False},
+        "path": {"type": "string", "minLength": 1, "description": "From the run folder; may hold {epoch}."},
+        "save_best_only": {"type": "boolean", "default": False},
+        "factor": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "min_lr": {"type": "number", "minimum": 0},
+        "append": {"type": "boolean", "default": False},
+    },
+    "allOf": [{"if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+               "then": {"propertyNames": {"enum": ["type", *keys]}, **({"required": ["path"]} if "path" in keys else {})}}
+              for name, keys in CALLBACK_KEYS.items()],
+}
+
 TRAIN = {
     "type": "object", "additionalProperties": False, "required": ["data", "batch_size", "solver", "lr"],
     "description": "How `graphnn run` trains the network.",
@@ -105,6 +133,8 @@ TRAIN = {
         "snapshot_interval": {"type": "integer", "minimum": 0, "default": 0,
                               "description": "Write a snapshot every this many iterations; 0: only after the "
                                              "last and on a stop signal."},
+        "callbacks": {"type": "array", "items": CALLBACK,
+                      "description": "Early stopping, checkpoints, lr on plateau, CSV logs, per epoch."},
     },
     "oneOf": [{"required": ["iterations"]}, {"required": ["epochs"]}],
 }

@@ -14,7 +14,10 @@ with ``logs = {"loss", "accuracy"[, "val_loss", "val_accuracy"], "lr", "iteratio
 (graphnn/train/loop.py) set before training: ``trainer.stop()`` ends the run after this iteration,
 ``trainer.network`` holds the weights, ``trainer.settings.lr["base_lr"]`` scales the learning rate.
 
-A plain callable is called as ``callable(epoch, logs)``.
+A plain callable is called as ``callable(epoch, logs)``. A model file lists callbacks in its train section,
+for ``graphnn run`` (and ``fit``): ``"callbacks": [{"type": "early_stopping", "monitor": "val_loss",
+"patience": 2}, {"type": "csv_logger", "path": "epochs.csv"}]``, paths taken from the run folder and the
+test data watched as validation.
 """
 
 import copy
@@ -193,6 +196,19 @@ class CSVLogger(Callback):
         return f"CSVLogger({str(self.path)!r})"
 
 
+def from_model(model, folder):
+    """The callbacks of ``model``'s train section (``"callbacks": [{"type": "early_stopping", ...}]``, declared
+    in graphnn/model/schema.py), their paths taken from the run ``folder``."""
+    made = []
+    for spec in (model.train or {}).get("callbacks", ()):
+        spec = dict(spec)
+        kind = _FROM_FILE[spec.pop("type")]
+        if "path" in spec:
+            spec["path"] = str(Path(folder) / spec["path"])
+        made.append(kind(**spec))
+    return made
+
+
 class Epochs:
     """The Trainer's per-iteration hook that turns iterations into epochs for ``callbacks``.
 
@@ -248,3 +264,7 @@ class Epochs:
         self.logs = logs
         for callback in self.callbacks:
             callback.on_epoch_end(self.epoch - 1, logs)  # epochs are numbered from 0, as Keras does
+
+
+_FROM_FILE = {"early_stopping": EarlyStopping, "model_checkpoint": ModelCheckpoint,
+              "reduce_lr_on_plateau": ReduceLROnPlateau, "csv_logger": CSVLogger}
