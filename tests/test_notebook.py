@@ -1,8 +1,8 @@
 """docs/tutorial.ipynb runs top to bottom in a real Jupyter kernel (nbclient + ipykernel, the dev extra),
 on the MNIST files of the ``mnist_dir`` fixture, and its outputs are what a notebook user sees: the
-Model's HTML view (table and drawing), the History's SVG curves, short reprs."""
+Model's HTML view (table and drawing), the History's SVG curves, short reprs; those HTML outputs are
+then opened in the headless browser the visualiser tests use (tests/viz/test_browser.py)."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,18 +14,53 @@ pytest.importorskip("ipykernel")
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.ipynb"
 
 
-def test_tutorial_runs_in_a_kernel(mnist_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("GRAPHNN_DATA", str(mnist_dir))  # the kernel inherits the environment
+@pytest.fixture(scope="module")
+def outputs(mnist_dir, tmp_path_factory):
+    """The execute_result data of every code cell of the executed tutorial."""
     notebook = nbformat.read(TUTORIAL, as_version=4)
-    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
-    assert not [output for output in outputs if output.output_type == "error"]
-    data = [output.get("data", {}) for output in outputs if output.output_type == "execute_result"]
-    assert any("<table>" in item.get("text/html", "") and "<svg" in item["text/html"] for item in data)
-    assert any(item.get("text/html", "").count("<svg") == 2 and "val_loss" in item["text/html"] for item in data)
-    plain = [item.get("text/plain", "") for item in data]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRAPHNN_DATA", str(mnist_dir))  # the kernel inherits the environment
+        nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                resources={"metadata": {"path": str(tmp_path_factory.mktemp("nb"))}}).execute()
+    produced = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    errors = [output for output in produced if output.output_type == "error"]
+    assert not errors, errors[0].get("evalue")
+    return [output.get("data", {}) for output in produced if output.output_type == "execute_result"]
+
+
+def test_tutorial_runs_in_a_kernel(outputs):
+    assert any("<table>" in item.get("text/html", "") and "<svg" in item["text/html"] for item in outputs)
+    assert any(item.get("text/html", "").count("<svg") == 2 and "val_loss" in item["text/html"] for item in outputs)
+    plain = [item.get("text/plain", "") for item in outputs]
     assert any(text.startswith("<graphnn.Graph 'mlp'") for text in plain)
     assert any(text.startswith("<graphnn.Bundle 'mlp'") for text in plain)
     assert all(len(text) < 2000 for text in plain)
-    assert os.environ["GRAPHNN_DATA"] == str(mnist_dir)
+
+
+def test_its_html_outputs_in_a_browser(outputs, tmp_path):
+    viz = pytest.importorskip("tests.viz.test_browser")  # skips without chromium, as the visualiser tests do
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    html = "".join(item["text/html"] for item in outputs if "text/html" in item)
+    page = tmp_path / "outputs.html"
+    page.write_text(f"<!doctype html><html><meta charset='utf-8'><body>{html}</body></html>", encoding="utf-8")
+    options = viz.webdriver.ChromeOptions()
+    options.binary_location = viz.CHROMIUM
+    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1400,900",
+                     f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = viz.webdriver.Chrome(service=Service(viz.CHROMEDRIVER), options=options)
+    try:
+        browser.get(page.resolve().as_uri())
+        assert not viz.console_errors(browser)
+        tables = browser.find_elements(By.TAG_NAME, "table")  # the Model's and the Bundle's
+        assert len(tables) == 2
+        for table in tables:  # header, the 6 nodes of the tutorial's mlp, totals
+            assert len(table.find_elements(By.TAG_NAME, "tr")) == 8 and "fc1" in table.text
+        drawings = browser.find_elements(By.TAG_NAME, "svg")
+        assert len(drawings) >= 4  # the model's graph twice and the history's two charts
+        assert all(svg.size["width"] > 50 and svg.size["height"] > 50 for svg in drawings)
+    finally:
+        browser.quit()
