@@ -163,7 +163,9 @@ class Model(Definition):
         split = self._split(x, y, "x")
         check_fields(self.plan, split)
         batch_size = batch_size or with_defaults(self.test or {}, TEST)["batch_size"]
-        return evaluate(self.network, split, batch_size)
+        metrics = evaluate(self.network, split, batch_size)
+        return {"loss": float(metrics["loss"]), "accuracy": float(metrics["accuracy"]), "samples": metrics["samples"],
+                "losses": {name: float(value) for name, value in metrics["losses"].items()}}
 
     def predict(self, x, batch_size=1000):
         """Class probabilities (N, classes) for samples ``x`` (N, ...), as ``graphnn predict`` gives them."""

@@ -32,6 +32,7 @@ class Callback:
     """Override what you need; every method does nothing here."""
 
     trainer = None
+    writes_files = False  # True: only rank 0 of a data-parallel run keeps it (every rank computes the same logs)
 
     def on_train_begin(self, logs=None):
         pass
@@ -123,6 +124,8 @@ class ModelCheckpoint(Callback, _Monitor):
     """Save the network as a bundle (.gnn) at ``path`` after every epoch, or with ``save_best_only`` after
     each epoch that improves ``monitor``. ``path`` may hold ``{epoch}``."""
 
+    writes_files = True  # a data-parallel run keeps it on rank 0 (graphnn/train/run.py)
+
     def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto"):
         self._init_monitor(monitor, mode, 0.0)
         self.path, self.save_best_only = str(path), save_best_only
@@ -173,6 +176,8 @@ class ReduceLROnPlateau(Callback, _Monitor):
 
 class CSVLogger(Callback):
     """One CSV row per epoch: ``epoch`` and every value of its logs."""
+
+    writes_files = True
 
     def __init__(self, path, append=False):
         self.path, self.append, self._writer, self._file = Path(path), append, None, None

@@ -71,7 +71,8 @@ class Run:
             check_fields(model.plan, validation)
         written = from_model(model, self.folder)  # the train section's own callbacks (graphnn run's too)
         if written and validation is None:
-            validation = test  # what they watch as val_loss and val_accuracy: the test data
+            validation = test  # what they watch as val_loss and val_accuracy: the test data (on every rank)
+        written = [callback for callback in written if self.leader or not callback.writes_files]  # files: rank 0's
         self.callbacks, self.validation = written + list(callbacks), validation
 
     @classmethod
