@@ -9,6 +9,16 @@ from pathlib import Path
 def write_atomic(path, data):
     """Replace ``path`` with ``data`` (bytes) atomically and durably."""
     path = Path(path)
+    try:
+        _write(path, data)
+    except OSError as error:  # named by the file asked for, not the temporary one (errno kept)
+        if error.filename == str(path) and error.filename2 is None:
+            raise
+        raise type(error)(error.errno, error.strerror or str(error), str(path)) from None
+    fsync_folder(path.parent)
+
+
+def _write(path, data):
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -22,7 +32,6 @@ def write_atomic(path, data):
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
-    fsync_folder(path.parent)
 
 
 def _umask():

@@ -219,7 +219,7 @@ def test_ctrl_c_at_any_moment_exits_130_in_one_line(delay, tmp_path):
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
     try:
-        out, err = process.communicate(timeout=60)
+        _out, err = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
         raise
@@ -239,3 +239,28 @@ def test_the_early_handler_is_only_the_commands():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("place", ["file_as_folder", "folder_as_file", "disk_full"])
+def test_export_and_import_to_an_unwritable_place_are_one_line_and_1(place, tmp_path, monkeypatch):
+    pytest.importorskip("onnx")
+    source = tmp_path / "m.onnx"
+    assert cli("export", "models/mlp784.json", "-o", source).returncode == 0
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "taken.onnx").mkdir()
+    (tmp_path / "taken.gnn").mkdir()
+    targets = {"file_as_folder": (tmp_path / "a_file" / "m.onnx", tmp_path / "a_file" / "m.gnn"),
+               "folder_as_file": (tmp_path / "taken.onnx", tmp_path / "taken.gnn"),
+               "disk_full": (tmp_path / "full.onnx", tmp_path / "full.gnn")}[place]
+    if place == "disk_full":
+        from graphnn.io import atomic
+
+        def no_room(path, data):
+            raise OSError(28, "No space left on device", str(path))
+
+        monkeypatch.setattr(atomic, "_write", no_room)
+    for arguments, target in ((["export", "models/mlp784.json", "-o", targets[0]], targets[0]),
+                              (["import", source, "-o", targets[1]], targets[1])):
+        result = cli(*arguments)
+        assert_usage_error(result, code=2 if place == "folder_as_file" else 1)  # click's dir_okay=False: usage
+        assert str(target.parent) in result.stderr and ".tmp" not in result.stderr, result.stderr
