@@ -207,6 +207,20 @@ class Model(Definition):
                 drawing = ""
         return f"<div><b>{escape(repr(self))}</b>{html_table(summary_table(self))}{drawing}</div>"
 
+    def visualise(self):
+        """The visualiser's page (``graphnn viz``: the graph, shapes, parameters, weight histograms) for this
+        model and its current weights; shown inline in Jupyter, or ``.save("model.html")``."""
+        from graphnn.viz.html import html_page
+        from graphnn.viz.view import array_stats, view_of_model
+
+        view = view_of_model(self, self.name, "bundle" if self._network is not None else "model")
+        if self._network is not None:
+            view.metadata = dict(self.metadata)
+            for node in view.nodes:
+                node.weights = {name: array_stats(array) for name, array in self._network.weights.get(node.name, {}).items()}
+                node.state = {name: array_stats(array) for name, array in self._network.state.get(node.name, {}).items()}
+        return Page(html_page(view), self.name)
+
     # files
     def bundle(self):
         """This model and its network as a Bundle (graphnn/io/bundle.py)."""
@@ -221,6 +235,26 @@ class Model(Definition):
 
         save_bundle(path, self.bundle())
         return Path(path)
+
+
+class Page:
+    """A self-contained HTML page (the visualiser's): inline in Jupyter (an iframe), or ``save(path)``."""
+
+    def __init__(self, html, title="graphnn"):
+        self.html, self.title = html, title
+
+    def save(self, path):
+        Path(path).write_text(self.html, encoding="utf-8")
+        return Path(path)
+
+    def _repr_html_(self):
+        from html import escape
+
+        return (f'<iframe title="{escape(self.title)}" srcdoc="{escape(self.html, quote=True)}" '
+                'style="width:100%;height:640px;border:1px solid #ddd"></iframe>')
+
+    def __repr__(self):
+        return f"<graphnn visualiser page {self.title!r}: {len(self.html):,} characters>"
 
 
 def load_model(path):

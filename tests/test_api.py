@@ -132,6 +132,9 @@ def test_reprs_and_notebook_views(mnist, tmp_path):
     html = model._repr_html_()
     assert "<table>" in html and "fc1" in html and "<svg" in html and "42,310" in html
     assert "<svg" in bundle._repr_html_() and history._repr_html_().count("<svg") == 2
+    page = model.visualise()  # the visualiser's page with the trained weights' statistics
+    assert page._repr_html_().startswith("<iframe") and len(repr(page)) < 100
+    assert page.save(tmp_path / "m.html").read_text(encoding="utf-8") == page.html and "histogram" in page.html
     lines = []
     model.summary(print_fn=lines.append)
     from graphnn.model.summary import format_table, summary_table

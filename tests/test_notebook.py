@@ -62,5 +62,9 @@ def test_its_html_outputs_in_a_browser(outputs, tmp_path):
         drawings = browser.find_elements(By.TAG_NAME, "svg")
         assert len(drawings) >= 4  # the model's graph twice and the history's two charts
         assert all(svg.size["width"] > 50 and svg.size["height"] > 50 for svg in drawings)
+        browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))  # model.visualise(): the viz page
+        names = {node.get_attribute("data-name") for node in browser.find_elements(By.CSS_SELECTOR, "#graph .node")}
+        assert names == {"image", "label", "fc1", "act1", "fc2", "loss"}
+        assert not viz.console_errors(browser)
     finally:
         browser.quit()
