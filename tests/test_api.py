@@ -192,7 +192,8 @@ def test_progress_on_a_terminal_keeps_its_last_line(mnist, tmp_path):
     piped = io.StringIO()
     plain = Progress(30, 100, stream=piped, tty=False)
     plain({"phase": "train", "iteration": 10, "loss": 1.0, "accuracy": 0.5, "lr": 0.1, "elapsed": 1.0})
-    assert piped.getvalue() == "iteration 10/30  loss 1.0000  accuracy 0.500  lr 0.1  1,000 samples/s (average)\n"
+    assert piped.getvalue() == \
+        "iteration 10/30  loss 1.0000  accuracy 0.500  lr 0.1  1,000 samples/s (average)  ETA 0:02\n"
 
 
 def test_the_builder_refuses_a_bad_node_at_the_call_that_adds_it():

@@ -93,8 +93,10 @@ class Progress(Callback):
         if self.tty:
             return  # the bar shows it
         rate = record["iteration"] * self.batch_size / record["elapsed"] if record["elapsed"] else 0.0
+        left = (self.total - record["iteration"]) * self.batch_size / rate if rate else 0.0
         self._write(f"iteration {record['iteration']}/{self.total}  loss {record['loss']:.4f}  "
-                    f"accuracy {record['accuracy']:.3f}  lr {record['lr']:.4g}  {rate:,.0f} samples/s (average)\n")
+                    f"accuracy {record['accuracy']:.3f}  lr {record['lr']:.4g}  {rate:,.0f} samples/s (average)  "
+                    f"ETA {_duration(left)}\n")
 
     def end_line(self):
         """Keep the bar: end its line."""
