@@ -1,6 +1,11 @@
-"""Predicting classes with a trained network: read samples from a file, run forward up to the node
-that feeds the primary loss, and turn its outputs into class probabilities (softmax for a
-softmax_cross_entropy loss; the raw outputs, as scores, for least squares)."""
+"""Predicting classes with a trained network: read samples from a file, run forward up to the output
+node, and turn its values into class probabilities.
+
+The output node (``output_node``) is the one named, else the node that feeds the primary loss, else, for a
+network with no loss (an imported ONNX file), its one output (the node nothing reads; several are refused,
+listing them). Its values become probabilities as its loss says (softmax for softmax_cross_entropy, the
+raw outputs, as scores, for least squares); without a loss, a softmax output is taken as it is and any
+other output's scores go through a softmax."""
 
 from pathlib import Path
 
@@ -9,6 +14,7 @@ import numpy as np
 from graphnn.errors import DataError
 from graphnn.io.regular import require_regular_file
 from graphnn.model.limits import MAX_TENSOR_ELEMENTS
+from graphnn.ops.activation import softmax
 from graphnn.train.evaluate import primary_loss
 from graphnn.train.feeding import feeds
 
@@ -57,12 +63,41 @@ def check_samples(samples, file=None):
     return samples
 
 
-def predict(network, samples, batch_size=1000):
-    """(classes (N,), probabilities (N, C)) for ``samples`` (N, ...) fed to the network's sample input."""
+def output_node(plan, output=None):
+    """(the name of the node predictions are read from, a function from its values to probabilities);
+    see the module docstring. DataError naming the choices when there is no one output."""
+    if output is not None:
+        if output not in plan.by_name or plan.by_name[output].op.is_input:
+            choices = [step.name for step in plan.steps if not step.op.is_input and not step.op.is_loss]
+            raise DataError(f"no output node {output!r}; the network's nodes are {', '.join(choices[-8:])}")
+        step = plan.by_name[output]
+        if step.op.is_loss:
+            return step.inputs[0], step.op.probabilities
+        loss = next((s for s in plan.losses if s.inputs[0] == output), None)
+        return output, loss.op.probabilities if loss is not None else _as_probabilities(step)
+    if plan.losses:
+        loss = plan.by_name[primary_loss(plan)]
+        return loss.inputs[0], loss.op.probabilities
+    read = {source for step in plan.steps for source in step.inputs}
+    outputs = [step for step in plan.steps if step.name not in read and not step.op.is_input]
+    if len(outputs) != 1:
+        names = ", ".join(step.name for step in outputs) or "none"
+        raise DataError(f"the network has no loss and {len(outputs)} outputs ({names}); choose one with --output")
+    return outputs[0].name, _as_probabilities(outputs[0])
+
+
+def _as_probabilities(step):
+    if step.op.name == "activation" and step.op.params.get("function") == "softmax":
+        return lambda values: values.reshape(len(values), -1)
+    return lambda values: softmax(values.reshape(len(values), -1))
+
+
+def predict(network, samples, batch_size=1000, output=None):
+    """(classes (N,), probabilities (N, C)) for ``samples`` (N, ...) fed to the network's sample input,
+    read from ``output`` (a node name; default as ``output_node`` chooses)."""
     samples = check_samples(samples)
     plan = network.plan
-    loss = plan.by_name[primary_loss(plan)]
-    prediction = loss.inputs[0]
+    prediction, probabilities_of = output_node(plan, output)
     sample_nodes = [step for step in plan.steps_until(prediction) if step.op.is_input]
     if len(sample_nodes) != 1 or sample_nodes[0].op.params["field"] != "x":
         raise DataError(f"node '{prediction}' needs inputs {[s.name for s in sample_nodes]}; "
@@ -76,6 +111,26 @@ def predict(network, samples, batch_size=1000):
         batch = {"x": samples[start:start + batch_size]}
         fed = feeds(plan, batch, network.dtype)
         values = network.forward(fed, until=prediction, keep=[prediction]).values[prediction]
-        probabilities.append(loss.op.probabilities(values))
+        probabilities.append(probabilities_of(values))
     probabilities = np.concatenate(probabilities)
     return probabilities.argmax(axis=1), probabilities
+
+
+def accuracy(network, split, batch_size=1000, output=None):
+    """{"accuracy", "samples", "output"}: the share of ``split``'s samples whose largest score at the output
+    node (``output_node``) is their labelled class; for networks with or without a loss."""
+    from graphnn.model.limits import check_batch_size
+
+    node, _ = output_node(network.plan, output)
+    width = int(np.prod(network.plan.by_name[node].out_shape))
+    if split.num_classes > width:
+        raise DataError(f"the data has {split.num_classes} classes but the output '{node}' has {width} values",
+                        node=node)
+    count = len(split.y)
+    check_batch_size(min(batch_size, count), network.plan, network.dtype, "test batch size")
+    correct = 0
+    for start in range(0, count, batch_size):
+        fed = feeds(network.plan, {"x": split.x[start:start + batch_size]}, network.dtype)
+        values = network.forward(fed, until=node, keep=[node]).values[node]
+        correct += int(np.count_nonzero(values.reshape(len(values), -1).argmax(axis=1) == split.y[start:start + batch_size]))
+    return {"accuracy": correct / count if count else 0.0, "samples": count, "output": node}

@@ -1,31 +1,61 @@
-"""``graphnn test BUNDLE.gnn``: evaluate a saved network on its model's test set."""
+"""``graphnn test BUNDLE``: evaluate a saved network on its model's test set, or on the data ``--data`` names."""
 
 import click
 
 
+def data_spec(text):
+    """A data section for ``--data``: DATASET[:SPLIT] (a named dataset; split test by default) or a path
+    (a file or folder, its test split)."""
+    from graphnn.datasets import DATASETS
+
+    name, _, split = text.partition(":")
+    if name in DATASETS:
+        return {"dataset": name, "split": split or "test"}
+    return {"path": text, "split": "test"}
+
+
 @click.command("test")
-@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False))
+@click.argument("bundle_path", metavar="BUNDLE|RUN_DIR", type=click.Path())
+@click.option("--data", "data", metavar="DATASET[:SPLIT]|PATH",
+              help="Test on this data instead of the model's test section: a named dataset (mnist, mnist:train, "
+                   "fashion-mnist) or a .npz/.mat/IDX file or folder.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding the dataset files.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Test batch size (default: the model's).")
-def command(bundle_path, data_dir, batch_size):
-    """Evaluate BUNDLE (a .gnn file written by `graphnn run`) on its model's test set.
+@click.option("--output", metavar="NODE", help="For a network without a loss: the node whose largest score is "
+              "the predicted class (default: its one output).")
+def command(bundle_path, data, data_dir, batch_size, output):
+    """Evaluate BUNDLE (a .gnn file written by `graphnn run` or `graphnn import`, or a run folder) on its
+    model's test set, or on --data. A network without a loss node (an imported ONNX file) is tested for
+    accuracy only: the share of samples whose largest output is the labelled class.
 
     A relative data path in the bundle's model is taken from the bundle's folder (`graphnn run` writes it so).
     """
-    from graphnn.datasets.split import load_data
+    from graphnn.datasets.split import load_data, load_split
     from graphnn.errors import GraphnnError
-    from graphnn.io.bundle import load_bundle
+    from graphnn.io.sources import load_source
     from graphnn.model.schema import TEST, with_defaults
+    from graphnn.predict import accuracy
     from graphnn.train.evaluate import evaluate
     from graphnn.train.feeding import check_fields
 
-    bundle = load_bundle(bundle_path)
-    test = bundle.model.test
-    if not test:
-        raise GraphnnError("the model has no 'test' section to say which data to test on", file=bundle_path,
-                           path="/model/test")
-    split = load_data(bundle.model, "test", data_dir=data_dir, document_path="/model")
-    check_fields(bundle.model.plan, split)
-    metrics = evaluate(bundle.network(), split, batch_size or with_defaults(test, TEST)["batch_size"])
-    click.echo(f"{bundle.model.name}: test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f} "
-               f"on {metrics['samples']} samples")
+    bundle = load_source(bundle_path).require_bundle("test")
+    model = bundle.model
+    test = model.test or {}
+    if data is not None:
+        split = load_split(data_spec(data), data_dir=data_dir)
+    elif test:
+        split = load_data(model, "test", data_dir=data_dir, document_path="/model")
+    else:
+        raise GraphnnError("the model has no 'test' section to say which data to test on; name the data with "
+                           "--data (e.g. --data mnist:test)", file=bundle_path, path="/model/test")
+    check_fields(model.plan, split)
+    size = batch_size or with_defaults(test, TEST)["batch_size"]
+    network = bundle.network()
+    if model.plan.losses and output is None:
+        metrics = evaluate(network, split, size)
+        click.echo(f"{model.name}: test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f} "
+                   f"on {metrics['samples']} samples")
+    else:
+        metrics = accuracy(network, split, size, output=output)
+        click.echo(f"{model.name}: test accuracy {metrics['accuracy']:.4f} on {metrics['samples']} samples "
+                   f"(the largest score of '{metrics['output']}'{'; no loss node' * (not model.plan.losses)})")
