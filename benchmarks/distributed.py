@@ -60,7 +60,7 @@ def mpiexec():
 
 def measure(model, ranks, args, out):
     """(samples/s, allreduce share or None) of one run; ``ranks`` 0 is a plain run, -1 one with 1 thread."""
-    common = ["run", str(model), "--data-dir", args.data_dir, "--out", str(out), "--iterations",
+    common = ["run", str(model), "--data-dir", args.data_dir, "--out", str(out), "--overwrite", "--iterations",
               str(args.iterations or ITERATIONS[model.stem]), "--batch-size", str(args.batch_size)]
     if ranks <= 0:
         command = CLI + common
