@@ -155,10 +155,10 @@ class ReadModel:
             if not low <= len(names) <= high:
                 allowed = str(low) if low == high else f"{low} to {high}" if high < 2**30 else f"{low} or more"
                 self.fail(f"has {len(names)} {what}s; {op} takes {allowed}", node, index)
-        single = self.onnx.defs.OpSchema.FormalParameterOption.Single
+        optional = self.onnx.defs.OpSchema.FormalParameterOption.Optional
         for position, name in enumerate(node.input):
             formal = schema.inputs[min(position, len(schema.inputs) - 1)]
-            if not name and formal.option == single:
+            if not name and formal.option != optional:
                 self.fail(f"input {position} ({formal.name}) is required but empty", node, index)
         if not any(node.output):
             self.fail("has no output names", node, index)
@@ -291,6 +291,8 @@ class ReadModel:
         if kind in (A.INTS, A.FLOATS):
             values = list(attribute.ints if kind == A.INTS else attribute.floats)
             return f"the list {_short(repr(values))}"
+        if kind == A.STRINGS:
+            return f"the list {_short(repr([v.decode('utf-8', 'replace') for v in attribute.strings]))}"
         if kind == A.UNDEFINED:
             return "an attribute without a type"
         return self.kind(kind)
