@@ -12,7 +12,9 @@ What the file holds:
 - weights become float32 initializers named ``NODE.WEIGHT``; batch-norm running statistics likewise;
 - loss nodes are left out and the predictions they read become graph outputs; with ``softmax=True`` a
   ``softmax_cross_entropy`` loss is replaced by a ``Softmax`` (axis 1) over its prediction that carries
-  the loss node's name, so the file outputs probabilities. Nodes nothing consumes are outputs too.
+  the loss node's name, so the file outputs probabilities. Nodes nothing consumes are outputs too. The
+  losses (function, loss_weight, prediction, label) are recorded in the file's metadata for ``import``
+  to put back (graphnn/interop/onnx_losses.py).
 
 Each graphnn op writes its own ONNX form (``export_onnx`` in its module, given the emitter below); an
 op without one is an error naming the node.
@@ -24,6 +26,7 @@ from graphnn import __version__
 from graphnn.errors import GraphnnError
 from graphnn.interop.onnx_common import BATCH, OPSET, require_onnx
 from graphnn.model.names import unique_name
+from graphnn.interop.onnx_losses import add_metadata, loss_records
 from graphnn.ops.loss import FUNCTIONS as LOSS_FUNCTIONS
 
 
@@ -81,6 +84,7 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
     emit = Emitter(onnx, plan, network.weights, network.state)
     consumers = _consumers(plan)
     inputs, outputs, shapes = [], {}, {}  # outputs: name -> shape, in order
+    softmax_losses = set()  # losses exported as a Softmax output of their name
     for step in plan.steps:
         if step.op.is_input:
             uses = consumers[step.name]
@@ -91,6 +95,7 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
             prediction = step.inputs[0]
             if softmax and LOSS_FUNCTIONS[step.op.params["function"]] == "softmax":
                 emit.node("Softmax", [prediction], step.name, step.name, axis=1)
+                softmax_losses.add(step.name)
                 outputs.setdefault(step.name, plan.by_name[prediction].out_shape)
             else:
                 outputs.setdefault(prediction, plan.by_name[prediction].out_shape)
@@ -106,10 +111,12 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
         raise GraphnnError("the network computes nothing to export (no node besides data and losses)",
                            file=file)
     graph_inputs = {info.name for info in inputs}
+    carried = {}  # node -> the ONNX output carrying it, where that is another name
     for name in [name for name in outputs if name in graph_inputs]:  # a loss reads a data node: pass it on
         passed = emit.fresh(f"{name}.output")
         emit.node("Identity", [name], passed, passed)
         outputs[passed] = outputs.pop(name)
+        carried[name] = passed
     graph = onnx.helper.make_graph(
         emit.nodes, network.model.name, inputs,
         [_tensor_info(onnx, name, shape) for name, shape in outputs.items()],
@@ -121,6 +128,7 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
                                    producer_version=__version__, ir_version=ir_version)
     if network.model.document.get("description"):
         proto.doc_string = network.model.document["description"]
+    add_metadata(onnx, proto, loss_records(plan, carried, softmax_losses))  # import puts the losses back
     return proto
 
 

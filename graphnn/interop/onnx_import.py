@@ -991,9 +991,13 @@ def bundle_of(importer, proto, *, file=None, name=None):
 
 def onnx_to_bundle(proto, *, loss=None, file=None, name=None):
     """A Bundle (model, weights, state, metadata) from an ONNX ModelProto; see the module docstring."""
+    from graphnn.interop.onnx_losses import restore_losses
+
     if loss not in (None, *LOSS_FUNCTIONS):
         raise GraphnnError(f"loss must be one of {', '.join(LOSS_FUNCTIONS)}; got {loss!r}")
     importer = import_graph(read_model(proto, file), loss=loss)
+    if loss is None:  # the losses `graphnn export` recorded (graphnn/interop/onnx_losses.py)
+        restore_losses(importer, proto)
     for onnx_name, node, _ in importer.outputs:
         if node is None:
             raise GraphnnError(f"graph output '{onnx_name}' is a constant; a graphnn network computes its "
