@@ -77,7 +77,7 @@ def batch_orders(train_size, batch_size, iterations, start=None, seed=SEED):
 
 def trained_nodes(document):
     """Names of the fc and conv2d nodes, in file order: the layers that start.py's weights belong to."""
-    return [node["name"] for node in document["nodes"] if node["op"] in ("fc", "conv2d")]
+    return [node["name"] for node in document["nodes"] if node.get("op") in ("fc", "conv2d")]
 
 
 def best_pass(predict, test, batch_size, passes):
@@ -202,10 +202,102 @@ def torch_network(document):
     return nn.Sequential(*layers)
 
 
+def torch_graph(document):
+    """A torch.nn.Module for a DAG model document (blocks expanded by graphnn's loader: residual adds,
+    batch norm, global pooling), run in graphnn's plan order; layers named by their graphnn nodes."""
+    import torch
+    from torch import nn
+
+    from graphnn.model import model_from_dict
+
+    plan = model_from_dict(document).plan
+    activations = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+
+    class Graph(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleDict()
+            self.steps = [(step.name, step.op.name, step.op.params, step.inputs) for step in plan.steps
+                          if not step.op.is_loss]
+            for step in plan.steps:
+                op, params, in_shape = step.op.name, step.op.params, (step.in_shapes or [()])[0]
+                if op == "conv2d":
+                    padding = params["padding"]
+                    layer = nn.Conv2d(in_shape[0], params["filters"], params["kernel"], stride=params["stride"],
+                                      padding=padding if isinstance(padding, (int, str)) else tuple(padding),
+                                      dilation=params["dilation"], groups=params["groups"], bias=params["bias"])
+                    torch_init(layer, params)
+                elif op == "fc":
+                    layer = nn.Linear(int(np.prod(in_shape)), params["units"], bias=params["bias"])
+                    torch_init(layer, params)
+                elif op == "batchnorm":  # graphnn's momentum is the share kept; PyTorch's the share replaced
+                    layer = nn.BatchNorm2d(in_shape[0], eps=params["epsilon"], momentum=1 - params["momentum"])
+                elif op == "maxpool2d":
+                    layer = nn.MaxPool2d(params["kernel"], stride=params.get("stride") or params["kernel"],
+                                         padding=params["padding"], ceil_mode=params["ceil_mode"])
+                else:
+                    continue
+                self.layers[self.key(step.name)] = layer
+
+        @staticmethod
+        def key(name):
+            return name.replace(".", "__")  # ModuleDict keys cannot hold dots
+
+        def forward(self, x):
+            values = {}
+            for name, op, params, inputs in self.steps:
+                if op == "data":
+                    values[name] = x if params.get("field", "x") == "x" else None
+                    continue
+                first = values[inputs[0]]
+                if op in ("conv2d", "batchnorm", "maxpool2d"):
+                    values[name] = self.layers[self.key(name)](first)
+                elif op == "fc":
+                    values[name] = self.layers[self.key(name)](first.flatten(1))
+                elif op == "activation":
+                    values[name] = activations[params["function"]](first)
+                elif op == "add":
+                    values[name] = sum(values[source] for source in inputs[1:]) + first
+                elif op == "global_avgpool":
+                    values[name] = first.mean(dim=(2, 3))
+                elif op == "dropout":
+                    values[name] = nn.functional.dropout(first, params["ratio"], self.training)
+                else:
+                    raise ValueError(f"node {name!r}: op {op!r} has no PyTorch translation here")
+            return values[self.steps[-1][0]]
+
+    return Graph()
+
+
+def decayed_parameters(net):
+    """(decayed, others): graphnn decays conv and fc weights only (not biases, not batch norm's gamma, beta)."""
+    from torch import nn
+
+    decayed = [module.weight for module in net.modules() if isinstance(module, (nn.Conv2d, nn.Linear))]
+    ids = {id(p) for p in decayed}
+    return decayed, [p for p in net.parameters() if id(p) not in ids]
+
+
 def load_start_weights(net, document, start):
     """Copy start.py's weights into the Linear and Conv2d layers of ``net`` (graphnn's W is (in, out))."""
     import torch
     from torch import nn
+
+    if hasattr(net, "layers"):  # torch_graph: every weight, by node name
+        with torch.no_grad():
+            for key, layer in net.layers.items():
+                name = key.replace("__", ".")
+                if isinstance(layer, nn.BatchNorm2d):
+                    layer.weight.copy_(torch.from_numpy(start[f"gamma:{name}"]))
+                    layer.bias.copy_(torch.from_numpy(start[f"beta:{name}"]))
+                    continue
+                if not isinstance(layer, (nn.Linear, nn.Conv2d)):
+                    continue  # pools
+                weight = start[f"W:{name}"]
+                layer.weight.copy_(torch.from_numpy(weight.T.copy() if isinstance(layer, nn.Linear) else weight))
+                if layer.bias is not None:
+                    layer.bias.copy_(torch.from_numpy(start[f"b:{name}"]))
+        return
 
     layers = [layer for layer in net if isinstance(layer, (nn.Linear, nn.Conv2d))]
     with torch.no_grad():
@@ -233,8 +325,7 @@ def run_torch(workload, iterations, train_n, test_n, threads, start=None):
         return torch.from_numpy(images).reshape((len(images),) + sample_shape).to(torch.float32).mul_(1 / 255)
 
     def train_loop(net, iterations, start=None):
-        decayed = [p for name, p in net.named_parameters() if name.endswith("weight")]
-        others = [p for name, p in net.named_parameters() if not name.endswith("weight")]
+        decayed, others = decayed_parameters(net)
         optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": workload.weight_decay},
                                      {"params": others, "weight_decay": 0.0}],
                                     lr=workload.lr, momentum=workload.momentum)
@@ -247,8 +338,9 @@ def run_torch(workload, iterations, train_n, test_n, threads, start=None):
             optimizer.step()
             loss.item()  # as a training loop that logs its loss does (graphnn checks every loss)
 
-    train_loop(torch_network(document), WARMUP_ITERATIONS)
-    net = torch_network(document)
+    build = torch_network if all(node.get("op") in SEQUENTIAL for node in document["nodes"]) else torch_graph
+    train_loop(build(document), WARMUP_ITERATIONS)
+    net = build(document)
     if start is not None:
         load_start_weights(net, document, start)
     started = clock()
@@ -263,6 +355,9 @@ def run_torch(workload, iterations, train_n, test_n, threads, start=None):
     infer_seconds, accuracy = best_pass(predict, test, workload.test_batch_size, INFERENCE_PASSES)
     return {"train_seconds": train_seconds, "infer_seconds": infer_seconds, "accuracy": accuracy,
             "rss_after_import": imported, "versions": {"torch": torch.__version__, "torch_threads": threads}}
+
+
+SEQUENTIAL = ("data", "loss", "conv2d", "maxpool2d", "fc", "activation", "dropout")  # torch_network's ops
 
 
 def run_sklearn(workload, iterations, train_n, test_n, threads, start=None):

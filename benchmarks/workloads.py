@@ -99,5 +99,12 @@ WORKLOADS = {
         "lenet", "Caffe's LeNet (models/lenet.json: conv 5x5x20, pool, conv 5x5x50, pool, fc 500, relu, fc 10), "
         "batch 64, 1 epoch", "models/lenet.json", batch_size=64, epochs=1,
         lr=0.01, weight_decay=0.0005, quick_iterations=2, requires_ops=("conv2d", "maxpool2d")),
+    # The small MNIST ResNet of the zoo (blocks, batch norm, residual adds): graphnn and PyTorch (contenders.py's
+    # torch_graph runs the expanded graph in graphnn's plan order). 200 iterations: timing, not accuracy.
+    "resnet-mnist": Workload(
+        "resnet-mnist", "the small MNIST ResNet (models/resnet-mnist.json: conv 3x3x16, max pool, three stages of "
+        "two BasicBlocks, 16/32/64 channels, global average pool, fc 10), batch 64, 200 iterations",
+        "models/resnet-mnist.json", batch_size=64, epochs=1, lr=0.05, weight_decay=0.0005, quick_iterations=2,
+        requires_ops=("conv2d", "batchnorm", "global_avgpool"), max_iterations=200),
 }
 DEFAULT = ("mlp784", "wide", "lenet")

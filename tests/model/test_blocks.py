@@ -428,3 +428,25 @@ def test_every_instance_copies_only_what_references_change():
     assert doc == before  # expansion never writes into the document
     conv1 = [node for node in model.nodes if node["name"].endswith("block1.bn1")][0]
     assert conv1 == {"name": "stage2.block1.bn1", "op": "batchnorm", "inputs": ["stage2.block1.conv1"]}
+
+
+def test_the_editor_schema_checks_blocks():
+    import jsonschema
+
+    from graphnn.model.schema import model_schema
+
+    validator = jsonschema.Draft202012Validator(model_schema())
+    doc = document({"name": "stage2", "block": "bottleneck", "repeat": 2, "args": {"width": 4}})
+    doc["$schema"] = "../schemas/model.schema.json"
+    assert list(validator.iter_errors(doc)) == []  # "$width" stands where an integer goes
+    doc["blocks"]["bottleneck"]["nodes"][0]["kernel"] = ["$width", 3]  # and as an item of a list
+    assert list(validator.iter_errors(doc)) == []
+    for change in (lambda d: d["blocks"]["bottleneck"]["nodes"][0].update(filters=0),
+                   lambda d: d["blocks"]["bottleneck"]["nodes"][0].update(filters="width"),
+                   lambda d: d["blocks"]["bottleneck"].update(outputs=[]),
+                   lambda d: d["blocks"]["bottleneck"].update(unknown=1),
+                   lambda d: d["nodes"][2].update(op="fc"),
+                   lambda d: d["nodes"][2].update(repeat="$n")):  # a parameter only inside a block
+        bad = copy.deepcopy(doc)
+        change(bad)
+        assert list(validator.iter_errors(bad)), change
