@@ -176,9 +176,9 @@ class ReadModel:
         try:
             converted = self.onnx.version_converter.convert_version(light, CONVERTED_OPSET)
         except Exception as error:  # noqa: BLE001 — the converter raises RuntimeError, ValueError or its own
-            raise GraphnnError(f"cannot convert opset {self.opset} to {CONVERTED_OPSET} with "
-                               f"onnx.version_converter: {_short(str(error).splitlines()[0] if str(error) else '')}",
-                               file=self.file) from None
+            if "param instead of an int" not in str(error):
+                raise self.conversion_error(error) from None
+            converted = self.convert_with_sizes(light)  # some adapters (opset 6's broadcasting) need sizes
         listed = {value.name for value in proto.graph.input}
         added = {tensor.name for tensor in large} - listed
         inputs = [value for value in converted.graph.input if value.name not in added]
@@ -190,6 +190,38 @@ class ReadModel:
     def initializers(self):
         """Every initializer of the model read: the converted model's and those kept beside it."""
         return list(self.graph.initializer) + self.large
+
+    def copy(self, proto):
+        duplicate = self.onnx.ModelProto()
+        duplicate.CopyFrom(proto)
+        return duplicate
+
+    def conversion_error(self, error):
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return GraphnnError(f"cannot convert opset {self.opset} to {CONVERTED_OPSET} with onnx.version_converter: "
+                            f"{text[:200]}", file=self.file)
+
+    def convert_with_sizes(self, light):
+        """Convert with each open size of the graph's inputs and outputs set to 1 (the adapters check
+        ranks and sizes, and write nothing that depends on them), then give the inputs and outputs their
+        own types back; the value infos the converter wrote for size 1 are dropped."""
+        sized = self.copy(light)
+        for value in list(sized.graph.input) + list(sized.graph.output):
+            for dim in value.type.tensor_type.shape.dim:
+                if not dim.HasField("dim_value"):
+                    dim.dim_value = 1
+        try:
+            converted = self.onnx.version_converter.convert_version(sized, CONVERTED_OPSET)
+        except Exception as error:  # noqa: BLE001 — as in convert
+            raise self.conversion_error(error) from None
+        for values, originals in ((converted.graph.input, light.graph.input),
+                                  (converted.graph.output, light.graph.output)):
+            types = {value.name: value.type for value in originals}
+            for value in values:
+                if value.name in types:
+                    value.type.CopyFrom(types[value.name])
+        del converted.graph.value_info[:]
+        return converted
 
     def light_copy(self, proto, extra=()):
         """(a copy of ``proto`` whose initializers of more than SHAPE_ONLY_ELEMENTS elements are typed graph
