@@ -52,6 +52,10 @@ COMMANDS = {
 }
 
 
+ALIASES = {"train": "run", "fit": "run", "evaluate": "test", "eval": "test", "validate": "check", "show": "viz",
+           "draw": "viz", "convert": "export", "infer": "predict"}  # what other tools call a command
+
+
 class LazyGroup(click.Group):
     """A click group whose commands are imported on first use."""
 
@@ -62,6 +66,17 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         return importlib.import_module(COMMANDS[name][0]).command
+
+    def resolve_command(self, ctx, args):
+        """An unknown command names the closest one (``graphnn chek`` -> check, ``graphnn train`` -> run)."""
+        name = args[0] if args else None
+        if name is not None and name not in COMMANDS and not name.startswith("-"):
+            import difflib
+
+            guess = ALIASES.get(name) or next(iter(difflib.get_close_matches(name, sorted(COMMANDS), n=1)), None)
+            if guess:
+                ctx.fail(f"no command {name!r}; did you mean '{guess}'?")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx, formatter):
         with formatter.section("Commands"):
@@ -147,10 +162,14 @@ def report(error):
     return exit_code(error)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True,
+             no_args_is_help=False)
 @click.version_option(package_name="graphnn")
-def main():
+@click.pass_context
+def main(ctx):
     """graphnn: neural networks as data.
 
     A network is a JSON model file: a DAG of named nodes that graphnn validates, trains and tests.
     """
+    if ctx.invoked_subcommand is None:  # bare `graphnn`: the help, exit 0
+        click.echo(ctx.get_help())

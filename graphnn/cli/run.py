@@ -56,6 +56,8 @@ def command(ctx, model_path, out, resume, distributed, weights, ignore_mismatch,
 
     if resume and out and Path(out).resolve() != Path(resume).resolve():
         raise click.UsageError("--resume continues in its own folder; leave out --out or name the same folder")
+    if overrides.get("iterations") and overrides.get("epochs"):
+        raise click.UsageError("give --iterations or --epochs, not both")
     if resume and weights:
         raise click.UsageError("--resume goes on from the snapshot's weights; --weights starts a new run")
     start = (weights, ignore_mismatch)
