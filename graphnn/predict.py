@@ -103,6 +103,9 @@ def predict(network, samples, batch_size=1000, output=None):
         raise DataError(f"node '{prediction}' needs inputs {[s.name for s in sample_nodes]}; "
                         "predict feeds exactly one sample input")
     expected = sample_nodes[0].out_shape
+    whole = int(np.prod(expected))
+    if samples.ndim >= 1 and samples.size == whole and int(np.prod(samples.shape[1:])) != whole:
+        samples = samples[np.newaxis]  # one sample on its own (a 28x28 image): a batch of one
     if samples.ndim < 1 or int(np.prod(samples.shape[1:])) != int(np.prod(expected)):
         raise DataError(f"samples have shape {samples.shape[1:]}; the network's input '{sample_nodes[0].name}' "
                         f"expects {expected}")

@@ -23,13 +23,16 @@ def data_spec(text):
 @click.option("--batch-size", type=click.IntRange(min=1), help="Test batch size (default: the model's).")
 @click.option("--output", metavar="NODE", help="For a network without a loss: the node whose largest score is "
               "the predicted class (default: its one output).")
-def command(bundle_path, data, data_dir, batch_size, output):
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def command(bundle_path, data, data_dir, batch_size, output, as_json):
     """Evaluate BUNDLE (a .gnn file written by `graphnn run` or `graphnn import`, or a run folder) on its
     model's test set, or on --data. A network without a loss node (an imported ONNX file) is tested for
     accuracy only: the share of samples whose largest output is the labelled class.
 
     A relative data path in the bundle's model is taken from the bundle's folder (`graphnn run` writes it so).
     """
+    import json
+
     from graphnn.datasets.split import load_data, load_split
     from graphnn.errors import GraphnnError
     from graphnn.io.sources import load_source
@@ -53,9 +56,13 @@ def command(bundle_path, data, data_dir, batch_size, output):
     network = bundle.network()
     if model.plan.losses and output is None:
         metrics = evaluate(network, split, size)
+        if as_json:
+            return click.echo(json.dumps({"model": model.name, **metrics}, indent=1))
         click.echo(f"{model.name}: test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f} "
                    f"on {metrics['samples']} samples")
     else:
         metrics = accuracy(network, split, size, output=output)
+        if as_json:
+            return click.echo(json.dumps({"model": model.name, **metrics}, indent=1))
         click.echo(f"{model.name}: test accuracy {metrics['accuracy']:.4f} on {metrics['samples']} samples "
                    f"(the largest score of '{metrics['output']}'{'; no loss node' * (not model.plan.losses)})")

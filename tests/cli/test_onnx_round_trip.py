@@ -98,3 +98,20 @@ def test_two_outputs_and_no_loss_ask_for_output(tmp_path):
     with pytest.raises(DataError, match="2 outputs \\(a, b\\); choose one with --output"):
         output_node(model.plan)
     assert output_node(model.plan, "b")[0] == "b"
+
+
+def test_json_output_and_one_sample_alone(round_trip):
+    folder, data, run, imported = round_trip
+    one = np.load(data)["x_test"][0]  # shape (12,): one sample, not 12
+    np.save(folder / "one.npy", one)
+    result = cli("predict", imported, folder / "one.npy", "--json", "--top", "2")
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    record = json.loads(line)
+    assert record["sample"] == 0 and len(record["top"]) == 2 and record["class"] == record["top"][0]["class"]
+    tested = cli("test", imported, "--data", data, "--json")
+    assert tested.returncode == 0, tested.stderr
+    metrics = json.loads(tested.stdout)
+    assert metrics["samples"] == 60 and metrics["output"] == "fc2" and 0 <= metrics["accuracy"] <= 1
+    with_loss = json.loads(cli("test", run, "--json").stdout)
+    assert set(with_loss) >= {"model", "accuracy", "loss", "samples"}
