@@ -2,4 +2,11 @@
 ``graphnn gradcheck`` runs on whole networks. Kept so that tests import it from here as before."""
 
 from graphnn.gradcheck import (  # noqa: F401
-    BATCH, check_op_gradients, differentiable, numerical_gradient, run_backward, run_forward, sample_inputs)
+    BATCH,
+    check_op_gradients,
+    differentiable,
+    numerical_gradient,
+    run_backward,
+    run_forward,
+    sample_inputs,
+)

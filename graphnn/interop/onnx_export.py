@@ -25,8 +25,8 @@ import numpy as np
 from graphnn import __version__
 from graphnn.errors import GraphnnError
 from graphnn.interop.onnx_common import BATCH, OPSET, require_onnx
-from graphnn.model.names import unique_name
 from graphnn.interop.onnx_losses import add_metadata, loss_records
+from graphnn.model.names import unique_name
 from graphnn.ops.loss import FUNCTIONS as LOSS_FUNCTIONS
 
 

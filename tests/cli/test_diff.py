@@ -35,13 +35,13 @@ def rows(output):
 
 
 def test_the_same_file_exits_0(files):
-    folder, document, path = files
+    _folder, _document, path = files
     result = cli("diff", path, path)
     assert result.returncode == 0 and result.stdout == f"{path} and {path}: the same\n"
 
 
 def test_a_renamed_node_is_neither_added_nor_removed(files, tmp_path):
-    folder, document, path = files
+    _folder, document, path = files
     other = copy.deepcopy(document)
     other["nodes"][6]["name"] = "head"  # fc2
     other["nodes"][7]["inputs"] = ["head", "y"]
@@ -52,7 +52,7 @@ def test_a_renamed_node_is_neither_added_nor_removed(files, tmp_path):
 
 
 def test_changed_parameters_shapes_and_settings(files, tmp_path):
-    folder, document, path = files
+    _folder, document, path = files
     other = copy.deepcopy(document)
     other["nodes"][2]["units"] = 20  # fc1
     other["nodes"][4]["function"] = "relu"
@@ -73,7 +73,7 @@ def test_changed_parameters_shapes_and_settings(files, tmp_path):
 
 
 def test_two_bundles_compare_every_weight(files, tmp_path):
-    folder, document, path = files
+    folder, _document, _path = files
     run = folder / "run"
     same = cli("diff", run, run / "model.gnn")
     assert same.returncode == 0, same.stdout
@@ -94,13 +94,13 @@ def test_two_bundles_compare_every_weight(files, tmp_path):
 
 
 def test_a_model_file_against_a_run_folder(files):
-    folder, document, path = files
+    folder, _document, path = files
     result = cli("diff", path, folder / "run")
     assert result.returncode == 0, result.stdout  # the run's model is the file's; a model file has no weights
 
 
 def test_bad_input_exits_2(files, tmp_path):
-    folder, document, path = files
+    _folder, _document, path = files
     (tmp_path / "broken.json").write_text("{")
     for other in (tmp_path / "absent.json", tmp_path / "broken.json", tmp_path):
         result = cli("diff", path, other)

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
+from graphnn import ops
 from graphnn.cli import main
 from graphnn.executor import Network
 from graphnn.io.bundle import Bundle, save_bundle
 from graphnn.model import load_model, model_from_dict
-from graphnn import ops
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"

@@ -33,7 +33,7 @@ def round_trip(tmp_path_factory):
 
 
 def test_the_imported_bundle_has_no_loss_and_one_output(round_trip):
-    folder, data, run, imported = round_trip
+    _folder, _data, _run, imported = round_trip
     plan = load_bundle(imported).model.plan
     assert plan.losses == []
     assert output_node(plan)[0] == "fc2"
@@ -54,7 +54,7 @@ def test_predict_gives_the_original_predictions(round_trip):
 
 
 def test_test_with_data_tests_a_bundle_with_no_test_section(round_trip):
-    folder, data, run, imported = round_trip
+    _folder, data, run, imported = round_trip
     result = cli("test", imported, "--data", data)
     assert result.returncode == 0, result.stderr
     line = result.stdout.splitlines()[0]
@@ -67,13 +67,13 @@ def test_test_with_data_tests_a_bundle_with_no_test_section(round_trip):
 
 
 def test_viz_draws_it(round_trip):
-    folder, data, run, imported = round_trip
+    folder, _data, _run, imported = round_trip
     result = cli("viz", imported, "-o", folder / "imported.svg")
     assert result.returncode == 0, result.stderr
 
 
 def test_choosing_the_output(round_trip):
-    folder, data, run, imported = round_trip
+    folder, data, _run, imported = round_trip
     samples = np.load(data)["x_test"][:5]
     np.save(folder / "five.npy", samples)
     result = cli("predict", imported, folder / "five.npy", "--output", "act")

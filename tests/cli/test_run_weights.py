@@ -38,7 +38,7 @@ def changed_head(data, units=3, name="fc2", **train):
 
 
 def test_fine_tuning_loads_by_name_and_lists_new_and_dropped(trained, tmp_path):
-    folder, data, base = trained
+    _folder, data, base = trained
     path = tmp_path / "new.json"
     path.write_text(json.dumps(changed_head(data, name="head")))
     result = cli("run", path, "--weights", base / "model.gnn", "--out", tmp_path / "run", "--iterations", "1",
@@ -53,7 +53,7 @@ def test_fine_tuning_loads_by_name_and_lists_new_and_dropped(trained, tmp_path):
 
 
 def test_a_shape_mismatch_is_refused_naming_both_shapes_unless_ignored(trained, tmp_path):
-    folder, data, base = trained
+    _folder, data, base = trained
     path = tmp_path / "wider.json"
     path.write_text(json.dumps(changed_head(data, units=5)))
     result = cli("run", path, "--weights", base, "--out", tmp_path / "run")
@@ -69,7 +69,7 @@ def test_a_shape_mismatch_is_refused_naming_both_shapes_unless_ignored(trained, 
 
 
 def test_lr_mult_0_keeps_loaded_weights(trained, tmp_path):
-    folder, data, base = trained
+    _folder, data, base = trained
     document = model_document(data, iterations=5)
     document["nodes"][2]["lr_mult"] = 0  # fc1
     path = tmp_path / "frozen.json"
@@ -81,7 +81,7 @@ def test_lr_mult_0_keeps_loaded_weights(trained, tmp_path):
 
 
 def test_refusals(trained, tmp_path):
-    folder, data, base = trained
+    folder, _data, base = trained
     model = folder / "tiny.json"
     result = cli("run", model, "--weights", model, "--out", tmp_path / "run")
     assert result.returncode == 2 and "bundle" in result.stderr.splitlines()[0]
@@ -90,7 +90,7 @@ def test_refusals(trained, tmp_path):
 
 
 def test_matching_in_the_library_copies_nothing_on_a_refusal(trained):
-    folder, data, base = trained
+    _folder, data, base = trained
     bundle = load_bundle(base / "model.gnn")
     network = Network.initialise(model_from_dict(changed_head(data, units=5)), seed=1)
     before = network.store.weight_flat.copy()

@@ -24,8 +24,8 @@ def changed_mlp(folder):
 
 
 def marks(svg):
-    return dict((name, kind) for kind, name in
-                re.findall(r'class="node(?: error)? diff-(\w+)"[^>]*data-name="([^"]+)"', svg))
+    return {name: kind for kind, name in
+                re.findall(r'class="node(?: error)? diff-(\w+)"[^>]*data-name="([^"]+)"', svg)}
 
 
 def test_the_svg_outlines_each_kind_of_change(tmp_path):

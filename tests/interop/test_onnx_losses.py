@@ -12,9 +12,9 @@ from graphnn.model import load_model
 from graphnn.predict import output_node, predict
 
 pytest.importorskip("onnx")
-from graphnn.interop.onnx_export import network_to_onnx  # noqa: E402
-from graphnn.interop.onnx_import import onnx_to_bundle  # noqa: E402
-from graphnn.interop.onnx_losses import KEY  # noqa: E402
+from graphnn.interop.onnx_export import network_to_onnx
+from graphnn.interop.onnx_import import onnx_to_bundle
+from graphnn.interop.onnx_losses import KEY
 
 BRANCHY = Path(__file__).resolve().parents[2] / "models" / "branchy.json"
 
