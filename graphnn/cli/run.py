@@ -10,6 +10,7 @@ continues from that snapshot, bit for bit as if never stopped; it refuses anothe
 docs/distributed.md); rank 0 writes the run folder and prints, and an error on any rank ends the job.
 """
 
+import math
 from pathlib import Path
 
 import click
@@ -130,5 +131,8 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False), o
         line += f"; test accuracy {test['accuracy']:.4f}, loss {test['loss']:.4f} on {test['samples']} samples"
     click.echo(line)
     click.echo(f"wrote {folder}/model.gnn, metrics.jsonl, summary.json, loss.svg")
+    if summary["test"] and not all(math.isfinite(summary["test"][key]) for key in ("loss", "accuracy")):
+        click.echo("note: the test metrics are not all finite; summary.json and metrics.jsonl hold them as null "
+                   "with a 'non_finite' note (the trained model is saved)", err=True)
     if world is not None:
         click.echo(run.trainer.strategy.report(), err=True)

@@ -223,6 +223,7 @@ def test_ctrl_c_at_any_moment_exits_130_in_one_line(delay, tmp_path):
     except subprocess.TimeoutExpired:
         process.kill()
         raise
+    print(f"exit {process.returncode} after {delay} s; stderr:\n{err}")  # shown when it fails
     package = str(ROOT / "graphnn") + os.sep
     started = any(package in line for line in err.splitlines() if line.lstrip().startswith("File "))
     if process.returncode == -signal.SIGINT and not err or "Traceback" in err and not started:
