@@ -2,6 +2,8 @@
 
 import click
 
+from graphnn.cli.options import force_option, refuse_existing
+
 
 @click.command("export")
 @click.argument("source", metavar="SOURCE", type=click.Path(dir_okay=False))
@@ -14,7 +16,8 @@ import click
               help="For a model .json: the seed of the fresh weights.")
 @click.option("--opset", type=click.IntRange(min=17), default=17, show_default=True,
               help="ONNX opset to write.")
-def command(source, output, softmax, seed, opset):
+@force_option
+def command(source, output, softmax, seed, opset, force):
     """Export SOURCE, a trained network (.gnn) or a model file (.json: fresh weights from --seed), to ONNX.
 
     Every op becomes standard ONNX operators; weights become initializers; node names and shapes are kept;
@@ -32,6 +35,7 @@ def command(source, output, softmax, seed, opset):
     if opset > newest:
         raise GraphnnError(f"opset {opset} is newer than the installed onnx package supports ({newest})")
     output = output or str(Path(source).with_suffix(".onnx"))
+    refuse_existing(output, force=force)
     proto = export_file(source, output, softmax=softmax, seed=seed, opset=opset)
 
     def describe(values):

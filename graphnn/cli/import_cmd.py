@@ -2,6 +2,7 @@
 
 import click
 
+from graphnn.cli.options import force_option, refuse_existing
 from graphnn.ops.loss import FUNCTIONS as LOSSES
 
 
@@ -14,7 +15,8 @@ from graphnn.ops.loss import FUNCTIONS as LOSSES
               help="Add this loss on every output, with a data node 'label' (class indices), so the model "
                    "can be trained; a final Softmax becomes the softmax_cross_entropy loss.")
 @click.option("--name", help="The model's name (default: the ONNX graph's name).")
-def command(source, output, loss, name):
+@force_option
+def command(source, output, loss, name, force):
     """Import MODEL.onnx into graphnn, when graphnn's ops can express it.
 
     Supported ONNX operators (opset 13+): Gemm, MatMul (+ Add bias), Relu, Tanh, Sigmoid, LeakyRelu,
@@ -26,8 +28,13 @@ def command(source, output, loss, name):
     from pathlib import Path
 
     from graphnn.interop.onnx_import import import_file
+    from graphnn.io.regular import require_regular_file
 
     output = output or str(Path(source).with_suffix(".gnn"))
+    if Path(output).suffix in (".gnn", ".json"):  # else import_file says what an output must be
+        require_regular_file(source)  # what is wrong with the source comes first
+        beside = str(Path(output).with_suffix(".gnn")) if Path(output).suffix == ".json" else None
+        refuse_existing(output, beside, force=force)
     bundle, written = import_file(source, output, loss=loss, name=name)
     nodes = len(bundle.model.plan.steps)
     click.echo(f"{source}: {nodes} graphnn nodes, {bundle.model.plan.parameter_count():,} parameters; "

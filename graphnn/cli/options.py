@@ -17,3 +17,17 @@ def zoo_source(ctx, param, value):
 
 
 model_argument = click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False), callback=zoo_source)
+
+
+force_option = click.option("--force", is_flag=True, help="Replace the output if it exists.")
+
+
+def refuse_existing(*paths, force=False):
+    """Refuse (exit 2, one line) to write over the first of ``paths`` that exists, unless ``force``."""
+    import os
+
+    from graphnn.errors import InputError
+
+    for path in paths:
+        if not force and path is not None and os.path.lexists(path):
+            raise InputError("the file exists; give --force to replace it", file=str(path))

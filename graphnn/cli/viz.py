@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from graphnn.cli.options import zoo_source
+from graphnn.cli.options import force_option, refuse_existing, zoo_source
 
 
 @click.command("viz")
@@ -14,7 +14,8 @@ from graphnn.cli.options import zoo_source
 @click.option("--flat", is_flag=True, help="Draw every node of a model with blocks (instances not collapsed).")
 @click.option("--diff", "against", type=click.Path(exists=True), metavar="B",
               help="Mark what B (a model file, bundle or run folder) changes: added, removed, changed, weights.")
-def command(source, output, flat, against):
+@force_option
+def command(source, output, flat, against, force):
     """Draw a model file (.json), a trained bundle (.gnn) or a run directory written by `graphnn run`.
 
     The HTML page is one self-contained file: the graph with shapes on its edges, a panel for each
@@ -29,6 +30,7 @@ def command(source, output, flat, against):
     fmt = format_of(output)
     if fmt is None:
         raise click.UsageError(f"cannot tell the format of {output}: end its name with one of {', '.join(FORMATS)}")
+    refuse_existing(output, force=force)
     if against:
         from graphnn.viz.diffview import diff_view
 

@@ -196,7 +196,7 @@ def test_export_of_a_model_file_uses_fresh_weights_from_the_seed(tmp_path):
     runner = CliRunner()
     for seed in ("0", "0", "1"):
         result = runner.invoke(main, ["export", "models/mlp784.json", "-o", str(tmp_path / f"m{seed}.onnx"),
-                                      "--seed", seed])
+                                      "--seed", seed, "--force"])
         assert result.exit_code == 0, result.output
     assert (tmp_path / "m0.onnx").read_bytes() != (tmp_path / "m1.onnx").read_bytes()
     proto = onnx.load(str(tmp_path / "m0.onnx"))
