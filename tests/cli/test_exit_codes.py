@@ -65,7 +65,8 @@ def usage_attacks():
         if any(p.required for p in arguments):
             attacks.append((name, []))  # a missing argument
         filler = ["models/mlp784.json"] * len(arguments)
-        attacks.append((name, [*filler, "one", "too", "many"]))
+        if all(p.nargs != -1 for p in arguments):  # one too many, but for a command taking several files
+            attacks.append((name, [*filler, "one", "too", "many"]))
         for option in command.params:
             if not isinstance(option, click.Option) or option.is_flag or not option.opts[-1].startswith("--"):
                 continue
