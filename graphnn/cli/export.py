@@ -7,7 +7,7 @@ from graphnn.cli.options import force_option, refuse_existing
 
 @click.command("export")
 @click.argument("source", metavar="SOURCE", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", "--out", "output", type=click.Path(dir_okay=False),
               help="The ONNX file to write (default: SOURCE with the suffix .onnx).")
 @click.option("--softmax", is_flag=True,
               help="Replace each softmax_cross_entropy loss by a Softmax output (probabilities) of the same "

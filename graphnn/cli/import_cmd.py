@@ -8,7 +8,7 @@ from graphnn.ops.loss import FUNCTIONS as LOSSES
 
 @click.command("import")
 @click.argument("source", metavar="MODEL.onnx", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", "--out", "output", type=click.Path(dir_okay=False),
               help="model.gnn (a bundle: model and weights) or model.json (the model file, and model.gnn "
                    "beside it when there are weights). Default: MODEL with the suffix .gnn.")
 @click.option("--loss", type=click.Choice(list(LOSSES)),

@@ -27,7 +27,7 @@ from graphnn.cli.options import model_argument
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for initialisation, shuffling and dropout.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Folder holding the dataset files.")
-@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default runs/<model name>/).")
+@click.option("-o", "--out", type=click.Path(file_okay=False), help="Output folder (default runs/<model name>/).")
 @click.option("--test-interval", type=click.IntRange(min=1), help="Test every this many iterations.")
 @click.option("--snapshot-interval", type=click.IntRange(min=1),
               help="Write a snapshot every this many iterations (one is also written at the end and on Ctrl-C).")

@@ -9,7 +9,7 @@ from graphnn.cli.options import force_option, refuse_existing, zoo_source
 
 @click.command("viz")
 @click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path(), callback=zoo_source)
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", "--out", "output", type=click.Path(dir_okay=False),
               help="Where to write: .html (the interactive page), .svg or .dot. Default: SOURCE's name + .html, here.")
 @click.option("--flat", is_flag=True, help="Draw every node of a model with blocks (instances not collapsed).")
 @click.option("--diff", "against", type=click.Path(exists=True), metavar="B",
