@@ -263,7 +263,13 @@ def reduce_with(function):
                 return [x]
             axes = list(range(x.ndim))
         axes = tuple(_axis(d, x.ndim) for d in axes)
-        return [np.asarray(function(x, axis=axes, keepdims=bool(a.get("keepdims", 1)))).astype(x.dtype)]
+        extra = {}
+        if function in (np.max, np.min) and x.size == 0:  # the empty set: ONNX's -inf (+inf), or its type's
+            info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype) if x.dtype.kind in "iu" else None
+            low = -np.inf if x.dtype.kind == "f" else info.min if info is not None else False
+            high = np.inf if x.dtype.kind == "f" else info.max if info is not None else True
+            extra = {"initial": low if function is np.max else high}
+        return [np.asarray(function(x, axis=axes, keepdims=bool(a.get("keepdims", 1)), **extra)).astype(x.dtype)]
     return fold
 
 
@@ -335,6 +341,7 @@ FOLDERS = {
     "And": elementwise(np.logical_and), "Or": elementwise(np.logical_or), "Xor": elementwise(np.logical_xor),
     "Not": elementwise(np.logical_not),
     "Where": where,
+    "Split": split,
     "ReduceSum": reduce_with(np.sum), "ReduceMean": reduce_with(np.mean), "ReduceMax": reduce_with(np.max),
     "ReduceMin": reduce_with(np.min), "ReduceProd": reduce_with(np.prod),
 }
@@ -346,8 +353,8 @@ def fold(op_type, xs, attributes, limit, outputs=1):
     if op_type not in STRUCTURAL and any(symbolic(x) for x in xs if x is not None):
         raise FoldError("computes with the batch size, which a graphnn network leaves open")
     try:
-        results = split(xs, attributes, limit, outputs) if op_type == "Split" else \
-            FOLDERS[op_type](xs, attributes, limit)
+        function = FOLDERS[op_type]
+        results = function(xs, attributes, limit, outputs) if op_type == "Split" else function(xs, attributes, limit)
     except FoldError:
         raise
     except (ValueError, TypeError, IndexError) as error:  # inputs that do not fit the op

@@ -371,6 +371,10 @@ class _Importer:
         if len(dims) > MAX_DIMENSIONS + self.batched:
             raise GraphnnError(f"rank {len(dims)}: graphnn takes at most {MAX_DIMENSIONS} axes besides the batch",
                                **where)
+        if dims and all(dim.HasField("dim_value") for dim in dims) and 0 in [dim.dim_value for dim in dims]:
+            dtype = self.onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
+            self.constants[value.name] = np.zeros([dim.dim_value for dim in dims], dtype)  # no values: known
+            return
         shape = []
         for axis, dim in enumerate(dims[1:] if self.batched else dims, start=int(self.batched)):
             if not dim.HasField("dim_value") or dim.dim_value < 1:
@@ -445,6 +449,12 @@ class _Importer:
 
     # --- folding ------------------------------------------------------------------------------------
 
+    def reads_empty(self, node):
+        """Whether the data input of ``node`` is a constant with a size-0 axis (graphnn's tensors have none)."""
+        data = node.input[0] if node.input else ""  # an empty list of axes or sizes is a plain parameter
+        return node.op_type in FOLDERS and data in self.constants and not symbolic(self.constants[data]) and \
+            self.constants[data].size == 0
+
     def foldable(self, node):
         if node.op_type == "CastLike" and node.input[0] in self.constants:
             return True  # the second input gives only its type
@@ -478,11 +488,11 @@ class _Importer:
 
     # --- one handler per ONNX op_type -----------------------------------------------------------------
 
-    def fc(self, node, w, b):
+    def fc(self, node, w, b, name=None):
         """An fc node for a Gemm or MatMul: input 0 times ``w`` (D, units), plus ``b``."""
-        name = node.input[0]
-        if name in self.flattened:  # a Flatten only this node reads: graphnn's fc flattens by itself
-            x = self.flattened.pop(name)
+        source = node.input[0]
+        if source in self.flattened:  # a Flatten only this node reads: graphnn's fc flattens by itself
+            x = self.flattened.pop(source)
             size = math.prod(self.shapes[x])
         else:
             x = self.tensor(node, 0)
@@ -492,7 +502,7 @@ class _Importer:
                       "(N, D) @ (D, units)", node)
         weights = {"W": w} if b is None else {"W": w, "b": self.bias(node, b, w.shape[1])}
         no_bias = {} if b is not None else {"bias": False}
-        return self.add(node, "fc", [x], weights, units=int(w.shape[1]), **no_bias)
+        return self.add(node, "fc", [x], weights, name=name, units=int(w.shape[1]), **no_bias)
 
     def bias(self, node, c, units):
         try:
@@ -501,26 +511,120 @@ class _Importer:
             self.fail(f"bias of shape {c.shape} does not broadcast to one value per unit ({units})", node)
 
     def gemm(self, node, a):
-        if a.get("transA", 0):
-            self.fail("transA=1 is not supported (graphnn's fc multiplies samples in rows)", node)
-        x = self.tensor(node, 0) if node.input[0] not in self.flattened else None
+        """Gemm: fc when A's rows are samples (A (N, D), transA=0, C one value per unit); otherwise, without a
+        batch axis, the general product below and C added by the binary op."""
         w = self.constant(node, 1)
         if w.ndim != 2:
             self.fail(f"B has shape {w.shape}; expected a matrix", node)
         w = transposed(w) if a.get("transB", 0) else w
         if a.get("alpha", 1.0) != 1.0:
             w = w * np.asarray(a["alpha"], w.dtype)
-        c = self.constant(node, 2, required=False)
-        if c is not None and x is not None and c.ndim == 2 and c.shape[0] not in (1,) and self.batched:
-            self.batch_axis(f"C of shape {c.shape} varies along the batch axis", node)
+        computed_c = len(node.input) > 2 and node.input[2] and node.input[2] in self.source and \
+            node.input[2] not in self.inputs
+        c = None if computed_c else self.constant(node, 2, required=False)
+        if computed_c:  # C computed by an earlier node: the product, then beta * C added to it
+            if self.batched and not a.get("transA", 0) and node.input[0] not in self.flattened:
+                product = self.fc(node, w, None, name=self.unique(f"{self.base(node)}.product"))["name"]
+            else:
+                if self.batched:
+                    self.batch_axis("transA=1: A's rows are not samples here", node)
+                x = self.tensor(node, 0)
+                if a.get("transA", 0):
+                    x = self.add(node, "transpose", [x], name=self.unique(f"{self.base(node)}.A_T"), perm=[2, 1])["name"]
+                product = self.matmul_by_constant(node, x, w, last=False)
+            addend = self.tensor(node, 2)
+            if a.get("beta", 1.0) != 1.0:
+                addend = self.add(node, "binary", [addend], name=self.unique(f"{self.base(node)}.beta"),
+                                  function="mul", constant=float(a["beta"]))["name"]
+            same = self.shapes[product] == self.shapes[addend]
+            self.add(node, "add" if same else "binary", [product, addend], **({} if same else {"function": "add"}))
+            return
         if c is not None and a.get("beta", 1.0) != 1.0:
             c = c * np.asarray(a["beta"], c.dtype)
-        self.fc(node, w, c)
+        row_bias = c is None or c.ndim < 2 or c.shape[0] == 1
+        if node.input[0] in self.flattened or (self.batched and not a.get("transA", 0) and row_bias):
+            self.fc(node, w, c)
+            return
+        if self.batched:
+            self.batch_axis("transA=1 or a C that varies along A's rows: A's rows are not samples here", node)
+        x = self.tensor(node, 0)
+        if len(self.shapes[x]) != 2:
+            self.fail(f"A has shape {self.describe(x)}; expected a matrix", node)
+        if a.get("transA", 0):
+            x = self.add(node, "transpose", [x], name=self.unique(f"{self.base(node)}.A_T"), perm=[2, 1])["name"]
+        product = self.matmul_by_constant(node, x, w, last=c is None)
+        if c is not None:
+            self.add(node, "binary", [product], function="add", constant=np.asarray(c, np.float64).tolist())
 
     def matmul(self, node, a):
         w = self.constant(node, 1)
-        fc = self.fc(node, w, None)
-        self.fc_from_matmul[node.output[0]] = fc
+        x = self.tensor(node, 0) if node.input[0] not in self.flattened else None
+        if x is None or (w.ndim == 2 and len(self.shapes[x]) == 1):
+            self.fc_from_matmul[node.output[0]] = self.fc(node, w, None)
+            return
+        self.matmul_by_constant(node, x, w)
+
+    def base(self, node):
+        return sanitize(node.name or node.output[0])
+
+    def matmul_by_constant(self, node, x, w, last=True):
+        """ONNX MatMul of the computed ``x`` (..., M, K) by the constant ``w`` (..., K, P), NumPy's rules (1-D
+        operands, broadcast leading axes), as graphnn ops: x seen as (1, rows, K), or as (groups, M, K) when
+        w has a matrix per leading index; a conv2d with kernel (1, K) and a filter per column of w (per
+        group); the result's axes put back. ``last``: this node gives the ONNX output (else it is named
+        '.product' and returned, for a bias to follow)."""
+        base = self.base(node)
+        shape = list(self.shapes[x])
+        drop_first = not self.batched and len(shape) == 1  # ONNX (K,) @ ...: a row of one
+        drop_last = w.ndim == 1  # ... @ (K,): a column of one
+        if drop_first:
+            x = self.add(node, "reshape", [x], name=self.unique(f"{base}.row"), shape=[1] + shape)["name"]
+            shape = [1] + shape
+        if drop_last:
+            w = w[:, None]
+        if len(shape) < 2:
+            self.batch_axis(f"multiplies {self.describe(x)} by {w.shape}: the product runs over the batch", node)
+        *lead, m, k = shape
+        *groups, k_w, p = w.shape
+        if k_w != k:
+            self.fail(f"multiplies input shape {self.describe(x)} by {w.shape}: {k} and {k_w} differ", node)
+        onnx_lead = ([None] if self.batched else []) + lead
+        if len(groups) > len(onnx_lead):
+            if self.batched:
+                self.batch_axis(f"w of shape {w.shape} has more leading axes than {self.describe(x)}", node)
+            shape = [1] * (len(groups) - len(onnx_lead)) + shape  # x's leading axes of size 1, as NumPy adds
+            x = self.add(node, "reshape", [x], name=self.unique(f"{base}.lead"), shape=shape)["name"]
+            *lead, m, k = shape
+            onnx_lead = list(lead)
+        groups = [1] * (len(onnx_lead) - len(groups)) + groups
+        if self.batched:
+            if groups[0] != 1:
+                self.batch_axis(f"w of shape {w.shape} varies along the batch axis", node)
+            groups = groups[1:]
+        try:
+            out_lead = list(np.broadcast_shapes(tuple(lead), tuple(groups)))
+        except ValueError:
+            self.fail(f"leading axes {lead} and {groups} do not broadcast", node)
+        if out_lead != lead:  # x's size-1 leading axes broadcast against w's: expand x first
+            ones = np.ones(out_lead + [m, k]).tolist()
+            x = self.add(node, "binary", [x], name=self.unique(f"{base}.expanded"), function="mul",
+                         constant=ones)["name"]
+        w = w.reshape(groups + [k, p])  # the batch's entry (1) dropped
+        count = math.prod(out_lead)
+        per_group = any(size > 1 for size in groups)
+        w = np.broadcast_to(w, out_lead + [k, p]) if per_group else w.reshape(k, p)
+        rows = m if per_group else count * m
+        g = count if per_group else 1
+        kernel = np.ascontiguousarray(np.swapaxes(w.reshape(g, k, p) if per_group else w.reshape(1, k, p), 1, 2))
+        kernel = kernel.reshape(g * p, 1, 1, k)  # filter g*P + j: column j of group g's matrix
+        seen = self.add(node, "reshape", [x], name=self.unique(f"{base}.rows"), shape=[g, rows, k])["name"]
+        conv = self.add(node, "conv2d", [seen], {"W": kernel}, name=self.unique(f"{base}.conv"), filters=g * p,
+                        kernel=[1, k], groups=g, bias=False)["name"]  # (g*P, rows, 1)
+        split = self.add(node, "reshape", [conv], name=self.unique(f"{base}.split"), shape=[g, p, rows])["name"]
+        turned = self.add(node, "transpose", [split], name=self.unique(f"{base}.turned"), perm=[1, 3, 2])["name"]
+        out = out_lead + ([] if drop_first else [m]) + ([] if drop_last else [p])  # NumPy drops the added axes
+        name = None if last else self.unique(f"{base}.product")
+        return self.add(node, "reshape", [turned], name=name, shape=out)["name"]
 
     def fuse_bias(self, node):
         """MatMul + Add of a constant (the MatMul read by nothing else): the bias of one fc."""
@@ -589,12 +693,18 @@ class _Importer:
         self.add(node, "activation", [x], function="softmax", axis=self.axis(node, a, x, -1))
 
     def dropout(self, node, a):
+        """Inference Dropout (or training_mode with ratio 0): dropout (the identity at inference); a mask
+        output that something reads is all true: x ** 0, computed beside it."""
         ratio = self.constant(node, 1, required=False)
         training = self.constant(node, 2, required=False)
-        if training is not None and bool(np.asarray(training).reshape(-1)[0]):
-            self.fail("training_mode is true; graphnn imports inference graphs", node)
         ratio = 0.5 if ratio is None else float(np.asarray(ratio).reshape(-1)[0])
-        self.add(node, "dropout", [self.tensor(node, 0)], ratio=ratio)
+        if training is not None and bool(np.asarray(training).reshape(-1)[0]) and ratio != 0:
+            self.fail("training_mode is true; graphnn imports inference graphs", node)
+        x = self.tensor(node, 0)
+        self.add(node, "dropout", [x], ratio=ratio)
+        if len(node.output) > 1 and node.output[1] and self.uses[node.output[1]]:
+            self.add(node, "binary", [x], name=self.unique(f"{self.base(node)}.mask"), output=1, function="pow",
+                     constant=0.0)
 
     def concat(self, node, a):
         xs = [self.tensor(node, i) for i in range(len(node.input))]
@@ -726,10 +836,15 @@ class _Importer:
         self.add(node, op, [x], kernel=kernel, stride=stride, padding=padding)
 
     def global_average_pool(self, node, a):
+        """2-D: graphnn's global_avgpool (deferred: a Flatten or Reshape after it makes one node); any other
+        number of spatial axes: a mean over them, kept (reduce)."""
         x = self.tensor(node, 0)
-        if len(self.shapes[x]) != 3:
-            self.fail(f"input has shape {self.describe(x)}; graphnn's global_avgpool is 2-D (N, C, H, W)", node)
-        self.deferred[node.output[0]] = (node, x)
+        if len(self.shapes[x]) == 3:
+            self.deferred[node.output[0]] = (node, x)
+        elif len(self.shapes[x]) >= 2 and "reduce" in ops.names():
+            self.add(node, "reduce", [x], function="mean", axes=list(range(2, len(self.shapes[x]) + 1)))
+        else:
+            self.fail(f"input has shape {self.describe(x)}; expected (N, C, spatial axes...)", node)
 
     def batch_normalization(self, node, a):
         if a.get("training_mode", 0):
@@ -847,6 +962,14 @@ class _Importer:
             self.index, self.current = index, node
             a = self.read.attributes[self.index]
             self.check_constant_types(node)
+            if self.reads_empty(node):
+                for index, name in enumerate(node.input):
+                    if name and name not in self.constants:
+                        if name in self.inputs:
+                            raise NeedsConstant(f"input {index} ('{name}') must be a constant: the node reads an "
+                                                "empty tensor, so it is folded", name, **self.where(node))
+                        self.fail(f"reads an empty tensor and the computed '{name}': graphnn's shapes are >= 1",
+                                  node)
             if self.foldable(node):
                 self.fold(node, a)
                 continue
