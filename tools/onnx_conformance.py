@@ -12,9 +12,8 @@
     that need no sequence, string or training ops (124), with ONNX's tolerances (the case's data.json, else
     rtol 1e-3, atol 1e-7). Target >= 90%.
 (c) ``light``: the 9 model-zoo architectures of ``light/``, each ConstantOfShape replaced by a random
-    initializer of its shape (N(0, 2/fan-in) for matrices and kernels, U(0.5, 1.5) for vectors: scales,
-    biases, means and variances alike), against onnxruntime on one random image: max |graphnn - ort| <=
-    1e-4 * max |ort|.
+    initializer of its shape (``randomised_light``), against onnxruntime on one random image: for the
+    output and for the logits before the final Softmax, max |graphnn - ort| <= 1e-4 * max |ort|.
 (d) ``pytorch``: 12 nets written below (``NETS``), each exported by ``torch.onnx.export(dynamo=False,
     opset_version=17)`` with a fixed batch (2) and with a dynamic one (run at 3): 24 files, imported and
     compared with PyTorch's own outputs (max |diff| <= 1e-4 * max(1, max |torch|)). Needs the bench extra.
@@ -166,7 +165,10 @@ LIGHT = ("bvlc_alexnet", "densenet121", "inception_v1", "inception_v2", "resnet5
 
 
 def randomised_light(name, seed=0):
-    """light/light_NAME.onnx with each ConstantOfShape replaced by a random initializer of its shape."""
+    """light/light_NAME.onnx with each ConstantOfShape replaced by a random initializer of its shape, drawn
+    for the place it is read in (so the activations keep their scale through the network): kernels and
+    matrices N(0, 2 / fan-in), scales and variances U(0.5, 1.5), biases and means N(0, 0.05); and the input
+    of the final Softmax as a second output (the logits: softmax outputs near one-hot compare weakly)."""
     import onnx
     from onnx import numpy_helper
 
@@ -174,22 +176,37 @@ def randomised_light(name, seed=0):
     graph = model.graph
     rng = np.random.default_rng(seed)
     shapes = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    readers = {}
+    for node in graph.node:
+        for position, tensor in enumerate(node.input):
+            readers.setdefault(tensor, (node, position))
     kept = []
     for node in graph.node:
         if node.op_type != "ConstantOfShape":
             kept.append(node)
             continue
         shape = tuple(int(d) for d in shapes[node.input[0]].reshape(-1))
+        reader, position = readers.get(node.output[0], (None, None))
+        while reader is not None and reader.op_type == "Unsqueeze":  # densenet's scales: Unsqueeze, then Mul
+            reader, position = readers.get(reader.output[0], (None, None))
+        kind = reader.op_type if reader is not None else ""
         if len(shape) >= 2:
-            fan_in = int(np.prod(shape[1:]))
+            transposed = kind == "Gemm" and any(a.name == "transB" and a.i for a in reader.attribute)
+            fan_in = shape[1] if kind == "Gemm" and transposed else shape[0] if kind == "Gemm" else \
+                int(np.prod(shape[1:]))
             value = rng.normal(0, np.sqrt(2 / fan_in), shape)
-        else:
+        elif (kind == "BatchNormalization" and position in (1, 4)) or kind == "Mul":
             value = rng.uniform(0.5, 1.5, shape)
+        else:
+            value = rng.normal(0, 0.05, shape)
         graph.initializer.append(numpy_helper.from_array(value.astype(np.float32), node.output[0]))
         if model.ir_version < 4:  # IR 3: every initializer is also a graph input
             graph.input.append(onnx.helper.make_tensor_value_info(node.output[0], onnx.TensorProto.FLOAT, shape))
     del graph.node[:]
     graph.node.extend(kept)
+    softmax = [node for node in graph.node if node.op_type == "Softmax"]
+    if softmax:
+        graph.output.append(onnx.helper.make_empty_tensor_value_info(softmax[-1].input[0]))
     return model
 
 
