@@ -169,17 +169,21 @@ def _references(value, path):
             yield from _references(item, path + pointer([key]))
 
 
-def _substituted_keys(node):
-    """The keys of a node whose values hold "$param" references (those are copied per instance)."""
-    keys = []
+def _substituted(node):
+    """(key, value, JSON path below the node) of each part of a node that "$param" references may fill in:
+    every key but name, op, block and doc; of a use's ``first``, its args."""
     for key, value in node.items():
         if key in _NOT_SUBSTITUTED:
             continue
-        if key == "first":
-            value = value.get("args", {})
-        if next(_references(value, ""), None) is not None:
-            keys.append(key)
-    return tuple(keys)
+        if key == "first" and "block" in node:
+            yield key, value.get("args", {}), "/first/args"
+        else:
+            yield key, value, pointer([key])
+
+
+def _substituted_keys(node):
+    """The keys of a node whose values hold "$param" references (those are copied per instance)."""
+    return tuple(key for key, value, _ in _substituted(node) if next(_references(value, ""), None) is not None)
 
 
 class _Lazy:
@@ -241,10 +245,8 @@ def _definition_errors(document):
                     except GraphError as unknown:
                         errors.append(unknown.located(**where | {"path": f"{path}/op"}))
             if block_name is not None:
-                for key in _substituted_keys(node):
-                    value = node[key] if key != "first" else node[key].get("args", {})
-                    base = f"{path}/{key}" if key != "first" else f"{path}/first/args"
-                    for param, at in _references(value, base):
+                for key, value, below in _substituted(node):
+                    for param, at in _references(value, path + below):
                         if param not in params:
                             errors.append(SchemaError(
                                 f"unknown parameter '${param}' (block '{block_name}' has parameters: {_few(list(params))})"

@@ -450,3 +450,46 @@ def test_the_editor_schema_checks_blocks():
         bad = copy.deepcopy(doc)
         change(bad)
         assert list(validator.iter_errors(bad)), change
+
+
+ODD = [None, True, 0, -1, 1, 2**63, 10**30, 0.5, "", "x", "$width", "$nope", "$", "stage1", "out", "x.y", [],
+       ["$width"], [1, 2], {}, {"a": 1}, "a\nb", 1e308]
+
+
+def _paths(value, path=()):
+    yield path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        yield from _paths(item, path + (key,))
+
+
+def test_mutated_block_models_fail_with_located_one_line_errors():
+    """Values in the blocks and nodes of models/resnet18.json replaced, keys dropped, items repeated (seeded):
+    loading succeeds or raises ModelInvalid whose every error is one line, never another exception."""
+    import random
+
+    base = load_model("resnet18").document
+    places = [path for path in _paths(base) if path and path[0] in ("blocks", "nodes")]
+    rng = random.Random(16)
+    for _ in range(120):
+        doc = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(places)
+            try:
+                parent = doc
+                for key in path[:-1]:
+                    parent = parent[key]
+                choice = rng.random()
+                if choice < 0.6:
+                    parent[path[-1]] = copy.deepcopy(rng.choice(ODD))
+                elif choice < 0.8 and isinstance(parent, dict):
+                    parent.pop(path[-1])
+                elif isinstance(parent, list):
+                    parent.insert(path[-1], copy.deepcopy(rng.choice(parent)))
+            except (KeyError, IndexError, TypeError):
+                pass
+        try:
+            model_from_text(json.dumps(doc, indent=1), file="m.json")
+        except ModelInvalid as invalid:
+            assert all("\n" not in str(error) and error.path is not None or error.line is not None
+                       for error in invalid.errors)
