@@ -21,7 +21,9 @@ and run by graphnn's executor. What an importer of files cannot know before valu
 - **graphs imported without a batch axis** (the importer's batch rule): a leading axis of 1 is added to
   each input and taken from each output; an output is reshaped to the shape ONNX infers for it when that
   shape is static and holds as many values (an output whose batch of 1 ONNX squeezes away);
-- **constant outputs** are returned as they are.
+- **constant outputs** are returned as they are;
+- **batch norms after convolutions** are folded into them (``fold_batchnorm=True``, the default: the backend
+  runs inference), one node instead of two.
 
 Only the CPU is supported.
 """
@@ -33,7 +35,14 @@ import numpy as np
 from graphnn.errors import GraphnnError
 from graphnn.interop.onnx_common import require_onnx
 from graphnn.interop.onnx_fold import BATCH, symbolic
-from graphnn.interop.onnx_import import SUPPORTED, NeedsConstant, bundle_of, import_graph, read_model
+from graphnn.interop.onnx_import import (
+    SUPPORTED,
+    NeedsConstant,
+    bundle_of,
+    fold_batchnorms,
+    import_graph,
+    read_model,
+)
 from graphnn.interop.onnx_read import DEFAULT_DOMAINS
 
 try:  # the base classes, when onnx is installed (it is needed to read a model anyway)
@@ -69,8 +78,9 @@ def _network(bundle, dtype):
 class GraphnnRep(BackendRep):
     """A prepared ONNX model: ``run(inputs)`` -> the graph's outputs, in order (see the module docstring)."""
 
-    def __init__(self, model, device="CPU"):
+    def __init__(self, model, device="CPU", fold_batchnorm=True):
         self.onnx = require_onnx()
+        self.fold = fold_batchnorm
         if not GraphnnBackend.supports_device(device):
             raise GraphnnError(f"graphnn runs on the CPU; got device {device!r}")
         self.model = model
@@ -127,6 +137,8 @@ class GraphnnRep(BackendRep):
                 read = self.read if not self.open_sizes else read_model(self.fixed(values))
                 bound = {name: values[name] for name in self.bound}
                 importer = import_graph(read, bound=bound)
+                if self.fold:
+                    fold_batchnorms(importer)
             except NeedsConstant as needed:
                 if needed.tensor in self.bound or needed.tensor not in values:
                     if not values:
@@ -215,8 +227,10 @@ class GraphnnBackend(Backend):
             node.domain in DEFAULT_DOMAINS and node.op_type in SUPPORTED for node in model.graph.node)
 
     @classmethod
-    def prepare(cls, model, device="CPU", **kwargs):
-        return GraphnnRep(model, device)
+    def prepare(cls, model, device="CPU", fold_batchnorm=True, **kwargs):
+        """A GraphnnRep of ``model``; ``fold_batchnorm`` (inference): batch norms after convolutions become
+        part of them (onnx_import.fold_batchnorms)."""
+        return GraphnnRep(model, device, fold_batchnorm=fold_batchnorm)
 
     @classmethod
     def run_model(cls, model, inputs, device="CPU", **kwargs):

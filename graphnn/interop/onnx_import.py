@@ -1057,6 +1057,46 @@ for _op in ops.names():  # ONNX op types that registered ops import themselves (
 SUPPORTED = frozenset(HANDLERS) | frozenset(FOLDERS) | {"Shape", "Size"}  # every ONNX op type the importer takes
 
 
+CONVOLUTIONS = ("conv1d", "conv2d", "conv3d")
+
+
+def fold_batchnorms(importer):
+    """For inference only: each batchnorm that reads a convolution nothing else reads becomes part of it,
+    W' = W * s, b' = (b - running_mean) * s + beta with s = gamma / sqrt(running_var + epsilon) per filter;
+    the convolution takes the batchnorm's name (so what read it still does). The network computes the same
+    outputs (up to rounding) in one node instead of two, but its batch norms no longer train."""
+    by_name = {node["name"]: node for node in importer.nodes}
+    readers = Counter(source for node in importer.nodes for source in node.get("inputs", []))
+    outputs = {node for _, node, _ in importer.outputs}
+    renamed = {}
+    for bn in [node for node in importer.nodes if node["op"] == "batchnorm"]:
+        conv = by_name.get(bn["inputs"][0])
+        if conv is None or conv["op"] not in CONVOLUTIONS or readers[conv["name"]] != 1 or conv["name"] in outputs \
+                or conv.get("groups", 1) < 1:
+            continue
+        weights, stats = importer.weights[conv["name"]], importer.state[bn["name"]]
+        gamma, beta = (np.asarray(importer.weights[bn["name"]][key], np.float64) for key in ("gamma", "beta"))
+        epsilon = bn.get("epsilon", defaults(ops.get("batchnorm").params_schema)["epsilon"])
+        scale = gamma / np.sqrt(np.asarray(stats["running_var"], np.float64) + epsilon)
+        w = np.asarray(weights["W"])
+        bias = np.asarray(weights.get("b", np.zeros(len(w))), np.float64)
+        folded = {"W": (w * scale.reshape((-1,) + (1,) * (w.ndim - 1))).astype(w.dtype),
+                  "b": ((bias - np.asarray(stats["running_mean"], np.float64)) * scale + beta).astype(w.dtype)}
+        importer.nodes.remove(bn)
+        del importer.weights[bn["name"]], importer.state[bn["name"]]
+        conv.pop("bias", None)  # a bias now, whatever it had
+        importer.weights.pop(conv["name"])
+        renamed[conv["name"]] = bn["name"]
+        importer.shapes[bn["name"]] = importer.shapes.pop(conv["name"])
+        conv["name"] = bn["name"]
+        importer.weights[bn["name"]] = folded
+    if renamed:
+        for tensor, node in importer.source.items():
+            importer.source[tensor] = renamed.get(node, node)
+        importer.outputs = [(name, renamed.get(node, node), constant) for name, node, constant in importer.outputs]
+    return len(renamed)
+
+
 def read_model(proto, file=None):
     """``proto`` checked, converted and shape-inferred (onnx_read.ReadModel)."""
     return ReadModel(require_onnx(), proto, file, SUPPORTED)
