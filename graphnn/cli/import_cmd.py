@@ -19,11 +19,15 @@ from graphnn.ops.loss import FUNCTIONS as LOSSES
 def command(source, output, loss, name, force):
     """Import MODEL.onnx into graphnn, when graphnn's ops can express it.
 
-    Supported ONNX operators (opset 13+): Gemm, MatMul (+ Add bias), Relu, Tanh, Sigmoid, LeakyRelu,
-    Softmax, Identity, Dropout, Add, Sum, Concat, Flatten, Reshape, Conv, MaxPool, AveragePool,
-    GlobalAveragePool, BatchNormalization, Constant. Anything else is an error naming the ONNX node and
-    its op_type. Weights go into the bundle (.gnn); the ONNX file is only parsed, never executed, and
-    files with external data are refused.
+    Opsets 6 to the newest the installed onnx knows (older than 18: converted by onnx.version_converter).
+    Every node becomes graphnn nodes: one of the ONNX types a graphnn op imports (convolutions and pooling
+    of any rank, Gemm/MatMul by constant weights, normalisations, activations, element-wise and layout
+    ops, reductions, ...), or a constant when all its inputs are constants (ConstantOfShape, Shape, Gather,
+    Concat, Cast, Reshape, arithmetic: folded). ONNX axis 0 is the batch when the graph allows it, else the
+    model takes one whole tensor as a batch of one (see graphnn/interop/onnx_import.py). Anything else, and
+    any malformed node, attribute or tensor, is a one-line error naming the ONNX node (exit 2). Weights go
+    into the bundle (.gnn); the ONNX file is only parsed, never executed, and files with external data are
+    refused.
     """
     from pathlib import Path
 
