@@ -12,7 +12,9 @@ the run and the list must shrink with it) when, and only when, ``expected_failur
   the op types; or
 - it is listed in ``EXPECTED_FAILURES`` (one list, in this file): a pattern of test names and the reason.
 
-``python tools/onnx_conformance.py`` measures the same cases with a table per op type.
+``python tools/onnx_conformance.py`` measures the same cases with a table per op type. The tests at the end
+check the backend's own behaviour: devices, inputs bound per value, open sizes, types, the batch rule, Shape
+outputs, batch norms folded.
 """
 
 import os
@@ -20,14 +22,17 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("onnx", reason="the ONNX backend tests need 'onnx': pip install 'graphnn[onnx]'")
 
 import onnx
 import onnx.backend.test
+from onnx import TensorProto, helper, numpy_helper
 from onnx.backend.test.loader import load_model_tests
 
+from graphnn.interop import onnx_backend
 from graphnn.interop.onnx_backend import GraphnnBackend
 from graphnn.interop.onnx_fold import FOLDERS
 from graphnn.interop.onnx_import import HANDLERS
@@ -114,3 +119,96 @@ for kind in ("node", "real", "simple", "pytorch-converted", "pytorch-operator"):
             REASONS[case.name] = reason
             backend_test.xfail(f"^{re.escape(case.name)}_cpu$")
 globals().update(backend_test.test_cases)
+
+
+# --- the backend's own behaviour ------------------------------------------------------------------------
+
+
+def one_node_model(node, inputs, outputs, initializers=(), opset=17):
+    graph = helper.make_graph([node], "g", inputs, outputs, list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def value(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def test_the_backend_runs_on_the_cpu_only_and_says_what_it_can_import():
+    assert GraphnnBackend.supports_device("CPU") and not GraphnnBackend.supports_device("CUDA")
+    relu = one_node_model(helper.make_node("Relu", ["x"], ["y"]), [value("x", TensorProto.FLOAT, [2, 3])],
+                          [value("y", TensorProto.FLOAT, [2, 3])])
+    cosine = one_node_model(helper.make_node("Cos", ["x"], ["y"]), [value("x", TensorProto.FLOAT, [2, 3])],
+                            [value("y", TensorProto.FLOAT, [2, 3])])
+    assert GraphnnBackend.is_compatible(relu) and not GraphnnBackend.is_compatible(cosine)
+    assert not GraphnnBackend.is_compatible(relu, device="CUDA")
+    x = np.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0]], np.float32)
+    for inputs in ([x], {"x": x}, x):
+        (y,) = GraphnnBackend.run_model(relu, inputs)
+        np.testing.assert_array_equal(y, np.maximum(x, 0))
+    np.testing.assert_array_equal(GraphnnBackend.run_node(helper.make_node("Relu", ["x"], ["y"]), [x])[0],
+                                  np.maximum(x, 0))
+
+
+def test_inputs_in_weight_positions_are_bound_per_value():
+    model = one_node_model(helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[1, 1]),
+                           [value("x", TensorProto.FLOAT, [2, 3, 4, 4]), value("w", TensorProto.FLOAT, [5, 3, 1, 1])],
+                           [value("y", TensorProto.FLOAT, [2, 5, 4, 4])])
+    rep = GraphnnBackend.prepare(model)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 4, 4)).astype(np.float32)
+    for _ in range(2):
+        w = rng.normal(size=(5, 3, 1, 1)).astype(np.float32)
+        np.testing.assert_allclose(rep.run([x, w])[0], np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x), rtol=1e-5,
+                                   atol=1e-6)
+    assert rep.bound == {"w"} and len(rep.cache) == 2
+
+
+def test_open_sizes_are_fixed_per_run_and_types_are_the_graphs():
+    model = one_node_model(helper.make_node("Add", ["a", "b"], ["y"]),
+                           [value("a", TensorProto.INT64, ["n", "m"]), value("b", TensorProto.INT64, ["n", "m"])],
+                           [value("y", TensorProto.INT64, ["n", "m"])])
+    rep = GraphnnBackend.prepare(model)
+    for shape in ((2, 3), (4, 1)):
+        a = np.arange(np.prod(shape), dtype=np.int64).reshape(shape) * (2**40 + 1)  # exact only in float64
+        (y,) = rep.run([a, a])
+        assert y.dtype == np.int64 and y.shape == shape
+        np.testing.assert_array_equal(y, 2 * a)
+
+
+def test_a_graph_that_reaches_across_axis_0_runs_without_a_batch_axis():
+    model = one_node_model(helper.make_node("Softmax", ["x"], ["y"], axis=0), [value("x", TensorProto.FLOAT, [3, 4])],
+                           [value("y", TensorProto.FLOAT, [3, 4])])
+    x = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)
+    (y,) = GraphnnBackend.run_model(model, [x])
+    np.testing.assert_allclose(y, np.exp(x) / np.exp(x).sum(axis=0), rtol=1e-5)
+    from graphnn.interop.onnx_import import onnx_to_bundle
+
+    bundle = onnx_to_bundle(model)
+    assert bundle.metadata["imported_from"]["batched"] is False
+    assert bundle.model.plan.inputs[0].out_shape == (3, 4)  # the whole tensor is one sample
+    assert "without a batch axis" in bundle.model.document["description"]
+
+
+def test_a_shape_output_gets_the_runs_batch_size():
+    model = one_node_model(helper.make_node("Shape", ["x"], ["y"]), [value("x", TensorProto.FLOAT, ["N", 3])],
+                           [value("y", TensorProto.INT64, [2])])
+    for batch in (1, 5):
+        (y,) = GraphnnBackend.run_model(model, [np.zeros((batch, 3), np.float32)])
+        np.testing.assert_array_equal(y, [batch, 3])
+
+
+def test_batch_norms_after_convolutions_are_folded_for_inference():
+    rng = np.random.default_rng(2)
+    inits = [numpy_helper.from_array(a.astype(np.float32), name) for name, a in (
+        ("w", rng.normal(size=(4, 3, 3, 3))), ("s", rng.uniform(0.5, 1.5, 4)), ("b", rng.normal(size=4)),
+        ("m", rng.normal(size=4)), ("v", rng.uniform(0.5, 1.5, 4)))]
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3]),
+                               helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"])], "g",
+                              [value("x", TensorProto.FLOAT, ["N", 3, 6, 6])], [value("y", TensorProto.FLOAT, None)],
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = rng.normal(size=(2, 3, 6, 6)).astype(np.float32)
+    folded, plain = (onnx_backend.GraphnnBackend.prepare(model, fold_batchnorm=fold) for fold in (True, False))
+    np.testing.assert_allclose(folded.run([x])[0], plain.run([x])[0], rtol=1e-4, atol=1e-5)
+    ops = [[s.op.name for s in next(iter(rep.cache.values())).network.plan.steps] for rep in (folded, plain)]
+    assert ops == [["data", "conv2d"], ["data", "conv2d", "batchnorm"]]
