@@ -18,16 +18,24 @@ its batch entry left open. Any other node goes to its handler: a graphnn op that
 ``HANDLERS``. After each node, the shape graphnn computes for every output is compared with ONNX's inferred
 shape; a difference is an error naming the node.
 
-    Gemm (transA=0; alpha, beta, transB folded)   fc (W = alpha * B or alpha * B.T, b = beta * C)
-    MatMul by a constant [+ Add of a constant]    fc (the Add becomes the bias)
+    Gemm, MatMul by a constant [+ Add of one]     fc when A's rows are samples (W = alpha * B or alpha * B.T,
+                                                  b = beta * C; the Add becomes the bias); otherwise (any
+                                                  rank, transA, a C per row or computed) reshape + conv2d
+                                                  with a (1, K) kernel per column of B + transpose
     Relu, Tanh, Sigmoid, Identity                 activation relu, tanh, sigmoid, identity
     LeakyRelu(alpha), Softmax(axis)               activation leaky_relu (negative_slope), softmax (axis)
-    Dropout (inference)                           dropout (ratio)
-    Add, Sum (computed inputs, equal shapes)      add
+    Dropout (inference; a mask output: x ** 0)    dropout (ratio)
+    Add, Sum (computed inputs, equal shapes)      add (Sum with constants: through the op importing Add)
     Concat(axis), Flatten, Reshape                concat, flatten, reshape (batch kept: 0, -1 or N first)
-    GlobalAveragePool [+ Flatten]                 global_avgpool [+ reshape to (C, 1, 1) if not flattened]
+    GlobalAveragePool [+ Flatten]                 global_avgpool [+ reshape to (C, 1, 1)]; 1-D, 3-D: reduce
     BatchNormalization (inference)                batchnorm (running statistics as state)
+    Cast, CastLike to a float type                activation identity (graphnn computes in floats)
+    Expand, Gather, Tile of a computed tensor     binary mul by ones; slices (+ concat, reshape); concat
     Constant                                      a constant (weights, shapes, ratios)
+
+A graph input with a size-0 axis holds no values: it is the empty constant it must be, and the nodes reading
+it are folded. Integer and bool graph inputs become (float) data nodes. ``fold_batchnorms`` (for inference:
+graphnn.interop.onnx_backend) merges each batchnorm into the convolution before it.
 
 **The batch rule.** graphnn's data nodes hold samples: axis 0 of every tensor is the batch. An ONNX graph
 is imported *batched* (ONNX axis 0 of every tensor is graphnn's batch, of any size) when its data inputs
