@@ -41,7 +41,9 @@ graphnn.interop.onnx_backend) merges each batchnorm into the convolution before 
 is imported *batched* (ONNX axis 0 of every tensor is graphnn's batch, of any size) when its data inputs
 share their leading dimension (one symbol, one size, or unknown) and no node reaches across that axis: an
 ``axis`` of 0 (Softmax, Concat, a reduction, ...), a Reshape or Flatten that merges or fixes it, a
-constant operand that varies along it, an output shape ONNX's inference gives without it. Otherwise
+constant operand that varies along it, an output shape ONNX's inference gives without it (but for a
+batch fixed at 1 that ONNX squeezes away, as ``x.squeeze()`` at batch 1 does: that tensor's ONNX axes
+then count from graphnn's axis 1, and the backend gives outputs ONNX's shapes). Otherwise
 (``BatchAxisError``, or a scalar input) the graph is imported again *unbatched*, with batch-1 semantics:
 each data node's shape is the whole ONNX tensor, graphnn's batch is one more leading axis of size 1, and
 ONNX axis k is graphnn axis k + 1 (``graphnn.interop.onnx_backend`` adds and removes that axis). Ops that
@@ -216,6 +218,7 @@ class _Importer:
         self.uses.update(self.output_names)
         self.budget = MAX_FOLDED_ELEMENTS
         self.index, self.current = -1, None  # the ONNX node being imported (how far the walk got)
+        self.squeezed = set()  # graphnn nodes whose ONNX tensor lost the fixed batch of 1 (x.squeeze())
         self.outputs = []  # per graph output: (ONNX name, graphnn node or None, constant or None)
 
     # --- errors, names, tensors ---------------------------------------------------------------------
@@ -277,8 +280,9 @@ class _Importer:
         self.fail(message, node)
 
     def onnx_shape(self, x):
-        """The ONNX shape of graphnn node ``x``'s tensor: (None, *sample) batched, the sample unbatched."""
-        return ((None,) if self.batched else ()) + tuple(self.shapes[x])
+        """The ONNX shape of graphnn node ``x``'s tensor: (None, *sample) batched, the sample unbatched or
+        when ONNX squeezed a fixed batch of 1 away (``squeezed``)."""
+        return ((None,) if self.batched and x not in self.squeezed else ()) + tuple(self.shapes[x])
 
     def describe(self, x):
         return "(" + ", ".join(["N"] * self.batched + [str(d) for d in self.shapes[x]]) + ")"
@@ -290,6 +294,8 @@ class _Importer:
         if not -rank <= axis < rank:
             self.fail(f"{what} {axis} is out of range for a rank-{rank} tensor", node)
         axis %= rank
+        if x in self.squeezed:
+            return axis + 1
         if self.batched and axis == 0:
             self.batch_axis(f"{what} {axis} of a rank-{rank} tensor: graphnn needs an axis after the batch "
                             "(axis 0)", node)
@@ -442,9 +448,11 @@ class _Importer:
                 continue
             expected, sample = self.read.shapes[name], self.shapes[self.source[name]]
             if self.batched:
-                if len(expected) == len(sample) and self.batch_size == 1 and name in self.output_names and \
-                        self.uses[name] == 1 and all(e in (None, s) for e, s in zip(expected, sample)):
-                    continue  # an output whose batch of 1 ONNX squeezes away (x.squeeze() at batch 1)
+                if len(expected) == len(sample) and self.batch_size == 1 and \
+                        all(e in (None, s) for e, s in zip(expected, sample)):
+                    self.squeezed.add(self.source[name])  # ONNX squeezed the batch of 1 away (x.squeeze())
+                    continue
+                self.squeezed.discard(self.source[name])
                 fits = len(expected) == len(sample) + 1 and all(e in (None, s) for e, s in zip(expected[1:], sample))
                 leading = expected[0] if expected else None
                 if not fits or (leading is not None and leading != self.batch_size):
