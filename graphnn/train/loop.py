@@ -143,12 +143,7 @@ class Trainer:
             self.window[2] += 1
             last = self.iteration == settings.iterations
             if self.iteration % settings.display_interval == 0 or last:
-                window_loss, window_accuracy, window = self.window
-                log({"phase": "train", "iteration": self.iteration,
-                     "epoch": self.iteration * settings.batch_size / samples_per_epoch,
-                     "loss": window_loss / window, "accuracy": window_accuracy / window, "lr": lr,
-                     "elapsed": time.perf_counter() - started})
-                self.window = [0.0, 0.0, 0]
+                self._log_window(log, lr, samples_per_epoch, started)
             if self.test_split is not None and settings.test_interval and self.iteration % settings.test_interval == 0 \
                     and not last:
                 log({"phase": "test", "iteration": self.iteration, **_short(self.test()),
@@ -157,12 +152,7 @@ class Trainer:
             if callback is not None:
                 callback(self)
             if self.stopping and not last and self.window[2]:  # stopped early: the window in progress is logged
-                window_loss, window_accuracy, window = self.window
-                log({"phase": "train", "iteration": self.iteration,
-                     "epoch": self.iteration * settings.batch_size / samples_per_epoch,
-                     "loss": window_loss / window, "accuracy": window_accuracy / window, "lr": lr,
-                     "elapsed": time.perf_counter() - started})
-                self.window = [0.0, 0.0, 0]
+                self._log_window(log, lr, samples_per_epoch, started)
             if checkpoint is not None:
                 checkpoint(self)
         self.seconds = time.perf_counter() - started
@@ -171,6 +161,15 @@ class Trainer:
         final = self.test()
         log({"phase": "test", "iteration": self.iteration, **_short(final), "elapsed": time.perf_counter() - started})
         return final
+
+    def _log_window(self, log, lr, samples_per_epoch, started):
+        """Log the display window's mean loss and accuracy as one train record, and start a new window."""
+        window_loss, window_accuracy, window = self.window
+        log({"phase": "train", "iteration": self.iteration,
+             "epoch": self.iteration * self.settings.batch_size / samples_per_epoch,
+             "loss": window_loss / window, "accuracy": window_accuracy / window, "lr": lr,
+             "elapsed": time.perf_counter() - started})
+        self.window = [0.0, 0.0, 0]
 
 
 def _short(metrics):
