@@ -14,6 +14,9 @@ Arrays fed to data nodes are converted as the training loop's batches are (graph
 samples reshaped to the node's shape when they hold as many values per sample, e.g. (N, 28, 28) for a
 [784] node; uint8 images scaled to [0, 1] in the network's dtype, class indices kept as integers).
 
+For inference, ``forward(..., keep=names)`` returns only those nodes' values and keeps nothing for
+backward, releasing every other value once its last reader has run (predict and evaluation use it).
+
 Both passes take an optional ``timings`` dict: each node's seconds in that pass are added to
 ``timings[node]`` (``graphnn time`` uses it; the training loop passes nothing and pays nothing).
 ``backward`` also takes ``watch``, called as ``watch(step, dxs)`` after each node's backward (the

@@ -8,7 +8,7 @@ each in ONE flat contiguous buffer laid out once from the plan; the per-node dic
     v_flat, v = store.slot()              # a zeroed buffer laid out like the trained weights, and its views
 
 Whole-network work is then one array operation instead of one per weight: the solver updates a few
-segments, gradient clipping is one dot product over ``grad_flat``, the divergence guard one sum, the MPI
+segments, gradient clipping is one dot product over ``grad_flat``, the divergence guard another, the MPI
 allreduce one call in place.
 
 Layout. The solver treats a weight by four things: whether backward reaches it at all (``trained``: its

@@ -135,7 +135,6 @@ class Trainer:
             grads, loss, accuracy = self.strategy.average(self.network, grads, loss, accuracy)
             check_gradients(self.network, result, self.iteration)
             self.solver.step(lr)
-            del result, batch  # this step's activations and caches, freed before the next step makes its own
             self.iteration += 1
             self.step_metrics = (loss, accuracy)
             self.window[0] += loss
