@@ -21,7 +21,10 @@ own slice's statistics, as Horovod does without synchronised batch norm).
 - Dropout: rank r draws iteration i's masks from a generator seeded by (run seed, r, i), so a run is
   reproducible and a resumed one needs no per-rank generator state.
 - Stopping: a rank that receives SIGINT or SIGTERM sets its flag in the step's small buffer, so all ranks
-  learn of it in the same step and stop after it; rank 0 writes the snapshot.
+  learn of it in the same step and stop after it; rank 0 writes the snapshot. A signal after the last
+  step (during the final test, which is collective and so runs to its end) is agreed on by one more
+  allreduce after it (``final_signal``): every rank then stops as in a step, the run folder left to
+  ``--resume`` (the last snapshot holds the trained weights), exit 128 + the signal's number.
 - Testing: rank r evaluates its contiguous part of the test set and the sums (loss, correct, count) are
   allreduced: the metrics one process would report, K times sooner, with no rank left idle.
 - Output: rank 0 alone writes the run folder (bundle, metrics, summary, snapshots) and prints.
@@ -219,6 +222,15 @@ class DataParallel:
         if self.scalars[3] > 0 or self.scalars[2] > 0:
             self.stop.signal = signal.SIGTERM if self.scalars[3] > 0 else signal.SIGINT
         return grads, float(self.scalars[0]), float(self.scalars[1])
+
+    def final_signal(self):
+        """After the last step (and the final test): the stop signal any rank received since that step's
+        allreduce, the same on every rank (SIGTERM before SIGINT), or None. One small allreduce, which
+        every rank makes."""
+        signum = self.local_stop.signal
+        flags = np.array([signum == signal.SIGINT, signum == signal.SIGTERM], np.float64)
+        self.world.allreduce(flags)
+        return signal.SIGTERM if flags[1] > 0 else signal.SIGINT if flags[0] > 0 else None
 
     def evaluate(self, network, split, batch_size):
         """evaluate() over all of ``split``: each rank adds up the totals of its contiguous part, and the

@@ -145,9 +145,7 @@ class Run:
                         stop.urgent = (trainer.iteration, snapshots.snapshot_path(folder))
             try:
                 test_metrics = trainer.run(record, hook, epochs)
-                if stop.signal is not None and self.world is None:  # it came during the final test
-                    done = checkpoint.last == trainer.iteration
-                    raise Interrupted(stop.signal, trainer.iteration, snapshots.snapshot_path(folder) if done else None)
+                self._stop_after_final_test(stop, checkpoint)
                 if directory is not None:
                     try:
                         return directory.finish(trainer, test_metrics)
@@ -169,3 +167,20 @@ class Run:
                     raise
                 directory.close()
                 raise directory.rescue(trainer, error, checkpoint.last) from None
+
+    def _stop_after_final_test(self, stop, checkpoint):
+        """Raise Interrupted when a stop signal came during the final test (after the last snapshot). On one
+        process the handler already raises once that snapshot is written (``stop.urgent``); data-parallel,
+        the collective test runs to its end and the ranks then agree on whether any of them was signalled;
+        from then on, a signal to rank 0 while it writes the folder stops it at once, as on one process."""
+        trainer, folder = self.trainer, self.folder
+        signum = stop.signal
+        if self.world is not None:
+            local = trainer.strategy.local_stop
+            signum = trainer.strategy.final_signal()
+            if self.leader and signum is None:
+                local.urgent = (trainer.iteration, snapshots.snapshot_path(folder))
+                signum = local.signal  # one that came between the agreement and the line above
+        if signum is not None:
+            done = self.world is not None or checkpoint.last == trainer.iteration  # rank 0 wrote it at the end
+            raise Interrupted(signum, trainer.iteration, snapshots.snapshot_path(folder) if done else None)
