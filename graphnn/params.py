@@ -13,7 +13,8 @@ allreduce one call in place.
 
 Layout. The solver treats a weight by four things: whether backward reaches it at all (``trained``: its
 node leads to a loss through inputs that need a gradient), its node's ``lr_mult`` and ``decay_mult``, and
-whether it is one of its op's ``decayed_weights``. Weights sharing all four form a *segment*; segments
+whether it is one of its op's ``decayed_weights``
+(the multipliers are per weight: a node may give its W and its b different ones, as Caffe's ``param``s do). Weights sharing all four form a *segment*; segments
 lie in the order their first weight appears in the plan, weights within a segment in plan order (and in
 their op's declared order within a node), so mlp784's six arrays make two segments,
 ``[fc1.W fc2.W fc3.W][fc1.b fc2.b fc3.b]``. Trained segments come first; weights backward never reaches
@@ -59,7 +60,7 @@ class ParameterStore:
         for step in plan.steps:
             op = step.op
             for name, shape in op.weight_shapes.items():
-                key = (True, op.lr_mult, op.decay_mult, name in op.decayed_weights) if step.name in trained \
+                key = (True, *op.multipliers[name], name in op.decayed_weights) if step.name in trained \
                     else (False,)
                 groups.setdefault(key, []).append((step.name, name, shape))
         offsets, offset = {}, 0

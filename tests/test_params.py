@@ -66,3 +66,29 @@ def test_load_copies_arrays_into_the_buffers():
     assert store.weights["fc3"]["b"][9] == 9.0 and store.weight_flat[-1] == 9.0
     weights["fc3"]["b"][9] = -1.0
     assert store.weights["fc3"]["b"][9] == 9.0
+
+
+def test_per_weight_multipliers_split_a_node_as_caffe_params_do():
+    g = Graph("per_weight")
+    x = g.data("x", [4])
+    h = g.node("fc", [x], "fc1", units=3, lr_mult={"W": 1, "b": 2}, decay_mult={"b": 0})
+    g.loss(g.node("fc", [h], "fc2", units=2, lr_mult=1.0), g.data("y", [], field="y"), name="loss")
+    plan = g.build().plan
+    assert plan.by_name["fc1"].op.multipliers == {"W": (1.0, 1.0), "b": (2.0, 0.0)}
+    store = ParameterStore(plan, "float32")
+    assert store.segments == [Segment(0, 18, 1.0, 1.0, True), Segment(18, 21, 2.0, 0.0, False),
+                              Segment(21, 23, 1.0, 1.0, False)]
+    assert store.weights["fc1"]["b"].base is store.weight_flat
+
+
+def test_a_multiplier_naming_a_weight_the_node_lacks_is_a_located_error():
+    import pytest
+
+    from graphnn.errors import GraphnnError
+
+    document = {"format": "graphnn/1", "nodes": [
+        {"name": "x", "op": "data", "shape": [4]},
+        {"name": "fc", "op": "fc", "inputs": ["x"], "units": 2, "lr_mult": {"B": 2}}]}
+    with pytest.raises(GraphnnError, match=r"lr_mult names weight 'B'.*its weights: W, b") as caught:
+        model_from_dict(document)
+    assert "fc" in str(caught.value) and "/nodes/1" in str(caught.value)

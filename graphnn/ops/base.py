@@ -19,7 +19,8 @@ class attributes:
 - ``op.weight_shapes`` / ``op.state_shapes``: ``{name: shape}`` of the trained weights and of the
   running state (saved, not trained) — the subclass's ``declare_weights()`` / ``declare_state()``;
 - ``op.loss_weight`` (the loss's weight in the objective ``sum(loss_weight * L)``; 0.0 for an op
-  that is not a loss), ``op.lr_mult`` and ``op.decay_mult`` (1.0 unless the node sets them).
+  that is not a loss), ``op.multipliers``: ``{weight: (lr_mult, decay_mult)}`` from the node's ``lr_mult``
+  and ``decay_mult`` (1.0 unless the node sets them: a number for all its weights, or {weight: number}).
 
 After construction nothing changes: assigning an attribute raises AttributeError, so an op can be
 shared and called in any order. What one pass needs travels explicitly:
@@ -47,7 +48,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphnn.errors import GraphnnError
+from graphnn.errors import GraphnnError, ShapeError
 
 
 @dataclass
@@ -69,12 +70,16 @@ def object_schema(properties, required=()):
             "additionalProperties": False}
 
 
-TRAINABLE_PROPERTIES = {
-    "lr_mult": {"type": "number", "minimum": 0, "default": 1.0,
-                "description": "Multiplies the learning rate of this node's weights (Caffe's lr_mult)."},
-    "decay_mult": {"type": "number", "minimum": 0, "default": 1.0,
-                   "description": "Multiplies the weight decay of this node's weights (Caffe's decay_mult)."},
-}
+def multiplier_schema(what):
+    """A node's ``lr_mult`` or ``decay_mult``: one number for all its weights, or {weight name: number}."""
+    number = {"type": "number", "minimum": 0}
+    return {"type": ["number", "object"], "minimum": 0, "default": 1.0,
+            "additionalProperties": number, "propertyNames": {"minLength": 1, "maxLength": 64},
+            "description": f"Multiplies the {what} of this node's weights (Caffe's per-blob param): a number for "
+                           f"all of them, or {{weight name: number}} (names left out: 1), e.g. {{\"W\": 1, \"b\": 2}}."}
+
+
+TRAINABLE_PROPERTIES = {"lr_mult": multiplier_schema("learning rate"), "decay_mult": multiplier_schema("weight decay")}
 
 LOSS_PROPERTIES = {
     "loss_weight": {"type": "number", "minimum": 0, "default": 1.0,
@@ -116,9 +121,24 @@ class Op:
         self.weight_shapes = {key: tuple(shape) for key, shape in self.declare_weights().items()}
         self.state_shapes = {key: tuple(shape) for key, shape in self.declare_state().items()}
         self.loss_weight = float(self.params["loss_weight"]) if self.is_loss else 0.0
-        trainable = defaults(object_schema(TRAINABLE_PROPERTIES)) | self.params
-        self.lr_mult, self.decay_mult = float(trainable["lr_mult"]), float(trainable["decay_mult"])
+        self.multipliers = self._multipliers()
         self._built = True
+
+    def _multipliers(self):
+        """{weight: (lr_mult, decay_mult)} from the node's ``lr_mult`` and ``decay_mult`` (numbers or {weight:
+        number}); a name that is not one of the weights is a ShapeError listing them."""
+        columns = []
+        for key in TRAINABLE_PROPERTIES:
+            value = self.params.get(key, 1.0)
+            if isinstance(value, dict):
+                unknown = sorted(set(value) - set(self.weight_shapes))
+                if unknown:
+                    raise ShapeError(f"{key} names weight {unknown[0]!r}, which this node does not have; its weights: "
+                                     f"{', '.join(self.weight_shapes) or 'none'}")
+                columns.append({name: float(value.get(name, 1.0)) for name in self.weight_shapes})
+            else:
+                columns.append(dict.fromkeys(self.weight_shapes, float(value)))
+        return {name: (columns[0][name], columns[1][name]) for name in self.weight_shapes}
 
     def __setattr__(self, key, value):
         if getattr(self, "_built", False):

@@ -73,7 +73,8 @@ def test_construction_declares_the_whole_contract(name, index):
     for shapes in (op.weight_shapes, op.state_shapes):
         assert type(shapes) is dict and all(type(shape) is tuple for shape in shapes.values())
     assert type(op.loss_weight) is float and (op.loss_weight > 0) == (op.is_loss and op.params["loss_weight"] > 0)
-    assert type(op.lr_mult) is float and type(op.decay_mult) is float
+    assert list(op.multipliers) == list(op.weight_shapes)
+    assert all(type(lr) is float and type(decay) is float for lr, decay in op.multipliers.values())
     assert type(op.decayed_weights) is tuple
     assert type(op.flops()) is int and op.flops() >= 0
     assert op.metrics.__func__ is ops.base.Op.metrics or op.is_loss  # only losses report metrics

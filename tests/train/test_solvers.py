@@ -182,9 +182,10 @@ def test_flat_update_equals_the_per_weight_formulas_bit_for_bit(settings, block,
                 continue
             for name, w in reference[step.name].items():
                 decayed = name in step.op.decayed_weights or settings.get("decay_biases", False)
-                decay = settings["weight_decay"] * step.op.decay_mult if decayed else 0.0
+                lr_mult, decay_mult = step.op.multipliers[name]
+                decay = settings["weight_decay"] * decay_mult if decayed else 0.0
                 per_weight_update(settings["type"], settings, w, store.grads[step.name][name],
-                                  slots[step.name][name], 0.1 * step.op.lr_mult, decay, clip, t)
+                                  slots[step.name][name], 0.1 * lr_mult, decay, clip, t)
         for node, arrays in reference.items():
             for name, w in arrays.items():
                 np.testing.assert_array_equal(store.weights[node][name], w, err_msg=f"{node}/{name} step {t}")
