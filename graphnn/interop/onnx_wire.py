@@ -1,4 +1,4 @@
-"""Counting an ONNX file's nodes from its protobuf wire format, before protobuf builds a Python object per
+"""Protobuf's wire format, scanned without protobuf: counting an ONNX file's nodes from it, before protobuf builds a Python object per
 node (a million-node file would take half a gigabyte of memory before any limit could refuse it).
 
 Protobuf's wire format is a sequence of fields, each a varint key (field number << 3 | wire type) and a
@@ -7,6 +7,9 @@ embedded messages), 5 four bytes. ONNX's ModelProto holds the graph as field 7; 
 nodes as field 1. A message field written twice is merged by protobuf, so every occurrence counts. The
 scan only steps from field to field (it never decodes a node) and stops as soon as a count passes its
 limit, so its cost is bounded by the limit, not by the file.
+
+``fields`` and ``varint`` are the general scanner; graphnn/interop/caffe_lmdb.py decodes Caffe's Datum and
+BlobProto records with them.
 """
 
 from graphnn.errors import LimitError
@@ -20,7 +23,8 @@ class WireError(ValueError):
     """Bytes that are not protobuf wire format (the protobuf parser will say what is wrong)."""
 
 
-def _varint(data, i):
+def varint(data, i):
+    """(the varint at ``data[i]``, the position after it)."""
     value, shift = 0, 0
     while True:
         if i >= len(data) or shift > 63:
@@ -37,14 +41,14 @@ def fields(data, start, end):
     """(field number, wire type, value start, value end) of each field of the message in ``data[start:end]``."""
     i = start
     while i < end:
-        key, i = _varint(data, i)
+        key, i = varint(data, i)
         number, wire = key >> 3, key & 7
         if wire == 0:
-            _, after = _varint(data, i)
+            _, after = varint(data, i)
         elif wire == 1:
             after = i + 8
         elif wire == LENGTH_DELIMITED:
-            length, i = _varint(data, i)
+            length, i = varint(data, i)
             after = i + length
         elif wire == 5:
             after = i + 4
