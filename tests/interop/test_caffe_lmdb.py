@@ -85,7 +85,7 @@ def test_read_lmdb_float_data(tmp_path):
     values = np.linspace(-1, 1, 2 * 2 * 3, dtype=np.float32).reshape(1, 2, 2, 3)
     folder = write_lmdb(tmp_path / "db", [datum(values[0], 1, as_floats=True)])
     x, y = read_lmdb(folder)
-    assert x.dtype == np.float32
+    assert x.dtype == np.float32 and y.tolist() == [1]
     np.testing.assert_allclose(x, values)
 
 
