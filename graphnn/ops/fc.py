@@ -40,7 +40,7 @@ class FullyConnected(Op):
 
     def init_weights(self, rng, dtype):
         n_in, units = self.weight_shapes["W"]
-        weights = {"W": fill(self.params["init"], (n_in, units), n_in, units, rng, dtype)}
+        weights = {"W": fill(self.params["init"], (n_in, units), n_in, units, rng, dtype, outputs_axis=1)}
         if self.params["bias"]:
             weights["b"] = fill(self.params["bias_init"], (units,), n_in, units, rng, dtype)
         return weights

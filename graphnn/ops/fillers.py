@@ -1,49 +1,114 @@
 """Weight fillers: the one list of them, with each filler's settings and their defaults.
 
-Each filler returns a float64 array of ``shape``; ``fan_in``/``fan_out`` count the inputs and outputs
-one weight connects (for fc: n_in and n_out; for conv: C_in*k*k and C_out*k*k).
+Each filler fills an array of ``shape``; ``fan_in``/``fan_out`` count the inputs and outputs one weight
+connects (fc: n_in and n_out; conv: C_in/groups*k*k and F/groups*k*k), which for conv and fc are Caffe's
+count/shape[0] and count/shape[1] of its weight blob (a grouped convolution's fan_out is per group here, all
+F filters in Caffe: it matters only for Caffe's fan_out/average variance_norm with groups > 1).
 
-- ``xavier``:   U(-a, a), a = sqrt(6) / sqrt(fan_in + fan_out + 1)   (Glorot's, with 1 added to the fans)
-- ``gaussian``: N(0, std^2)
-- ``msra`` (He; also ``he``): N(0, 2 / fan_in)
+- ``xavier``:   U(-a, a), a = sqrt(6) / sqrt(fan_in + fan_out + 1)   (graphnn's own: Glorot's, 1 added to the
+                fans); with ``variance_norm`` (Caffe's xavier): a = sqrt(3 / n), n = fan_in, fan_out or their
+                average (``"fan_in"``, ``"fan_out"``, ``"average"``)
+- ``msra`` (He; also ``he``): N(0, 2 / n), n by ``variance_norm`` (default fan_in)
+- ``gaussian``: N(mean, std^2)
+- ``uniform``:  U(min, max)
 - ``constant``: every entry = value
+- ``positive_unitball``: U(0, 1), then the entries feeding each output divided by their sum (each output's
+                weights are positive and sum to 1; Caffe's rows of its blob's axis 0)
+- ``bilinear``: a kernel (F, C, k_1, ..., k_d) of bilinear interpolation weights, the same for every filter and
+                channel (Caffe's, for conv_transpose upsampling): prod_i (1 - |x_i / f_i - c_i|),
+                f_i = ceil(k_i / 2), c_i = (k_i - 1) / (2 f_i), x_i the tap's position on axis i
 
 A model file names a filler (``"xavier"``) or writes it with its settings (``{"type": "gaussian",
 "std": 0.1}``); ``FILLER_SCHEMA`` gives each type exactly the settings it takes, so a setting that a
 filler does not read (``{"type": "xavier", "std": 0.1}``) is refused when the model is checked.
 """
 
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
 import numpy as np
+
+from graphnn.errors import GraphnnError
 
 FILL_CHUNK = 1 << 20  # values drawn at a time (an 8 MiB float64 buffer, whatever the weight's size)
 
 
-def xavier(shape, fan_in, fan_out, rng):
-    bound = np.sqrt(6.0) / np.sqrt(fan_in + fan_out + 1)
-    return rng.uniform(-bound, bound, size=shape)
+def fan(fan_in, fan_out, variance_norm):
+    """Caffe's n: fan_in, fan_out or their average."""
+    return {"fan_in": fan_in, "fan_out": fan_out, "average": (fan_in + fan_out) / 2}[variance_norm]
 
 
-def gaussian(shape, fan_in, fan_out, rng, std):
-    return rng.normal(0.0, std, size=shape)
+def xavier(size, fan_in, fan_out, rng, variance_norm):
+    if variance_norm is None:
+        bound = np.sqrt(6.0) / np.sqrt(fan_in + fan_out + 1)
+    else:
+        bound = np.sqrt(3.0 / fan(fan_in, fan_out, variance_norm))
+    return rng.uniform(-bound, bound, size=size)
 
 
-def msra(shape, fan_in, fan_out, rng):
-    return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+def msra(size, fan_in, fan_out, rng, variance_norm):
+    return rng.normal(0.0, np.sqrt(2.0 / fan(fan_in, fan_out, variance_norm)), size=size)
 
 
-def constant(shape, fan_in, fan_out, rng, value):
-    return np.full(shape, float(value))
+def gaussian(size, fan_in, fan_out, rng, mean, std):
+    return rng.normal(mean, std, size=size)
+
+
+def uniform(size, fan_in, fan_out, rng, min, max):
+    return rng.uniform(min, max, size=size)
+
+
+def unit_interval(size, fan_in, fan_out, rng):
+    return rng.uniform(0.0, 1.0, size=size)
+
+
+def constant(size, fan_in, fan_out, rng, value):
+    return np.full(size, float(value))
+
+
+def unit_sums(array, outputs_axis):
+    """Divide the entries feeding each output (all axes but ``outputs_axis``) by their sum, in place."""
+    others = tuple(axis for axis in range(array.ndim) if axis != outputs_axis)
+    array /= array.sum(axis=others, keepdims=True)
+
+
+def bilinear_kernel(array, outputs_axis):
+    """Every (k_1, ..., k_d) kernel of ``array`` (F, C, k_1, ..., k_d) set to bilinear interpolation weights."""
+    if array.ndim < 3:
+        raise GraphnnError(f"the bilinear filler fills convolution kernels (F, C, k, ...); got a weight of shape "
+                           f"{array.shape}")
+    kernel = np.ones((), np.float64)
+    for size in array.shape[2:]:
+        f = math.ceil(size / 2)
+        c = (size - 1) / (2 * f)
+        kernel = np.multiply.outer(kernel, 1 - np.abs(np.arange(size) / f - c))
+    array[...] = kernel
+
+
+class Filler(NamedTuple):
+    draw: Callable  # (size, fan_in, fan_out, rng, **settings) -> float64 values of that size, drawn in order; or None
+    settings: dict  # setting -> its schema (with its default, or none: the setting is then None when absent)
+    finish: Callable = None  # (array, outputs_axis): in-place work on the whole array after drawing
 
 
 STD = {"type": "number", "exclusiveMinimum": 0, "default": 0.01, "description": "Standard deviation."}
+MEAN = {"type": "number", "default": 0.0, "description": "Mean."}
 VALUE = {"type": "number", "default": 0.0, "description": "The value of every entry."}
+VARIANCE_NORM = {"enum": ["fan_in", "fan_out", "average"],
+                 "description": "Caffe's variance_norm: n is the fan-in, the fan-out or their average."}
 
-FILLERS = {  # name -> (function, {setting: schema with its default})
-    "xavier": (xavier, {}),
-    "gaussian": (gaussian, {"std": STD}),
-    "msra": (msra, {}),
-    "he": (msra, {}),
-    "constant": (constant, {"value": VALUE}),
+FILLERS = {
+    "xavier": Filler(xavier, {"variance_norm": {**VARIANCE_NORM, "description": VARIANCE_NORM["description"] +
+                                                " Absent: graphnn's own xavier, sqrt(6 / (fan_in + fan_out + 1))."}}),
+    "gaussian": Filler(gaussian, {"mean": MEAN, "std": STD}),
+    "msra": Filler(msra, {"variance_norm": {**VARIANCE_NORM, "default": "fan_in"}}),
+    "he": Filler(msra, {"variance_norm": {**VARIANCE_NORM, "default": "fan_in"}}),
+    "uniform": Filler(uniform, {"min": {"type": "number", "default": 0.0, "description": "Lower bound."},
+                                "max": {"type": "number", "default": 1.0, "description": "Upper bound."}}),
+    "constant": Filler(constant, {"value": VALUE}),
+    "positive_unitball": Filler(unit_interval, {}, unit_sums),
+    "bilinear": Filler(None, {}, bilinear_kernel),
 }
 
 NAMES = sorted(FILLERS)
@@ -57,25 +122,29 @@ FILLER_SCHEMA = {
         "required": ["type"],
         "properties": {"type": {"enum": NAMES}},
         "allOf": [{"if": {"properties": {"type": {"const": name}}, "required": ["type"]},
-                   "then": {"properties": {"type": True, **settings}, "additionalProperties": False}}
-                  for name, (_, settings) in FILLERS.items()],
+                   "then": {"properties": {"type": True, **filler.settings}, "additionalProperties": False}}
+                  for name, filler in FILLERS.items()],
     },
 }
 
 
-def fill(spec, shape, fan_in, fan_out, rng, dtype):
+def fill(spec, shape, fan_in, fan_out, rng, dtype, outputs_axis=0):
     """An array of ``shape`` and ``dtype`` from the filler ``spec`` (a name or ``{"type": ..., setting:
     ...}``, as validated by ``FILLER_SCHEMA``); settings left out take their schema defaults.
+    ``outputs_axis``: the axis of ``shape`` that indexes the outputs (fc's W (n_in, n_out): 1).
 
     The values are drawn FILL_CHUNK at a time into the array: the same values, in the same order, as
     one draw of the whole shape (numpy's generators draw sequentially), so memory peaks at the array
     plus one float64 chunk, not at a float64 copy of the whole weight beside it."""
     spec = {"type": spec} if isinstance(spec, str) else spec
-    function, settings = FILLERS[spec["type"]]
-    options = {key: spec.get(key, setting["default"]) for key, setting in settings.items()}
+    filler = FILLERS[spec["type"]]
+    options = {key: spec.get(key, setting.get("default")) for key, setting in filler.settings.items()}
     array = np.empty(shape, dtype)
-    flat = array.reshape(-1)
-    for start in range(0, flat.size, FILL_CHUNK):
-        count = min(FILL_CHUNK, flat.size - start)
-        flat[start:start + count] = function((count,), fan_in, fan_out, rng, **options)
+    if filler.draw is not None:
+        flat = array.reshape(-1)
+        for start in range(0, flat.size, FILL_CHUNK):
+            count = min(FILL_CHUNK, flat.size - start)
+            flat[start:start + count] = filler.draw((count,), fan_in, fan_out, rng, **options)
+    if filler.finish is not None:
+        filler.finish(array, outputs_axis)
     return array

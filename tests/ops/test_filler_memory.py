@@ -12,7 +12,9 @@ import pytest
 from graphnn.ops import fillers
 
 SPECS = ["xavier", "msra", "he", "gaussian", {"type": "gaussian", "std": 0.5}, "constant",
-         {"type": "constant", "value": -1.25}]
+         {"type": "constant", "value": -1.25}, {"type": "xavier", "variance_norm": "fan_in"},
+         {"type": "xavier", "variance_norm": "average"}, {"type": "msra", "variance_norm": "fan_out"},
+         {"type": "gaussian", "mean": 0.5, "std": 2.0}, "uniform", {"type": "uniform", "min": -3, "max": -1}]
 CHUNK = fillers.FILL_CHUNK
 SHAPES = [(), (0,), (3, 0), (7,), (CHUNK,), (CHUNK + 1,), (3, CHUNK // 2 + 5), (2, 3, 5, 7)]
 
@@ -20,9 +22,9 @@ SHAPES = [(), (0,), (3, 0), (7,), (CHUNK,), (CHUNK + 1,), (3, CHUNK // 2 + 5), (
 def one_draw(spec, shape, rng, dtype):
     """The values as drawn before chunking: the whole shape in float64, then cast."""
     spec = {"type": spec} if isinstance(spec, str) else spec
-    function, settings = fillers.FILLERS[spec["type"]]
-    options = {key: spec.get(key, setting["default"]) for key, setting in settings.items()}
-    return function(shape, 12, 34, rng, **options).astype(dtype)
+    filler = fillers.FILLERS[spec["type"]]
+    options = {key: spec.get(key, setting.get("default")) for key, setting in filler.settings.items()}
+    return filler.draw(shape, 12, 34, rng, **options).astype(dtype)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)

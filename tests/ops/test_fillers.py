@@ -47,10 +47,11 @@ def test_the_schema_lists_every_filler_and_each_type_its_settings():
     schema = fillers.FILLER_SCHEMA
     assert schema["then"]["enum"] == sorted(fillers.FILLERS) == schema["else"]["properties"]["type"]["enum"]
     validator = jsonschema.Draft202012Validator(schema)
-    for name, (_, settings) in fillers.FILLERS.items():
+    for name, filler in fillers.FILLERS.items():
         assert validator.is_valid(name) and validator.is_valid({"type": name})
-        assert validator.is_valid({"type": name, **{key: spec["default"] for key, spec in settings.items()}})
-        others = {key for _, (_, s) in fillers.FILLERS.items() for key in s} - set(settings)
+        assert validator.is_valid({"type": name, **{key: spec["default"] for key, spec in filler.settings.items()
+                                                    if "default" in spec}})
+        others = {key for other in fillers.FILLERS.values() for key in other.settings} - set(filler.settings)
         assert not any(validator.is_valid({"type": name, key: 1.0}) for key in others)
     assert not validator.is_valid({"std": 0.1}) and not validator.is_valid("glorot")
 
@@ -62,3 +63,58 @@ def test_left_out_settings_take_the_schema_defaults():
     drawn = fillers.fill("gaussian", (20000,), 1, 1, np.random.default_rng(0), np.float64)
     assert drawn.std() == pytest.approx(fillers.STD["default"], rel=0.05)
     assert np.array_equal(drawn, np.random.default_rng(0).normal(0.0, 0.01, 20000))
+
+
+def test_caffe_xavier_and_msra_follow_variance_norm_and_graphnn_xavier_is_unchanged():
+    fan_in, fan_out = 12, 34
+    for norm, n in (("fan_in", 12), ("fan_out", 34), ("average", 23)):
+        drawn = fillers.fill({"type": "xavier", "variance_norm": norm}, (5, 7), fan_in, fan_out,
+                             np.random.default_rng(3), np.float64)
+        bound = np.sqrt(3 / n)
+        assert np.array_equal(drawn, np.random.default_rng(3).uniform(-bound, bound, (5, 7)))
+        drawn = fillers.fill({"type": "msra", "variance_norm": norm}, (5, 7), fan_in, fan_out,
+                             np.random.default_rng(3), np.float64)
+        assert np.array_equal(drawn, np.random.default_rng(3).normal(0, np.sqrt(2 / n), (5, 7)))
+    glorot = np.sqrt(6) / np.sqrt(fan_in + fan_out + 1)
+    assert np.array_equal(fillers.fill("xavier", (9,), fan_in, fan_out, np.random.default_rng(1), np.float64),
+                          np.random.default_rng(1).uniform(-glorot, glorot, 9))
+    assert np.array_equal(fillers.fill("msra", (9,), fan_in, fan_out, np.random.default_rng(1), np.float64),
+                          np.random.default_rng(1).normal(0, np.sqrt(2 / fan_in), 9))
+
+
+def test_gaussian_mean_and_uniform_bounds():
+    drawn = fillers.fill({"type": "gaussian", "mean": 3.0, "std": 0.5}, (20000,), 1, 1, np.random.default_rng(0),
+                         np.float64)
+    assert drawn.mean() == pytest.approx(3.0, abs=0.02) and drawn.std() == pytest.approx(0.5, rel=0.05)
+    drawn = fillers.fill({"type": "uniform", "min": -2, "max": -1}, (20000,), 1, 1, np.random.default_rng(0),
+                         np.float32)
+    assert drawn.min() >= -2 and drawn.max() < -1 and drawn.mean() == pytest.approx(-1.5, abs=0.01)
+    assert np.array_equal(fillers.fill("uniform", (5,), 1, 1, np.random.default_rng(2), np.float64),
+                          np.random.default_rng(2).uniform(0, 1, 5))
+
+
+def test_positive_unitball_makes_each_outputs_weights_positive_and_sum_to_one():
+    conv = fillers.fill("positive_unitball", (4, 3, 2, 2), 12, 16, np.random.default_rng(0), np.float64)
+    assert (conv > 0).all() and np.allclose(conv.sum(axis=(1, 2, 3)), 1)
+    fc = fillers.fill("positive_unitball", (6, 3), 6, 3, np.random.default_rng(0), np.float32, outputs_axis=1)
+    assert (fc > 0).all() and np.allclose(fc.sum(axis=0), 1)
+    raw = np.random.default_rng(0).uniform(0, 1, (6, 3))
+    np.testing.assert_allclose(fc, raw / raw.sum(axis=0), rtol=1e-6)
+
+
+def test_bilinear_gives_caffes_interpolation_kernel_per_filter_and_channel():
+    kernel = fillers.fill("bilinear", (2, 1, 4, 4), 16, 32, np.random.default_rng(0), np.float32)
+    row = np.array([0.25, 0.75, 0.75, 0.25])  # f = 2, c = 3/4: 1 - |x/2 - 3/4|
+    for f in range(2):
+        np.testing.assert_allclose(kernel[f, 0], np.outer(row, row))
+    odd = fillers.fill("bilinear", (1, 2, 3, 3), 9, 9, np.random.default_rng(0), np.float64)
+    np.testing.assert_allclose(odd[0, 1], np.outer([0.5, 1, 0.5], [0.5, 1, 0.5]))
+    with pytest.raises(fillers.GraphnnError, match="bilinear filler fills convolution kernels"):
+        fillers.fill("bilinear", (3, 4), 3, 4, np.random.default_rng(0), np.float32)
+
+
+def test_fc_fills_positive_unitball_per_output_unit(tmp_path):
+    from graphnn.executor import Network
+
+    network = Network.initialise(load_model(with_init(tmp_path, "positive_unitball")), seed=0)
+    np.testing.assert_allclose(network.weights["fc1"]["W"].sum(axis=0), 1, rtol=1e-5)
