@@ -54,19 +54,34 @@ def dataset_schema(split):
     }
 
 
+SOLVER_TYPES = ["sgd", "nesterov", "adagrad", "rmsprop", "adadelta", "adam"]  # Caffe's six, same formulas
+ADAM_CAFFE_NAMES = {"momentum": "beta1", "momentum2": "beta2", "delta": "epsilon"}  # adam: Caffe's name -> ours
 SOLVER = {
     "type": "object", "additionalProperties": False, "required": ["type"],
-    "description": "The update rule; formulas in graphnn/train/solvers.py.",
+    "description": "The update rule; formulas in graphnn/train/solvers.py. Caffe's names: adam's momentum, "
+                   "momentum2 and delta are its beta1, beta2 and epsilon.",
     "properties": {
-        "type": {"enum": ["sgd", "nesterov", "adam"]},
-        "momentum": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.0},
+        "type": {"enum": SOLVER_TYPES},
+        "momentum": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.0,
+                     "description": "sgd, nesterov; adadelta's decay rate; adam's beta1 (Caffe's name)."},
+        "momentum2": {"type": "number", "minimum": 0, "exclusiveMaximum": 1,
+                      "description": "adam's beta2 (Caffe's name)."},
+        "delta": {"type": "number", "exclusiveMinimum": 0, "default": 1e-8,
+                  "description": "adagrad, rmsprop, adadelta: added to the denominator; adam's epsilon (Caffe's name)."},
+        "rms_decay": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.99,
+                      "description": "rmsprop: the decay of the mean squared gradient."},
         "weight_decay": {"type": "number", "minimum": 0, "default": 0.0},
+        "regularization_type": {"enum": ["L2", "L1"], "default": "L2",
+                                "description": "Weight decay adds decay * w (L2) or decay * sign(w) (L1)."},
         "decay_biases": {"type": "boolean", "default": False, "description": "Apply weight decay to biases too."},
         "beta1": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.9},
         "beta2": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.999},
         "epsilon": {"type": "number", "exclusiveMinimum": 0, "default": 1e-8},
         "clip_gradients": {"type": "number", "exclusiveMinimum": 0,
                            "description": "Rescale gradients whose global L2 norm exceeds this (absent: never)."},
+        "iter_size": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 1,
+                      "description": "Forward/backward passes of batch_size samples per update; their gradients "
+                                     "are summed, then scaled by 1 / iter_size (Caffe's gradient accumulation)."},
     },
 }
 

@@ -85,12 +85,15 @@ def test_adam_first_steps():
     np.testing.assert_allclose(store.weights["fc"]["b"], [0.5 - 0.01 - update], rtol=1e-6)
 
 
-def test_adam_refuses_caffes_momentum_naming_the_setting():
+def test_adam_takes_caffes_names_and_refuses_two_values_for_one_setting():
+    caffe = Solver({"type": "adam", "momentum": 0.8, "momentum2": 0.99, "delta": 1e-6}, fc_store()).rule
+    ours = Solver({"type": "adam", "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}, fc_store()).rule
+    assert (caffe.beta1, caffe.beta2, caffe.epsilon) == (ours.beta1, ours.beta2, ours.epsilon) == (0.8, 0.99, 1e-6)
     with pytest.raises(SchemaError) as raised:
-        Solver({"type": "adam", "momentum": 0.9}, fc_store())
+        Solver({"type": "adam", "momentum": 0.9, "beta1": 0.8}, fc_store())
     assert raised.value.path == "/train/solver/momentum"
     assert "beta1" in str(raised.value) and "0.9" in str(raised.value) and "\n" not in str(raised.value)
-    Solver({"type": "adam", "momentum": 0.0}, fc_store())  # the schema's default: nothing is ignored
+    assert Solver({"type": "adam", "momentum": 0.0}, fc_store()).rule.beta1 == 0.9  # the schema's default
 
 
 def test_gradient_clipping_by_global_norm():
@@ -230,12 +233,12 @@ def test_state_dict_round_trip_continues_bit_for_bit():
     np.testing.assert_array_equal(resumed.weight_flat, full.weight_flat)
 
 
-def test_a_run_with_adam_and_momentum_stops_at_once_naming_the_file(tmp_path):
+def test_a_run_with_adagrad_and_momentum_stops_at_once_naming_the_file(tmp_path):
     from graphnn.model import load_model
     from graphnn.train.run import Run
     from tests.helpers import write_data, write_model
 
-    path = write_model(tmp_path, write_data(tmp_path), solver={"type": "adam", "momentum": 0.9})
+    path = write_model(tmp_path, write_data(tmp_path), solver={"type": "adagrad", "momentum": 0.9})
     with pytest.raises(SchemaError) as raised:
         Run(load_model(path))
     assert raised.value.file == str(path) and raised.value.path == "/train/solver/momentum"
