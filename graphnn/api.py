@@ -11,15 +11,18 @@
     graphnn.load("mlp.gnn").predict(x_test)                    # the same probabilities
 
 There is one implementation behind this and the command line: ``fit`` is a Run (graphnn/train/run.py) of
-the model's train section with the arguments as overrides, on the arrays handed over (or, with none, on
+the model's train section (for a model without one, graphnn/model/schema.py's FIT_TRAIN: batches of 32,
+one epoch, Adam at 0.001, as Keras's compile and fit default to) with the arguments as overrides, on the arrays handed over (or, with none, on
 the data the model file names), continuing from the model's current weights; it uses the same loop,
 solver, divergence guard, snapshots and callbacks (graphnn/train/callbacks.py) as ``graphnn run``, and
 the same display (graphnn/train/progress.py). Its run folder is ``run_dir``, or a temporary one that is
-removed afterwards. Arrays are fed as the run's batches are (graphnn/train/feeding.py): ``x`` uint8 images
+removed afterwards; ``fit(..., run_dir=D, resume=True)`` goes on from the snapshot a stopped fit left in D
+(Ctrl-C, a kill), its callbacks and History too, as if it had never stopped. Arrays are fed as the run's batches are (graphnn/train/feeding.py): ``x`` uint8 images
 (scaled by 1/255) or floats, in any shape holding as many values as the data node; ``y`` class indices
 or one-hot rows.
 """
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -27,19 +30,33 @@ import numpy as np
 
 from graphnn.errors import GraphnnError
 from graphnn.model.load import Model as Definition
+from graphnn.train.callbacks import Callback, expect, json_number
 
 
-class History:
+class History(Callback):
     """What ``fit`` returns: ``history``, a dict of lists with one value per epoch ("loss", "accuracy", and
     with validation "val_loss", "val_accuracy"; also "lr" and "iteration"), and ``epoch``, their numbers."""
 
     def __init__(self):
         self.history, self.epoch = {}, []
 
-    def __call__(self, epoch, logs):
+    def on_epoch_end(self, epoch, logs):
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
+
+    def state_dict(self):
+        return {"epoch": list(self.epoch),
+                "history": {key: [json_number(value) for value in values] for key, values in self.history.items()}}
+
+    def load_state_dict(self, state, arrays):
+        epochs, history = expect(state, "epoch", list), expect(state, "history", dict)
+        if not all(type(epoch) is int for epoch in epochs) or not all(
+                isinstance(values, list) and len(values) == len(epochs) for values in history.values()):
+            raise GraphnnError("must be epoch numbers and a list of values per metric for each", path="/history")
+        self.epoch = list(epochs)
+        self.history = {key: [float("nan") if value is None else value for value in values]
+                        for key, values in history.items()}
 
     def __repr__(self):
         last = {key: values[-1] for key, values in self.history.items() if key not in ("lr", "iteration")}
@@ -89,22 +106,30 @@ class Model(Definition):
 
     # training
     def fit(self, x=None, y=None, epochs=None, iterations=None, batch_size=None, validation_split=None,
-            validation_data=None, callbacks=(), verbose=1, *, lr=None, seed=None, run_dir=None, data_dir=None):
+            validation_data=None, callbacks=(), verbose=1, *, lr=None, seed=None, solver=None, run_dir=None,
+            resume=False, data_dir=None):
         """Train on ``x``, ``y`` (or, with neither, on the data the model file names) from the current
         weights; returns a History. ``epochs``/``iterations``/``batch_size``/``lr``/``seed`` override the
         model's train section (which gives every default; with neither ``epochs`` nor ``iterations``, its
-        own). ``validation_split``: the last fraction of ``x``, ``y`` held out (before any shuffling, as
-        Keras does) and evaluated after each epoch, as is ``validation_data`` = (x_val, y_val).
-        ``callbacks``: graphnn.callbacks objects or callables ``f(epoch, logs)``. ``verbose``: 0 silent,
-        1 the progress display of ``graphnn run``."""
+        own); a model without one trains with FIT_TRAIN (graphnn/model/schema.py: batches of 32, one epoch,
+        Adam at lr 0.001) and ``solver`` (a solver section, e.g. ``{"type": "sgd", "momentum": 0.9}``, or its
+        type, ``"sgd"``) instead of Adam. ``validation_split``: the last fraction of ``x``, ``y`` held out
+        (before any shuffling, as Keras does) and evaluated after each epoch, as is ``validation_data`` =
+        (x_val, y_val). ``callbacks``: graphnn.callbacks objects or callables ``f(epoch, logs)``.
+        ``verbose``: 0 silent, 1 the progress display of ``graphnn run``. ``run_dir``: the run folder (default
+        a temporary one); ``resume=True`` goes on from the snapshot there, given the same arguments, arrays
+        and (new) callbacks as the stopped fit, and returns the History of the whole run."""
         from graphnn.train.progress import Progress
         from graphnn.train.run import Run
 
-        if not self.train:
-            raise GraphnnError("the model has no 'train' section to train with; add one (Graph.set_train(...), "
-                               "or 'train' in the model file)", file=self.file, path="/train")
         if (x is None) != (y is None):
             raise TypeError("fit() takes both x and y, or neither (to train on the data the model file names)")
+        if not self.train and x is None:
+            raise GraphnnError("the model has no 'train' section naming data to train on; give fit() x and y",
+                               file=self.file, path="/train")
+        if resume and run_dir is None:
+            raise ValueError("resume=True goes on from the snapshot in run_dir; name it")
+        trainable = self._trainable(solver)
         train = validation = None
         if x is not None:
             train = self._split(x, y, "x")
@@ -127,9 +152,12 @@ class Model(Definition):
         history = History()
         overrides = {"epochs": epochs, "iterations": iterations, "batch_size": batch_size, "lr": lr, "seed": seed,
                      "data_dir": data_dir}
+        memory = {"train": train, "callbacks": [history, *callbacks], "validation": validation}
         with tempfile.TemporaryDirectory(prefix="graphnn-fit-") as temporary:
-            run = Run(self, overrides, out=run_dir or temporary, train=train, network=self._network,
-                      callbacks=[history, *callbacks], validation=validation)
+            if resume:
+                run = Run.resume(run_dir, trainable, overrides, **memory)
+            else:
+                run = Run(trainable, overrides, out=run_dir or temporary, network=self._network, **memory)
             shown = []
             if verbose:
                 progress = Progress(run.settings.iterations, run.settings.batch_size)
@@ -139,6 +167,30 @@ class Model(Definition):
         self.metadata["training"] = {"iterations": run.trainer.iteration, "seed": run.settings.seed,
                                      "dtype": run.settings.dtype}
         return history
+
+    def _trainable(self, solver):
+        """This model, or for one without a train section, its copy with FIT_TRAIN (and ``solver``)."""
+        from graphnn.model.schema import FIT_TRAIN
+
+        if self.train:
+            if solver is not None:
+                raise ValueError("solver= is for a model without a train section; this one's names its solver")
+            return self
+        section = json.loads(json.dumps(FIT_TRAIN))
+        if solver is not None:
+            section["solver"] = {"type": solver} if isinstance(solver, str) else dict(solver)
+        from graphnn.errors import SchemaError
+        from graphnn.model.jsontext import pointer
+        from graphnn.model.schema import TRAIN
+        from graphnn.model.validate import Validator, describe
+
+        error = next(iter(Validator(TRAIN).iter_errors(section)), None)
+        if error is not None:
+            raise SchemaError(f"fit(solver={solver!r}): {describe(error)}",
+                              path="/train" + pointer(list(error.absolute_path)))
+        document = {**self.document, "train": section}
+        return Model.of(Definition(document, self.graph, self.plan, self.file, self.expansion), self._network,
+                        self.metadata)
 
     def _split(self, x, y, source):
         """A Split of arrays ``x`` (N, ...) and ``y`` (indices or one-hot rows), with the model's classes."""

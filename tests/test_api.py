@@ -158,8 +158,8 @@ def test_fit_refusals(mnist):
     x, y, _, _ = mnist
     g = graphnn.Graph("untrainable")
     g.loss(g.fc(g.data("image", shape=[784]), 10), g.data("label", shape=[], field="y"))
-    with pytest.raises(GraphnnError, match="no 'train' section"):
-        g.build().fit(x, y, verbose=0)
+    with pytest.raises(GraphnnError, match="no 'train' section naming data"):  # with x and y it trains (FIT_TRAIN)
+        g.build().fit(verbose=0)
     model = graphnn.load_model(MLP)
     with pytest.raises(DataError, match="784 values"):
         model.fit(x[:, :20], y, iterations=1, verbose=0)
@@ -234,3 +234,99 @@ def test_callbacks_from_the_model_file_work_in_graphnn_run(mnist_dir, tmp_path):
     path.write_text(json.dumps(bad))
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 2 and "/train/callbacks/0" in result.output, result.output
+
+
+class StopAt(graphnn.callbacks.Callback):
+    """Sends this process SIGINT (as Ctrl-C does) after iteration ``at``: the run writes a snapshot and stops."""
+
+    def __init__(self, at=None):
+        self.at = at
+
+    def on_iteration_end(self, trainer):
+        import os
+        import signal
+
+        if trainer.iteration == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def _callbacks(folder):
+    return [EarlyStopping("val_loss", patience=10, restore_best_weights=True),
+            ReduceLROnPlateau("val_loss", factor=0.5, patience=0, min_delta=10.0),  # halves the lr every epoch
+            CSVLogger(folder / "log.csv"), ModelCheckpoint(folder / "best.gnn", save_best_only=True)]
+
+
+def test_a_resumed_fit_goes_on_as_if_never_stopped(mnist, tmp_path):
+    """Stopped by SIGINT in the middle of its third epoch and resumed, a fit with early stopping (best
+    weights kept), an lr that ReduceLROnPlateau lowers, a CSV log and a checkpoint ends exactly as one
+    never stopped: the same History, weights, CSV file and best checkpoint."""
+    from graphnn.train.signals import Interrupted
+
+    x, y, x_test, _ = mnist
+    arguments = {"epochs": 4, "validation_split": 0.25, "verbose": 0}
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    whole.mkdir()
+    stopped.mkdir()
+    reference = graphnn.load_model(MLP)
+    expected = reference.fit(x, y, callbacks=[*_callbacks(whole), StopAt()], run_dir=whole / "run", **arguments)
+    lr = expected.history["lr"]
+    assert lr[2] < lr[1] / 1.9 and lr[3] < lr[2] / 1.9  # the reducer halved it after epochs 1 and 2 (policy inv)
+    with pytest.raises(Interrupted):
+        graphnn.load_model(MLP).fit(x, y, callbacks=[*_callbacks(stopped), StopAt(37)], run_dir=stopped / "run",
+                                    **arguments)
+    assert len(list(csv.DictReader((stopped / "log.csv").read_text().splitlines()))) == 2  # two epochs done, the lr halved once
+    model = graphnn.load_model(MLP)
+    history = model.fit(x, y, callbacks=[*_callbacks(stopped), StopAt()], run_dir=stopped / "run", resume=True,
+                        **arguments)
+    assert history.history == expected.history and history.epoch == [0, 1, 2, 3]
+    assert (stopped / "log.csv").read_bytes() == (whole / "log.csv").read_bytes()
+    assert (stopped / "best.gnn").read_bytes() == (whole / "best.gnn").read_bytes()
+    np.testing.assert_array_equal(model.predict(x_test), reference.predict(x_test))
+    assert (stopped / "run" / "model.gnn").read_bytes() == (whole / "run" / "model.gnn").read_bytes()
+
+
+def test_resuming_with_other_callbacks_or_a_damaged_state_is_refused(mnist, tmp_path):
+    import json
+
+    from graphnn.io.bundle import load_bundle, save_bundle
+    from graphnn.train.signals import Interrupted
+
+    x, y, _, _ = mnist
+    arguments = {"epochs": 3, "validation_split": 0.25, "verbose": 0, "run_dir": tmp_path / "run"}
+    with pytest.raises(Interrupted):
+        graphnn.load_model(MLP).fit(x, y, callbacks=[*_callbacks(tmp_path), StopAt(20)], **arguments)
+    with pytest.raises(GraphnnError) as raised:
+        graphnn.load_model(MLP).fit(x, y, callbacks=[EarlyStopping(), StopAt()], resume=True, **arguments)
+    message = str(raised.value)
+    assert "snapshot.gnn: at /metadata/snapshot/callbacks/callbacks: cannot resume: the snapshot was made with callbacks " \
+           "[History, EarlyStopping, ReduceLROnPlateau, CSVLogger, ModelCheckpoint, StopAt]" in message, message
+    path = tmp_path / "run" / "snapshot.gnn"
+    bundle = load_bundle(path)
+    state = json.loads(json.dumps(bundle.metadata))
+    state["snapshot"]["callbacks"]["callbacks"][1]["state"]["wait"] = -3
+    save_bundle(path, type(bundle)(bundle.model, bundle.weights, bundle.state, state, bundle.extra))
+    with pytest.raises(GraphnnError, match=r"at /metadata/snapshot/callbacks/callbacks/1/state/wait: must be a "
+                                           r"non-negative integer; got -3"):
+        graphnn.load_model(MLP).fit(x, y, callbacks=[*_callbacks(tmp_path), StopAt()], resume=True, **arguments)
+
+
+def test_fit_on_a_model_without_a_train_section(mnist, tmp_path):
+    """Keras's compile/fit defaults (graphnn/model/schema.py FIT_TRAIN): batches of 32, one epoch, Adam at
+    0.001; solver= and the usual arguments change them; the model saved and loaded predicts the same."""
+    x, y, x_test, y_test = mnist
+    g = graphnn.Graph("plain")
+    g.loss(g.fc(g.activation(g.fc(g.data("image", shape=[784]), 64), function="relu"), 10),
+           g.data("label", shape=[], field="y"))
+    model = g.build()
+    assert model.train is None
+    history = model.fit(x, y, verbose=0)
+    assert history.history["iteration"] == [63] and history.history["lr"] == [0.001]  # ceil(2000 / 32)
+    assert model.evaluate(x_test, y_test)["accuracy"] > 0.7
+    model.save(tmp_path / "plain.gnn")
+    np.testing.assert_array_equal(graphnn.load(tmp_path / "plain.gnn").predict(x_test), model.predict(x_test))
+    sgd = g.build().fit(x, y, epochs=2, batch_size=100, lr=0.1, solver={"type": "sgd", "momentum": 0.9}, verbose=0)
+    assert sgd.history["iteration"] == [20, 40] and sgd.history["lr"] == [0.1, 0.1]
+    with pytest.raises(graphnn.errors.SchemaError, match=r"at /train/solver/type"):
+        g.build().fit(x, y, solver="adamw", verbose=0)
+    with pytest.raises(ValueError, match="solver= is for a model without a train section"):
+        graphnn.load_model(MLP).fit(x, y, solver="adam", verbose=0)

@@ -131,8 +131,9 @@ CALLBACK = {
 }
 
 TRAIN = {
-    "type": "object", "additionalProperties": False, "required": ["data", "batch_size", "solver", "lr"],
-    "description": "How `graphnn run` trains the network.",
+    "type": "object", "additionalProperties": False, "required": ["batch_size", "solver", "lr"],
+    "description": "How `graphnn run` trains the network (a section without `data` trains only on the arrays "
+                   "given to Model.fit).",
     "properties": {
         "data": dataset_schema("train"),
         "batch_size": {"type": "integer", "minimum": 1},
@@ -153,6 +154,11 @@ TRAIN = {
     },
     "oneOf": [{"required": ["iterations"]}, {"required": ["epochs"]}],
 }
+
+# Model.fit's train section for a model that has none (Keras's defaults: batches of 32, one epoch, Adam at 0.001);
+# fit's arguments override it as they do a model file's
+FIT_TRAIN = {"batch_size": 32, "epochs": 1, "solver": {"type": "adam"}, "lr": {"policy": "fixed", "base_lr": 0.001}}
+
 
 TEST = {
     "type": "object", "additionalProperties": False, "required": ["data"],

@@ -59,9 +59,13 @@ class Run:
         self.leader = world is None or world.leader  # the process that writes the folder and reports
         self.report = report if self.leader else None
         self.resumed = None  # the snapshot's metadata, for a resumed run
+        self._callback_state = (None, {})  # the callbacks' state a resumed run's snapshot kept
         overrides = overrides or {}
         data_dir = overrides.get("data_dir")
         if train is None:
+            if "data" not in model.train:
+                raise GraphnnError("the train section names no data to train on; add 'data' (graphnn run), or "
+                                   "give Model.fit the arrays", file=model.file, path="/train")
             train = load_data(model, "train", data_dir, self.report)
             test = load_data(model, "test", data_dir, self.report) if model.test else None
         self.settings = resolve_settings(model, overrides, train_size=len(train))
@@ -76,12 +80,14 @@ class Run:
         self.callbacks, self.validation = written + list(callbacks), validation
 
     @classmethod
-    def resume(cls, folder, model=None, overrides=None, *, world=None, report=None):
+    def resume(cls, folder, model=None, overrides=None, *, world=None, report=None, **memory):
         """The run whose snapshot is in ``folder``, restored to continue where the snapshot left it.
 
         ``model`` and ``overrides`` default to the snapshot's own (its model, and the settings it recorded);
         when given, they must give the snapshot's model and settings (a difference is refused, naming the
-        first one), but for ``data_dir`` and ``snapshot_interval``, which change no number.
+        first one), but for ``data_dir`` and ``snapshot_interval``, which change no number. ``memory``: the
+        in-memory data and callbacks of ``Run(...)`` (``train``, ``test``, ``callbacks``, ``validation``),
+        which must be the stopped run's; the callbacks go on from the state the snapshot kept.
         """
         from graphnn.train import distributed
 
@@ -93,8 +99,9 @@ class Run:
                 overrides = {**recorded_overrides(saved.metadata["snapshot"]["settings"]), **(overrides or {})}
             except GraphnnError as error:
                 raise error.located(file=file, path="/metadata/snapshot/settings" + (error.path or "")) from None
-        run = cls(model, overrides, folder, world=world, report=report)
+        run = cls(model, overrides, folder, world=world, report=report, **memory)
         run.resumed = snapshots.restore(run.trainer, saved, file=file)
+        run._callback_state = snapshots.callback_state(saved)
         note = snapshots.thread_note(saved)  # another BLAS thread count: not bit-identical, said in one line
         if note is not None and run.report is not None:
             run.report(note)
@@ -117,8 +124,15 @@ class Run:
         from graphnn.train.callbacks import Epochs
 
         trainer, folder, strategy = self.trainer, self.folder, self.trainer.strategy
-        hooks = self.callbacks + list(callbacks)
-        epochs = Epochs(hooks, self.validation) if hooks or self.validation is not None else None
+        epochs, (state, arrays) = None, self._callback_state
+        if self.callbacks or callbacks or self.validation is not None or state is not None:
+            epochs = Epochs(self.callbacks, self.validation, display=callbacks, settings=trainer.settings)
+            if state is not None:  # resumed: the callbacks go on as the snapshot left them
+                try:
+                    epochs.load_state_dict(state, arrays)
+                except GraphnnError as error:  # located in the snapshot's callbacks section
+                    error.path = "/metadata/snapshot/callbacks" + (error.path or "")
+                    raise error.located(file=str(snapshots.snapshot_path(folder))) from None
         directory = None
         if self.leader and self.resumed is not None:
             directory = RunDirectory(folder, keep=self.resumed["records"])
@@ -135,7 +149,7 @@ class Run:
         # the divergence guard reports NaN and overflow, naming the node: numpy's own warnings would be noise
         with stop_signals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             stop = strategy.agree_on(stop)  # every rank stops after the same iteration
-            checkpoint = snapshots.Checkpointer(folder, directory, stop) if self.leader else strategy.follow
+            checkpoint = snapshots.Checkpointer(folder, directory, stop, epochs) if self.leader else strategy.follow
             hook = checkpoint
             if self.world is None:  # after the last snapshot, a stop signal ends the final test and save at once
                 def hook(trainer):

@@ -16,7 +16,12 @@ the previous snapshot or the new one, whole. It holds:
        "records": 34,            # lines of metrics.jsonl written so far
        "elapsed": 12.5,          # seconds trained so far (wall clock; not part of the result)
        "threads": {"blas": 4, "env": {"OMP_NUM_THREADS": "4", ...}},  # the BLAS thread count (threads())
-       "settings": {...}}        # the run's settings, without data_dir and snapshot_interval
+       "settings": {...},        # the run's settings, without data_dir and snapshot_interval
+       "callbacks": {...}}       # the callbacks' state: Epochs.state_dict() (graphnn/train/callbacks.py)
+- ``extra/callbacks/INDEX.weights|state/NODE/NAME``: arrays a callback keeps (EarlyStopping's best weights).
+
+The settings are recorded as the run started: a learning rate ReduceLROnPlateau lowered is the callbacks'
+state, put back when they are.
 
 Every field is checked for its type and range before anything is restored (``verify``, ``restore``): the
 iteration within the run, the solver's update count equal to it, the data position the one that many
@@ -96,9 +101,10 @@ def snapshot_path(folder):
     return Path(folder) / SNAPSHOT
 
 
-def capture(trainer, records, folder=None):
+def capture(trainer, records, folder=None, callbacks=None):
     """The snapshot Bundle of ``trainer``'s state; ``records`` is the count of metrics lines written,
-    ``folder`` the one the snapshot is for (its model's relative data paths are re-expressed from there)."""
+    ``folder`` the one the snapshot is for (its model's relative data paths are re-expressed from there),
+    ``callbacks`` the run's callbacks.Epochs, whose state it keeps."""
     network, state = trainer.network, trainer.state_dict()
     check_finite_arrays(network.weights, "weight")
     check_finite_arrays(network.state, "state")
@@ -109,19 +115,26 @@ def capture(trainer, records, folder=None):
             for slot, array in slots.items():
                 extra[f"extra/solver/{node}/{name}/{slot}"] = array
     loss_sum, accuracy_sum, count = state["window"]
+    settings = settings_record(trainer.settings)
     metadata = {"snapshot": {
         "format": FORMAT, "iteration": state["iteration"], "solver_t": state["solver"]["t"],
         "rng": state["rng"], "batcher": state["batcher"], "window": [float(loss_sum), float(accuracy_sum), int(count)],
-        "records": records, "elapsed": float(state["elapsed"]), "threads": threads(),
-        "settings": settings_record(trainer.settings)}}
+        "records": records, "elapsed": float(state["elapsed"]), "threads": threads(), "settings": settings}}
+    if callbacks is not None:
+        metadata["snapshot"]["callbacks"] = callbacks.state_dict()
+        if callbacks.start_lr is not None:  # as the run started; the callbacks' state says what it is now
+            settings["lr"]["base_lr"] = callbacks.start_lr
+        for key, array in callbacks.state_arrays().items():
+            extra[f"extra/callbacks/{key}"] = array
     model = trainer.model if folder is None else rebased(trainer.model, folder)
     return Bundle(model, network.weights, network.state, metadata, extra)
 
 
-def write(folder, trainer, records):
-    """Write ``trainer``'s snapshot to ``folder``/snapshot.gnn atomically; returns its path."""
+def write(folder, trainer, records, callbacks=None):
+    """Write ``trainer``'s snapshot (with the state of ``callbacks``, an Epochs) to ``folder``/snapshot.gnn
+    atomically; returns its path."""
     path = snapshot_path(folder)
-    save_bundle(path, capture(trainer, records, folder))
+    save_bundle(path, capture(trainer, records, folder, callbacks))
     return path
 
 
@@ -177,14 +190,39 @@ def verify(bundle, file=None):
              "[0, 2**128)}, has_uint32: 0 or 1, uinteger: an integer in [0, 2**32)}", "/metadata/snapshot/rng")
     solver = info["settings"].get("solver")
     solver_type = solver.get("type") if isinstance(solver, dict) and isinstance(solver.get("type"), str) else None
+    if not isinstance(info.get("callbacks", {}), dict):
+        fail(f"callbacks must be a dict; got {json.dumps(info['callbacks'])[:60]}", "/metadata/snapshot/callbacks")
     for key, array in bundle.extra.items():
         parts = key.split("/")
+        if parts[1:2] == ["callbacks"]:
+            _verify_callback_array(bundle, key, array, fail)
+            continue
         if len(parts) != 5 or parts[1] != "solver" or parts[4] not in SLOTS.get(solver_type, ()):
             fail(f"unexpected array {key!r}; expected extra/solver/NODE/WEIGHT/SLOT with a slot of {solver_type}")
         weight = bundle.weights.get(parts[2], {}).get(parts[3])
         if weight is None or weight.shape != array.shape or weight.dtype != array.dtype:
             fail(f"solver state {key!r} does not match a weight of the same shape and dtype")
     return bundle
+
+
+def _verify_callback_array(bundle, key, array, fail):
+    """A callback's array (extra/callbacks/INDEX.weights|state/NODE/NAME) must be a copy of one of the network's."""
+    parts = key.split("/")
+    index, _, group = parts[2].partition(".") if len(parts) == 5 else ("", "", "")
+    groups = {"weights": bundle.weights, "state": bundle.state}
+    if not index.isdigit() or group not in groups:
+        fail(f"unexpected array {key!r}; expected extra/callbacks/INDEX.weights|state/NODE/NAME")
+    like = groups[group].get(parts[3], {}).get(parts[4])
+    if like is None or like.shape != array.shape or like.dtype != array.dtype:
+        fail(f"callback state {key!r} does not match a network array of the same shape and dtype")
+
+
+def callback_state(bundle):
+    """(the callbacks' state, {"INDEX.GROUP/NODE/NAME": array}) a verified snapshot keeps; (None, {}) for one
+    written before snapshots kept them."""
+    arrays = {key[len("extra/callbacks/"):]: array for key, array in bundle.extra.items()
+              if key.startswith("extra/callbacks/")}
+    return bundle.metadata["snapshot"].get("callbacks"), arrays
 
 
 def _is_threads(record):
@@ -277,7 +315,7 @@ def restore(trainer, bundle, file=None):
         raise BundleError(f"snapshot's data position (epoch {position.get('epoch')!r}, cursor "
                           f"{position.get('cursor')!r}) is not where {info['iteration']} batches of {batch} reach",
                           file=file, path="/metadata/snapshot/batcher")
-    held = {tuple(key.split("/")[2:]) for key in bundle.extra}
+    held = {tuple(key.split("/")[2:]) for key in bundle.extra if key.startswith("extra/solver/")}
     kept = {(node, name, slot) for node, weights in trainer.solver.state.items()
             for name, slots in weights.items() for slot in slots} if info["solver_t"] else set()
     missing = sorted(kept - held)
@@ -295,6 +333,8 @@ def restore(trainer, bundle, file=None):
                                       file=file, node=node)
     slots = {}
     for key, array in bundle.extra.items():
+        if not key.startswith("extra/solver/"):
+            continue
         _, _, node, name, slot = key.split("/")
         slots.setdefault(node, {}).setdefault(name, {})[slot] = array
     state = {"iteration": info["iteration"], "window": info["window"], "elapsed": info["elapsed"],
@@ -315,16 +355,17 @@ def restore(trainer, bundle, file=None):
 
 class Checkpointer:
     """The Trainer's checkpoint hook for a run folder: writes snapshots at the interval and after the
-    last iteration, and on a stop signal writes one and raises signals.Interrupted."""
+    last iteration, and on a stop signal writes one and raises signals.Interrupted. ``callbacks``: the run's
+    callbacks.Epochs, whose state each snapshot keeps."""
 
-    def __init__(self, folder, directory, stop=None):
-        self.folder, self.directory, self.stop = Path(folder), directory, stop
+    def __init__(self, folder, directory, stop=None, callbacks=None):
+        self.folder, self.directory, self.stop, self.callbacks = Path(folder), directory, stop, callbacks
         self.last = None  # iteration of the last snapshot written
         remove_stale_temporaries(self.folder)
 
     def write(self, trainer):
         self.directory.sync()
-        path = write(self.folder, trainer, self.directory.count)
+        path = write(self.folder, trainer, self.directory.count, self.callbacks)
         self.last = trainer.iteration
         return path
 
