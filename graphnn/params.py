@@ -29,11 +29,12 @@ import numpy as np
 
 
 def trained_nodes(plan):
-    """Names of the steps backward reaches: the losses, and every step feeding a reached step through an
-    input that needs a gradient (``step.needs``). Only their weights get gradients."""
+    """Names of the steps backward reaches: the losses of non-zero weight (a loss of weight 0 is only
+    reported, as Caffe's monitored losses), and every step feeding a reached step through an input that
+    needs a gradient (``step.needs``). Only their weights get gradients."""
     reached = set()
     for step in reversed(plan.steps):
-        if step.op.is_loss or step.name in reached:
+        if (step.op.is_loss and step.op.loss_weight > 0) or step.name in reached:
             reached.add(step.name)
             reached.update(source for source, needed in zip(step.inputs, step.needs) if needed)
     return reached

@@ -97,3 +97,88 @@ def test_losses_match_torch(label):
         value.backward()
         assert np.isclose(out.objective, value.item(), rtol=1e-14), function
         np.testing.assert_allclose(out.input_grads["x"], tx.grad.numpy(), rtol=1e-12, atol=1e-17)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+TARGETS = np.array([[1.0, 0.0, 0.5, 0.25], [0.0, 0.0, 1.0, 1.0], [0.9, 0.1, 0.0, 1.0]])
+
+
+def test_sigmoid_cross_entropy_by_the_formula_normalised_by_the_batch():
+    out = loss(X, TARGETS, "sigmoid_cross_entropy")
+    p = sigmoid(X)
+    expected = -(TARGETS * np.log(p) + (1 - TARGETS) * np.log(1 - p)).sum() / 3  # Caffe: / N, not / (N C)
+    assert np.isclose(out.objective, expected, rtol=1e-14)
+    np.testing.assert_allclose(out.input_grads["x"], (p - TARGETS) / 3, rtol=1e-13)
+
+
+def test_sigmoid_cross_entropy_is_stable_for_large_logits():
+    x = np.array([[1000.0, -1000.0], [-800.0, 800.0]])
+    out = loss(x, np.array([[1.0, 0.0], [0.0, 1.0]]), "sigmoid_cross_entropy")
+    assert out.objective == 0.0
+    out = loss(x, np.array([[0.0, 1.0], [1.0, 0.0]]), "sigmoid_cross_entropy")
+    assert np.isclose(out.objective, (2000 + 1600) / 2, rtol=1e-15)
+    assert np.isfinite(out.input_grads["x"]).all()
+
+
+def test_sigmoid_cross_entropy_and_least_squares_take_any_shape_and_match_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(5)
+    x, t = rng.normal(size=(2, 3, 2)), rng.uniform(size=(2, 3, 2))
+    for function in ("sigmoid_cross_entropy", "least_squares"):
+        out = loss(x, t, function)
+        tx, tt = torch.tensor(x, requires_grad=True), torch.tensor(t)
+        if function == "sigmoid_cross_entropy":
+            value = torch.nn.functional.binary_cross_entropy_with_logits(tx, tt, reduction="sum") / 2
+        else:
+            value = torch.nn.functional.mse_loss(tx, tt, reduction="sum") / (2 * 2)
+        value.backward()
+        assert np.isclose(out.objective, value.item(), rtol=1e-13), function
+        np.testing.assert_allclose(out.input_grads["x"], tx.grad.numpy(), rtol=1e-12, atol=1e-16)
+
+
+@pytest.mark.parametrize("function", ["least_squares", "sigmoid_cross_entropy"])
+def test_a_computed_label_gets_its_gradient_too(function):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(6)
+    x, t = rng.normal(size=(3, 4)), rng.uniform(size=(3, 4))
+    out = run([{"name": "loss", "op": "loss", "inputs": ["x", "t"], "function": function}], {"x": x, "t": t})
+    tx, tt = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+    if function == "least_squares":  # Caffe's EuclideanLoss: gradients to both bottoms
+        value = torch.nn.functional.mse_loss(tx, tt, reduction="sum") / (2 * 3)
+    else:  # d/dt of sum [max(x, 0) - x t + log(1 + e^-|x|)] / N is -x / N
+        value = torch.nn.functional.binary_cross_entropy_with_logits(tx, tt, reduction="sum") / 3
+    value.backward()
+    np.testing.assert_allclose(out.input_grads["x"], tx.grad.numpy(), rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(out.input_grads["t"], tt.grad.numpy(), rtol=1e-12, atol=1e-16)
+
+
+def test_a_loss_of_weight_zero_is_computed_but_trains_nothing():
+    from graphnn.params import trained_nodes
+
+    nodes = [{"name": "label", "op": "data", "shape": [], "field": "y"},
+             {"name": "ce", "op": "loss", "inputs": ["x", "label"], "function": "softmax_cross_entropy"},
+             {"name": "monitor", "op": "loss", "inputs": ["x", "label"], "function": "least_squares",
+              "loss_weight": 0}]
+    out = run(nodes, {"x": X}, {"label": LABELS})
+    p = softmax(X)
+    assert np.isclose(out.values["monitor"], ((X - ONE_HOT) ** 2).sum() / 6, rtol=1e-15)  # computed
+    np.testing.assert_allclose(out.input_grads["x"], (p - ONE_HOT) / 3, rtol=1e-13)  # ... but not trained
+    assert "monitor" not in trained_nodes(out.network.plan)
+    from graphnn.executor import Network
+    from graphnn.model import model_from_dict
+
+    document = {"format": "graphnn/1", "nodes": [{"name": "in", "op": "data", "shape": [4]},
+                                                 {"name": "x", "op": "fc", "inputs": ["in"], "units": 4},
+                                                 *nodes[:1], {**nodes[2], "inputs": ["x", "label"]}]}
+    network = Network.initialise(model_from_dict(document))
+    assert trained_nodes(network.plan) == set() and not network.store.segments
+
+
+def test_only_softmax_cross_entropy_reports_an_accuracy():
+    for function, expected in (("softmax_cross_entropy", {"accuracy": 1.0}), ("least_squares", {}),
+                               ("sigmoid_cross_entropy", {})):
+        out = loss(X, ONE_HOT, function)
+        assert out.network.plan.by_name["loss"].op.metrics([X, ONE_HOT]) == expected
