@@ -23,7 +23,7 @@ def check_one(model_path, every_node, as_json):
         return False, {"file": model_path, "valid": False, "errors": [str(error) for error in errors]}
 
     try:
-        model = load_model(model_path)
+        model = _caffe_model(model_path) if model_path.lower().endswith(".prototxt") else load_model(model_path)
     except ModelInvalid as invalid:
         return fail(invalid.errors)
     except GraphnnError as error:  # unreadable: one error for this file, the others are still checked
@@ -46,6 +46,14 @@ def check_one(model_path, every_node, as_json):
     return True, record
 
 
+def _caffe_model(path):
+    """A Caffe net imported in memory (graphnn/interop/caffe_net.py), then checked as a model file is."""
+    from graphnn.interop.caffe_net import import_caffe
+    from graphnn.model.load import model_from_dict
+
+    return model_from_dict(import_caffe(path), file=path)
+
+
 @click.command("check")
 @click.argument("model_paths", metavar="MODEL...", nargs=-1, required=True, type=click.Path(dir_okay=False),
                 callback=_zoo_sources)
@@ -53,7 +61,7 @@ def check_one(model_path, every_node, as_json):
               help="A model with blocks: list every node, not a row per block instance and chain.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: per file, its nodes or its errors.")
 def command(model_paths, every_node, as_json):
-    """Validate each MODEL (a .json model file) and print its nodes, shapes, parameters and FLOPs.
+    """Validate each MODEL (a .json model file, or a Caffe net .prototxt, imported in memory) and print its nodes, shapes, parameters and FLOPs.
 
     A model with blocks is summed up by block: a row per block instance and repeated chain ("bottleneck ×4"),
     then a row per block (instances, nodes, parameters); --nodes lists every node.
