@@ -220,10 +220,11 @@ class Model(Definition):
                 "losses": {name: float(value) for name, value in metrics["losses"].items()}}
 
     def predict(self, x, batch_size=1000):
-        """Class probabilities (N, classes) for samples ``x`` (N, ...), as ``graphnn predict`` gives them."""
-        from graphnn.predict import predict
+        """Class probabilities (N, classes) for samples ``x`` (N, ...), as ``graphnn predict`` gives them
+        (graphnn/predict.py: floats outside [0, 1] are refused for a network trained on scaled images)."""
+        from graphnn.predict import check_range, check_samples, predict
 
-        return predict(self.network, x, batch_size)[1]
+        return predict(self.network, check_range(self, check_samples(x)), batch_size)[1]
 
     def predict_classes(self, x, batch_size=1000):
         """The most probable class of each sample, (N,)."""

@@ -5,8 +5,23 @@ The output node (``output_node``) is the one named, else the node that feeds the
 network with no loss (an imported ONNX file), its one output (the node nothing reads; several are refused,
 listing them). Its values become probabilities as its loss says (softmax for softmax_cross_entropy, the
 raw outputs, as scores, for least squares); without a loss, a softmax output is taken as it is and any
-other output's scores go through a softmax."""
+other output's scores go through a softmax.
 
+What the samples may be (``read_samples``, ``read_images``, ``check_range``):
+
+- arrays (.npy, .npz, IDX): uint8 images are scaled by 1/255, as in training; floats go in as they are. For
+  a network trained on a named image dataset (mnist, fashion-mnist: uint8 images fed scaled to [0, 1]),
+  floats outside [0, 1] are refused with the reason (pixel values 0..255 as floats: divide by 255 or save
+  them as uint8);
+- images (PNG, JPEG, or any format Pillow reads; Pillow is the optional extra ``graphnn[images]``): one
+  file is one sample, read as 8-bit grey (``L``) for an input of one channel, or RGB for three (alpha
+  dropped), resized with bilinear filtering to the input's height and width when they differ (no cropping:
+  a non-square image is squeezed; a note says so), then scaled by 1/255. The input's image size is its
+  shape: [C, H, W], [H, W], or a flat [N] that is a square (N = H * W, grey) or three squares (3 * H * W,
+  RGB, channels first). MNIST's digits are white on black: a black-on-white drawing should be inverted first.
+"""
+
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +32,96 @@ from graphnn.model.limits import MAX_TENSOR_ELEMENTS
 from graphnn.ops.activation import softmax
 from graphnn.train.evaluate import primary_loss
 from graphnn.train.feeding import feeds
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")  # read through Pillow
+
+
+def is_image_file(path):
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def image_size(shape, name="image"):
+    """(channels, height, width) of images for a data node of ``shape`` (see the module docstring); a
+    DataError when the shape says no image size."""
+    shape = tuple(shape)
+    if len(shape) == 3 and shape[0] in (1, 3):
+        return shape
+    if len(shape) == 2:
+        return (1, *shape)
+    if len(shape) == 1:
+        for channels in (1, 3):
+            side = math.isqrt(shape[0] // channels)
+            if channels * side * side == shape[0]:
+                return channels, side, side
+    raise DataError(f"cannot tell which image size the input {name!r} of shape {list(shape)} takes (it takes "
+                    "[C, H, W] with 1 or 3 channels, [H, W], or a flat square); pass an array file instead")
+
+
+def read_images(paths, shape, name="image"):
+    """(uint8 samples (N, *shape), notes): one sample per image file in ``paths``, read as the module
+    docstring says; a DataError naming the file for one Pillow cannot read, and without Pillow."""
+    import warnings
+
+    try:
+        from PIL import Image
+    except ImportError:
+        raise DataError("reading images needs Pillow: pip install 'graphnn[images]' (or give a .npy/.npz/IDX "
+                        "file)", file=str(paths[0])) from None
+    channels, height, width = image_size(shape, name)
+    samples, notes = [], []
+    for path in map(Path, paths):
+        require_regular_file(path, DataError)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)  # a huge image: refused, not read
+                with Image.open(path) as image:
+                    size = image.size
+                    image = image.convert("L" if channels == 1 else "RGB")
+                    if size != (width, height):
+                        image = image.resize((width, height), Image.Resampling.BILINEAR)
+                        notes.append(f"note: {path} is {size[0]}x{size[1]}; resized to {width}x{height}"
+                                     f"{' (squeezed: another aspect ratio)' if size[0] * height != size[1] * width else ''}")
+                    pixels = np.asarray(image, dtype=np.uint8)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+            raise DataError(f"cannot read as an image: {error}", file=str(path)) from None
+        pixels = pixels[np.newaxis] if channels == 1 else pixels.transpose(2, 0, 1)  # (C, H, W)
+        samples.append(pixels.reshape(shape))
+    return np.stack(samples), notes
+
+
+def sample_input(plan, output=None):
+    """The one data node a prediction from ``output`` (``output_node``'s choice) is fed."""
+    prediction, _ = output_node(plan, output)
+    nodes = [step for step in plan.steps_until(prediction) if step.op.is_input]
+    if len(nodes) != 1 or nodes[0].op.params["field"] != "x":
+        raise DataError(f"node '{prediction}' needs inputs {[s.name for s in nodes]}; "
+                        "predict feeds exactly one sample input")
+    return nodes[0]
+
+
+def trained_on_images(model):
+    """The named image dataset (mnist, fashion-mnist) the model's train or test section reads, else None:
+    its data node is fed uint8 images scaled to [0, 1]."""
+    for section in (model.train, model.test):
+        dataset = ((section or {}).get("data") or {}).get("dataset")
+        if dataset is not None:
+            return dataset
+    return None
+
+
+def check_range(model, samples, file=None):
+    """Refuse float ``samples`` outside [0, 1] for a model trained on a named image dataset (see the module
+    docstring), saying why; ``samples`` otherwise."""
+    dataset = trained_on_images(model)
+    if dataset is None or samples.dtype.kind != "f":
+        return samples
+    low, high = float(samples.min()), float(samples.max())
+    if low < 0 or high > 1:
+        hint = "; they look like pixel values 0..255: divide them by 255, or save them as uint8" \
+            if low >= 0 and high <= 255 else ""
+        raise DataError(f"float samples range over [{low:.4g}, {high:.4g}], but the network was trained on "
+                        f"{dataset} images scaled to [0, 1] (uint8 / 255){hint}", file=file)
+    return samples
 
 
 def read_samples(path):
@@ -98,16 +203,13 @@ def predict(network, samples, batch_size=1000, output=None):
     samples = check_samples(samples)
     plan = network.plan
     prediction, probabilities_of = output_node(plan, output)
-    sample_nodes = [step for step in plan.steps_until(prediction) if step.op.is_input]
-    if len(sample_nodes) != 1 or sample_nodes[0].op.params["field"] != "x":
-        raise DataError(f"node '{prediction}' needs inputs {[s.name for s in sample_nodes]}; "
-                        "predict feeds exactly one sample input")
-    expected = sample_nodes[0].out_shape
+    source = sample_input(plan, output)
+    expected = source.out_shape
     whole = int(np.prod(expected))
     if samples.ndim >= 1 and samples.size == whole and int(np.prod(samples.shape[1:])) != whole:
         samples = samples[np.newaxis]  # one sample on its own (a 28x28 image): a batch of one
     if samples.ndim < 1 or int(np.prod(samples.shape[1:])) != int(np.prod(expected)):
-        raise DataError(f"samples have shape {samples.shape[1:]}; the network's input '{sample_nodes[0].name}' "
+        raise DataError(f"samples have shape {samples.shape[1:]}; the network's input '{source.name}' "
                         f"expects {expected}")
     probabilities = []
     for start in range(0, len(samples), batch_size):

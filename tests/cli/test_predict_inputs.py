@@ -1,0 +1,109 @@
+"""``graphnn predict`` on what users hand it: float arrays outside the range the network was trained on,
+PNG and JPEG files (real files written here with Pillow), images of another size or colour, and files
+that cannot be read; each refusal one line, exit 2."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import graphnn
+from graphnn.cli import main
+
+Image = pytest.importorskip("PIL.Image")
+MLP = Path(__file__).resolve().parents[2] / "models" / "mlp784.json"
+
+
+@pytest.fixture(scope="module")
+def trained(mnist_dir, tmp_path_factory):
+    """(bundle path, the first 5 test images uint8 (5, 28, 28), their labels)."""
+    folder = tmp_path_factory.mktemp("predict")
+    model = graphnn.load_model(MLP)
+    model.fit(iterations=100, data_dir=str(mnist_dir), verbose=0)
+    model.save(folder / "mlp.gnn")
+    x, y = graphnn.datasets.load("mnist", "test", data_dir=mnist_dir)
+    return folder / "mlp.gnn", x[:5], y[:5]
+
+
+def predict(*arguments):
+    result = CliRunner().invoke(main, ["predict", *map(str, arguments)])
+    return result.exit_code, result.output
+
+
+def classes(output):
+    return [int(line.split(": ")[1].split()[0]) for line in output.splitlines() if not line.startswith("note")]
+
+
+def test_float_arrays_outside_zero_one_are_refused_with_the_reason(trained, tmp_path):
+    bundle, images, _ = trained
+    np.save(tmp_path / "pixels.npy", images.astype(np.float32))  # 0..255 as floats
+    code, output = predict(bundle, tmp_path / "pixels.npy")
+    assert code == 2 and output.count("\n") == 1, output
+    assert "float samples range over [0, 255], but the network was trained on mnist images scaled to [0, 1] " \
+           "(uint8 / 255); they look like pixel values 0..255: divide them by 255, or save them as uint8" in output
+    np.save(tmp_path / "standardised.npy", (images.astype(np.float32) - 33) / 78)
+    code, output = predict(bundle, tmp_path / "standardised.npy")
+    assert code == 2 and "range over [-0.4231, 2.846]" in output and "pixel values" not in output, output
+    np.save(tmp_path / "scaled.npy", images.astype(np.float32) / 255)
+    np.save(tmp_path / "uint8.npy", images)
+    scaled, as_uint8 = predict(bundle, tmp_path / "scaled.npy"), predict(bundle, tmp_path / "uint8.npy")
+    assert scaled[0] == 0 and scaled[1] == as_uint8[1]
+    with pytest.raises(graphnn.errors.DataError, match="range over"):
+        graphnn.load(bundle).predict(images.astype(np.float64))  # the Python API refuses them alike
+
+
+def test_png_and_jpeg_files_are_samples(trained, tmp_path):
+    bundle, images, _ = trained
+    paths = []
+    for index, image in enumerate(images):
+        path = tmp_path / f"digit{index}.png"
+        Image.fromarray(image, mode="L").save(path)
+        paths.append(path)
+    code, output = predict(bundle, *paths)
+    assert code == 0 and output.splitlines()[0].startswith(str(paths[0])), output
+    code, expected = predict(bundle, _npy(tmp_path, images))
+    assert classes(output) == classes(expected)  # a PNG of a digit is that digit's array
+    rgb = tmp_path / "digit0-rgb.jpg"  # colour, JPEG, 4x the size: read as grey, resized to 28x28
+    Image.fromarray(images[0], mode="L").convert("RGB").resize((112, 112), Image.Resampling.NEAREST).save(rgb, quality=95)
+    code, output = predict(bundle, rgb, "--json")
+    assert code == 0 and f"note: {rgb} is 112x112; resized to 28x28\n" in output, output
+    record = json.loads(output.splitlines()[-1])
+    assert record["file"] == str(rgb) and record["class"] == classes(expected)[0]
+    wide = tmp_path / "wide.png"
+    Image.fromarray(np.zeros((28, 56), np.uint8), mode="L").save(wide)
+    code, output = predict(bundle, wide)
+    assert code == 0 and "resized to 28x28 (squeezed: another aspect ratio)" in output, output
+
+
+def test_what_cannot_be_read_is_refused_in_one_line(trained, tmp_path):
+    bundle, images, _ = trained
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really" * 10)
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    for path, said in ((broken, "cannot read as an image"), (text, "cannot read as an image"),
+                       (tmp_path / "missing.png", "No such file")):
+        code, output = predict(bundle, path)
+        assert code == 2 and output.count("\n") == 1 and said in output and str(path) in output, output
+    good = tmp_path / "good.png"
+    Image.fromarray(images[0], mode="L").save(good)
+    code, output = predict(bundle, good, _npy(tmp_path, images))
+    assert code == 2 and "not an image file" in output, output
+
+
+def test_an_input_shape_with_no_image_size_is_said(tmp_path):
+    from graphnn.errors import DataError
+    from graphnn.predict import image_size
+
+    assert image_size([784]) == (1, 28, 28) and image_size([3072]) == (3, 32, 32)
+    assert image_size([1, 28, 28]) == (1, 28, 28) and image_size([32, 24]) == (1, 32, 24)
+    with pytest.raises(DataError, match=r"which image size the input 'image' of shape \[10\] takes"):
+        image_size([10])
+
+
+def _npy(folder, array):
+    path = folder / "array.npy"
+    np.save(path, array)
+    return path
