@@ -121,11 +121,16 @@ def rebased(model, folder):
 
 
 def read_path(path, split):
-    """(samples, labels) of ``split`` from a .npz or .mat file or a folder of IDX files."""
+    """(samples, labels) of ``split`` from a .npz or .mat file, a folder of IDX files, or a Caffe LMDB
+    database (a folder holding data.mdb: one split, Datum records; graphnn/interop/caffe_lmdb.py)."""
     from graphnn.datasets.idx import read_idx_folder
     from graphnn.datasets.matfile import read_mat
     from graphnn.datasets.npzfile import read_npz
 
+    if path.is_dir() and (path / "data.mdb").is_file():
+        from graphnn.interop.caffe_lmdb import read_lmdb
+
+        return read_lmdb(path)
     if path.is_dir():
         return read_idx_folder(path, split)
     if not path.exists():
