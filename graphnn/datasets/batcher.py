@@ -26,8 +26,7 @@ class Batcher:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise DataError(f"batch size must be an integer >= 1; got {batch_size!r}")
         self.split, self.batch_size, self.seed, self.shuffle = split, batch_size, seed, shuffle
-        self.epoch, self.cursor = 0, 0
-        self.order = self.permutation(0)
+        self._start_epoch(0)
 
     def permutation(self, epoch):
         """The order of epoch ``epoch``: indices (N,), or None for the stored order."""
@@ -38,23 +37,36 @@ class Batcher:
 
     def next(self):
         """The next batch; advances the position, starting a new epoch (and order) at the end of one."""
-        count, parts = len(self.split), []
-        needed = self.batch_size
+        x, y = self.split.x, self.split.y
+        start, stop = self.cursor, self.cursor + self.batch_size
+        if stop > len(self.split):  # past the end of the epoch: the rest of its order, then the next epoch's
+            index = np.concatenate(list(self._runs_across_epochs()))
+            return {"x": x.take(index, axis=0), "y": y.take(index)}
+        order = self.order
+        self.cursor = stop
+        if stop == len(self.split):
+            self._start_epoch(self.epoch + 1)
+        if order is None:
+            return {"x": x[start:stop], "y": y[start:stop]}  # views: no copy
+        index = order[start:stop]
+        return {"x": x.take(index, axis=0), "y": y.take(index)}
+
+    def _runs_across_epochs(self):
+        """The indices of a batch that crosses the end of an epoch, one run per epoch visited, advancing
+        the position as they are drawn."""
+        count, needed = len(self.split), self.batch_size
         while needed:
             take = min(needed, count - self.cursor)
-            parts.append((self.cursor, self.cursor + take) if self.order is None
-                         else self.order[self.cursor:self.cursor + take])
+            yield (np.arange(self.cursor, self.cursor + take) if self.order is None
+                   else self.order[self.cursor:self.cursor + take])
             self.cursor += take
             needed -= take
             if self.cursor == count:
-                self.epoch, self.cursor = self.epoch + 1, 0
-                self.order = self.permutation(self.epoch)
-        x, y = self.split.x, self.split.y
-        if not self.shuffle and len(parts) == 1:
-            start, stop = parts[0]
-            return {"x": x[start:stop], "y": y[start:stop]}  # views: no copy
-        index = np.concatenate([np.arange(*part) if not self.shuffle else part for part in parts])
-        return {"x": x[index], "y": y[index]}
+                self._start_epoch(self.epoch + 1)
+
+    def _start_epoch(self, epoch):
+        self.epoch, self.cursor = epoch, 0
+        self.order = self.permutation(epoch)
 
     __next__ = next
 
@@ -78,6 +90,6 @@ class Batcher:
         if not (type(epoch) is int and type(cursor) is int and epoch >= 0 and 0 <= cursor < len(self.split)):
             raise DataError(f"batcher position needs an epoch >= 0 and a cursor in [0, {len(self.split)}); "
                             f"got epoch={epoch!r}, cursor={cursor!r}")
-        self.epoch, self.cursor = epoch, cursor
-        self.order = self.permutation(epoch)
+        self._start_epoch(epoch)
+        self.cursor = cursor
         return self
