@@ -7,7 +7,7 @@
 - ``snapshot.gnn``  the training state to resume from (graphnn/train/snapshots.py);
 - ``summary.json``  {"test": {"accuracy", "loss", "samples"}, "train": {"iterations", "samples_per_s",
                     "seconds"}, "seed", "graphnn_version", ...};
-- ``loss.svg``      training (and test) loss against iteration.
+- ``loss.svg``      loss and accuracy against iteration: training as a line, the tests as marked points.
 
 Every JSON document here goes through one rule (graphnn/io/jsonsafe.py): a NaN or infinite metric is
 written as null with a ``"non_finite"`` note, so a test loss that overflowed never loses the trained model.
@@ -32,7 +32,7 @@ from graphnn.io.bundle import Bundle, save_bundle
 from graphnn.io.jsonsafe import dumps, noted
 from graphnn.io.regular import require_regular_file
 from graphnn.model import jsontext
-from graphnn.viz.plot import line_chart_svg
+from graphnn.viz.plot import training_chart_svg
 
 RESULTS = ("snapshot.gnn", "model.gnn", "metrics.jsonl", "summary.json")
 
@@ -165,10 +165,7 @@ class RunDirectory:
         model = rebased(trainer.model, self.folder)
         save_bundle(self.folder / "model.gnn", Bundle(model, network.weights, network.state, metadata))
         write_atomic(self.folder / "summary.json", (dumps(summary, indent=2) + "\n").encode())
-        series = {phase: [(r["iteration"], r["loss"]) for r in self.records if r["phase"] == phase]
-                  for phase in ("train", "test")}
-        chart = line_chart_svg({f"{k} loss": v for k, v in series.items() if v}, f"{trainer.model.name}: loss",
-                               "iteration", "loss")
+        chart = training_chart_svg(self.records, trainer.model.name)
         write_atomic(self.folder / "loss.svg", chart.encode("utf-8"))
         return summary
 

@@ -88,7 +88,8 @@ def _curves_section(view):
                   for phase, points in sorted(view.curves.get(metric, {}).items(), reverse=True)}
         if series:
             charts.append(f'<figure class="chart" data-metric="{metric}">'
-                          f'{line_chart_svg(series, f"{view.name}: {title}", "iteration", title)}</figure>')
+                          f'{line_chart_svg(series, f"{view.name}: {title}", "iteration", title, markers=(f"test {metric}",))}'
+                          '</figure>')
     parts = []
     if charts:
         parts.append(f'<div class="charts">{"".join(charts)}</div>')

@@ -261,8 +261,8 @@ def _group_svg(group, box):
               f'<text class="name" x="{BOX_PADDING}" y="19">{escape(_fit(name, 13, text_width))}</text>',
               f'<text class="op" x="{BOX_PADDING}" y="36">{escape(_fit(what, 12, text_width))}</text>',
               f'<text class="info" x="{BOX_PADDING}" y="51">{escape(_fit(info, 11, text_width))}</text>',
-              f'<g class="expand-control"><circle class="expand" cx="{width - 14:.1f}" cy="14" r="9"/>'
-              f'<text class="expand-text" x="{width - 14:.1f}" y="19" text-anchor="middle">+</text></g>']
+              (f'<g class="expand-control"><circle class="expand" cx="{width - 14:.1f}" cy="14" r="9"/>'
+               f'<text class="expand-text" x="{width - 14:.1f}" y="19" text-anchor="middle">+</text></g>')]
     return "".join(parts) + "</g>"
 
 
