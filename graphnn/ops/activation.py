@@ -45,9 +45,20 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 def softmax_parts(x, axis):
     """(e, total, shifted): shifted = x - max x and e = exp(shifted), along ``axis``, and total = sum e
     (keepdims, in [1, size]). softmax = e / total and log softmax = shifted - log(total), from one exp."""
-    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted = x - _maxima(x, axis)
     e = np.exp(shifted)
     return e, e.sum(axis=axis, keepdims=True), shifted
+
+
+def _maxima(x, axis):
+    """x.max(axis, keepdims=True). For rows of a C-contiguous matrix, the entries ``argmax`` picks (the
+    first maximum, a NaN where one is): the same values, and several times faster than NumPy's ``max``
+    along a short last axis (100 rows of 10: 3 against 10 us)."""
+    if x.ndim != 2 or axis not in (1, -1) or not x.flags.c_contiguous or x.size == 0:
+        return x.max(axis=axis, keepdims=True)
+    index = x.argmax(axis=1)
+    index += np.arange(0, x.size, x.shape[1])
+    return x.take(index)[:, None]
 
 
 def softmax(x, axis=1):
