@@ -217,3 +217,65 @@ def test_layer_count_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(caffe_net, "MAX_NODES", 3)
     message = refused(tmp_path, INPUT + 'layer { name: "r" type: "ReLU" bottom: "data" top: "data" }\n' * 3)
     assert "more than 3 layers" in message and ":4:1:" in message
+
+
+def test_huge_sizes_refused_before_allocating(tmp_path):
+    message = refused(tmp_path, INPUT + 'layer { name: "f" type: "InnerProduct" bottom: "data" top: "f" '
+                                        'inner_product_param { num_output: 4000000000 } }')
+    assert "layer 'f' (InnerProduct): " in message and "the limit is" in message
+    message = refused(tmp_path, 'input: "x" input_shape { dim: 1 dim: 100000 dim: 100000 dim: 100000 }')
+    assert "the limit is" in message
+
+
+# ----- the command line
+
+CIFAR = FIXTURES / "cifar10_quick.prototxt"
+
+
+def test_cli_import_writes_a_canonical_model_file(tmp_path):
+    from graphnn.model.load import load_model
+    from graphnn.model.writer import dumps
+    from tests.helpers import cli
+
+    output = tmp_path / "cifar.json"
+    result = cli("import", CIFAR, "-o", output)
+    assert result.returncode == 0, result.stderr
+    assert "145,578 parameters" in result.stdout and str(output) in result.stdout
+    text = output.read_text()
+    assert dumps(load_model(output).document) == text
+    again = cli("import", CIFAR, "-o", output)
+    assert again.returncode == 2 and "give --force" in again.stderr
+    assert cli("import", CIFAR, "-o", output, "--force", "--name", "quick").returncode == 0
+    assert load_model(output).name == "quick"
+
+
+def test_cli_check_takes_a_caffe_net():
+    from tests.helpers import cli
+
+    result = cli("check", CIFAR)
+    assert result.returncode == 0 and "CIFAR10_quick: valid" in result.stdout and "145,578" in result.stdout
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (["import", FIXTURES / "every_layer.prototxt", "-o", "x.gnn"], ["the output must end in .json"]),
+    (["import", CIFAR, "--loss", "least_squares", "-o", "x.json"], ["--loss is for ONNX"]),
+    (["import", CIFAR, "--dataset", "cifar", "-o", "x.json"], ["unknown dataset 'cifar'"]),
+])
+def test_cli_refusals(tmp_path, monkeypatch, arguments, words):
+    from tests.helpers import assert_one_line_error, cli
+
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(cli(*arguments), *words)
+    assert cli(*arguments).returncode == 2
+
+
+def test_cli_located_errors(tmp_path):
+    from tests.helpers import assert_one_line_error, cli
+
+    net = write(tmp_path, INPUT + 'layer {\n  name: "conv2"\n  type: "Convolution"\n  convolution_param {\n'
+                                  '    kernal_size: 5\n  }\n}\n')
+    for command in (["import", net, "-o", tmp_path / "out.json"], ["check", net]):
+        line = assert_one_line_error(cli(*command))
+        assert line == f"error: {net}:6:5: layer 'conv2' (Convolution): unknown field 'kernal_size' (did you mean " \
+                       "'kernel_size'?)"
+    assert not (tmp_path / "out.json").exists()
