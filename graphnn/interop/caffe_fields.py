@@ -34,7 +34,7 @@ BOOLEANS = {"true": True, "True": True, "t": True, "1": True, "false": False, "F
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str  # int32, uint32, int64, uint64, float, bool, string, enum, message
+    kind: str  # int32, uint32, int64, uint64, float, bool, string, enum, message; unread (accepted, skipped)
     default: object = None
     repeated: bool = False
     values: tuple = ()  # an enum's names
@@ -88,11 +88,20 @@ LAYER_PARAMS = {  # LayerParameter's *_param fields graphnn reads -> their messa
     "sigmoid_param": "SigmoidParameter", "slice_param": "SliceParameter", "softmax_param": "SoftmaxParameter",
     "tanh_param": "TanHParameter",
 }
+OTHER_LAYER_PARAMS = (  # Caffe's *_param fields of layer types graphnn does not map: accepted unread, so that
+    # such a layer, when a net uses it, is refused for its type (caffe_net.py), not for this field
+    "argmax_param", "bias_param", "clip_param", "contrastive_loss_param", "crop_param", "dummy_data_param",
+    "elu_param", "embed_param", "exp_param", "hdf5_data_param", "hdf5_output_param", "hinge_loss_param",
+    "image_data_param", "infogain_loss_param", "log_param", "memory_data_param", "mvn_param", "parameter_param",
+    "python_param", "recurrent_param", "reduction_param", "spp_param", "swish_param", "threshold_param",
+    "tile_param", "window_data_param",
+)
 LAYER_COMMON = {
     "name": string(""), "bottom": string(repeated=True), "top": string(repeated=True),
     "phase": enum(PHASES, "TRAIN"), "loss_weight": real(repeated=True), "include": message("NetStateRule", True),
     "exclude": message("NetStateRule", True), "propagate_down": boolean(repeated=True),
     **{name: message(kind) for name, kind in LAYER_PARAMS.items()},
+    **{name: Spec("unread") for name in OTHER_LAYER_PARAMS},
 }
 V1_TYPES = {  # the old ``layers { type: ENUM }``: V1LayerParameter.LayerType value -> its number and today's type
     "NONE": (0, None), "ABSVAL": (35, "AbsVal"), "ACCURACY": (1, "Accuracy"), "ARGMAX": (30, "ArgMax"),
@@ -303,6 +312,8 @@ def decode(parsed, kind, context="", file=None, context_of=None):
                 raise _refuse(f"field '{name}' is given twice (first at {first[0]}:{first[1]}); it takes one value",
                               file, entry.line, entry.column, context)
         is_message = isinstance(entry.value, type(parsed))
+        if spec.kind == "unread":
+            continue
         if spec.kind == "message":
             if not is_message:
                 raise _refuse(f"field '{name}' is a message: write {name} {{ ... }}", file, entry.line,

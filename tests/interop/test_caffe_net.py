@@ -171,6 +171,8 @@ def test_lmdb_source_kept(tmp_path):
 @pytest.mark.parametrize("text, words", [
     (INPUT + 'layer { name: "h5" type: "HDF5Data" top: "x" }', ("layer 'h5' (HDF5Data): graphnn cannot map Caffe "
                                                                "layer type 'HDF5Data'; it maps Accuracy, ")),
+    (INPUT + 'layer { name: "py" type: "Python" bottom: "data" top: "p" python_param { module: "m" } }',
+     "layer 'py' (Python): graphnn cannot map Caffe layer type 'Python'"),
     (INPUT + 'layer { name: "r" type: "ReLU" bottom: "nothing" top: "r" }',
      "layer 'r' (ReLU): bottom 'nothing' (bottom index 0) is not the top of any earlier layer"),
     (INPUT + 'layer { name: "r" type: "ReLU" bottom: "data" top: "label" }', "top 'label' is already written"),
