@@ -216,7 +216,8 @@ class Model(Definition):
         check_fields(self.plan, split)
         batch_size = batch_size or with_defaults(self.test or {}, TEST)["batch_size"]
         metrics = evaluate(self.network, split, batch_size)
-        return {"loss": float(metrics["loss"]), "accuracy": float(metrics["accuracy"]), "samples": metrics["samples"],
+        accuracy = None if metrics["accuracy"] is None else float(metrics["accuracy"])  # None: a regression
+        return {"loss": float(metrics["loss"]), "accuracy": accuracy, "samples": metrics["samples"],
                 "losses": {name: float(value) for name, value in metrics["losses"].items()}}
 
     def predict(self, x, batch_size=1000):

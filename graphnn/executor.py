@@ -69,6 +69,7 @@ class Network:
                                 for step in reversed(self.plan.steps)
                                 if step.name in trained and not step.op.is_input]
         self._loss_weights = {step.name: step.op.loss_weight for step in self.plan.losses}
+        self._reporting = [step for step in self.plan.steps if step.op.is_loss or step.op.is_metric]
 
     def __repr__(self):
         return (f"<graphnn.Network {self.model.name!r}: {len(self.plan.steps)} nodes, "
@@ -154,14 +155,14 @@ class Network:
 
     @property
     def loss_values(self):
-        """The nodes whose values the losses and ``metrics`` read: every loss node and its inputs (what
-        evaluation passes as ``forward``'s ``keep``)."""
-        return frozenset(name for step in self.plan.losses for name in (step.name, *step.inputs))
+        """The nodes whose values the losses and ``metrics`` read: every loss and metric node (accuracy) and
+        their inputs (what evaluation passes as ``forward``'s ``keep``)."""
+        return frozenset(name for step in self._reporting for name in (step.name, *step.inputs))
 
     def metrics(self, result):
-        """Per loss node, its metrics (e.g. accuracy) on the batch of ``result``."""
+        """Per loss and metric node, its metrics (e.g. accuracy) on the batch of ``result``."""
         return {step.name: step.op.metrics([result.values[source] for source in step.inputs])
-                for step in self.plan.losses}
+                for step in self._reporting}
 
     def backward(self, result, timings=None, watch=None):
         """Gradients of the objective with respect to every weight backward reaches, written into the

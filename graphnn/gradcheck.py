@@ -28,9 +28,9 @@ FLOOR = 1e-3  # the smallest denominator of a relative error
 
 
 def sample_inputs(op, in_shapes, rng, batch=BATCH):
-    """Random float64 inputs; a loss's label is one-hot rows or class indices."""
+    """Random float64 inputs; a loss's or a metric's label is one-hot rows or class indices."""
     xs = [rng.normal(size=(batch,) + tuple(shape)) for shape in in_shapes]
-    if op.is_loss:
+    if op.is_loss or op.is_metric:
         classes = in_shapes[0][0]
         indices = rng.integers(0, classes, size=batch)
         xs[1] = indices if in_shapes[1] == () else np.eye(classes)[indices]
@@ -38,7 +38,9 @@ def sample_inputs(op, in_shapes, rng, batch=BATCH):
 
 
 def differentiable(op, xs):
-    """Indices of the inputs a gradient is checked for: float inputs, but a loss's label."""
+    """Indices of the inputs a gradient is checked for: float inputs, but a loss's label and a metric's inputs."""
+    if op.is_metric:
+        return []
     return [i for i, x in enumerate(xs) if not (op.is_loss and i == 1) and np.asarray(x).dtype.kind == "f"]
 
 

@@ -82,7 +82,7 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False), o
     ``start``: (--weights, --ignore-mismatch)."""
     from graphnn.errors import WriteError
     from graphnn.model import load_model
-    from graphnn.train.progress import Progress
+    from graphnn.train.progress import Progress, test_metrics
     from graphnn.train.run import Run
     from graphnn.train.signals import Interrupted
 
@@ -128,10 +128,11 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False), o
            f"({train['samples_per_s']:,.0f} samples/s)"
     if summary["test"]:
         test = summary["test"]
-        line += f"; test accuracy {test['accuracy']:.4f}, loss {test['loss']:.4f} on {test['samples']} samples"
+        line += f"; test {test_metrics(test)} on {test['samples']} samples"
     click.echo(line)
     click.echo(f"wrote {folder}/model.gnn, metrics.jsonl, summary.json, loss.svg")
-    if summary["test"] and not all(math.isfinite(summary["test"][key]) for key in ("loss", "accuracy")):
+    if summary["test"] and not all(math.isfinite(summary["test"][key]) for key in ("loss", "accuracy")
+                                   if summary["test"][key] is not None):
         click.echo("note: the test metrics are not all finite; summary.json and metrics.jsonl hold them as null "
                    "with a 'non_finite' note (the trained model is saved)", err=True)
     if world is not None:

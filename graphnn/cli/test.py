@@ -40,6 +40,7 @@ def command(bundle_path, data, data_dir, batch_size, output, as_json):
     from graphnn.predict import accuracy
     from graphnn.train.evaluate import evaluate
     from graphnn.train.feeding import check_fields
+    from graphnn.train.progress import test_metrics
 
     bundle = load_source(bundle_path).require_bundle("test")
     model = bundle.model
@@ -58,7 +59,7 @@ def command(bundle_path, data, data_dir, batch_size, output, as_json):
         metrics = evaluate(network, split, size)
         if as_json:
             return click.echo(json.dumps({"model": model.name, **metrics}, indent=1))
-        click.echo(f"{model.name}: test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f} "
+        click.echo(f"{model.name}: test {test_metrics({**metrics, **metrics['metrics']})} "
                    f"on {metrics['samples']} samples")
     else:
         metrics = accuracy(network, split, size, output=output)

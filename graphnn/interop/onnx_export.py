@@ -88,9 +88,11 @@ def network_to_onnx(network, *, softmax=False, opset=OPSET, file=None):
     for step in plan.steps:
         if step.op.is_input:
             uses = consumers[step.name]
-            if uses and all(user.op.is_loss and index > 0 for user, index in uses):
-                continue  # a label: only losses read it
+            if uses and all((user.op.is_loss and index > 0) or user.op.is_metric for user, index in uses):
+                continue  # a label: only losses and metrics (accuracy) read it
             inputs.append(_tensor_info(onnx, step.name, step.out_shape))
+        elif step.op.is_metric:
+            continue  # reported in training and testing, not part of the exported network
         elif step.op.is_loss:
             prediction = step.inputs[0]
             if softmax and LOSS_FUNCTIONS[step.op.params["function"]] == "softmax":

@@ -1,6 +1,7 @@
 """graphnn's ops. The registry is filled from this explicit list of modules, never from a model file."""
 
 from graphnn.ops import (  # noqa: F401  (registers ops)
+    accuracy,
     activation,
     batchnorm,
     binary,

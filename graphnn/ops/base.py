@@ -7,7 +7,8 @@ class attributes:
   for "any number"; ``params_schema``: an object schema of the keys it reads from its node (the model
   schema, the builder's methods and the contract tests are generated from it); ``examples``: a few
   ``{"params": {...}, "inputs": [shape, ...]}`` cases the contract tests run;
-- ``is_input`` (a data node: fed, not computed), ``is_loss`` (its scalar output is minimised);
+- ``is_input`` (a data node: fed, not computed), ``is_loss`` (its scalar output is minimised),
+  ``is_metric`` (its scalar output is reported beside the losses, never trained: accuracy);
 - ``decayed_weights``: the weights that get weight decay (default ``("W",)``).
 
 **Construction, once.** ``op = OpClass(node, params, in_shapes)`` fills the defaults of
@@ -33,7 +34,8 @@ shared and called in any order. What one pass needs travels explicitly:
   weight, of the weight's shape and dtype, owned by the caller; backward OVERWRITES each fully
   (``np.matmul(..., out=grads["W"])``, ``grads["b"][...] = ...``); it is ``{}`` for weightless ops.
   ``dxs`` has one entry per input: its gradient, or None;
-- ``metrics(xs) -> dict`` (default ``{}``; a loss reports its accuracy);
+- ``metrics(xs) -> dict`` (default ``{}``; softmax_cross_entropy and accuracy nodes report an accuracy)
+  and ``metrics_reported()``, the names of the keys it returns;
 - ``flops() -> int``: forward floating-point operations for one sample;
 - ``export_onnx(emit, step)``: write the ONNX nodes whose last output is the tensor ``step.name``
   (``graphnn/interop/onnx_export.py`` holds the emitter); the default refuses, naming the op;
@@ -108,6 +110,7 @@ class Op:
     params_schema = object_schema({})
     is_input = False  # a data node: its value is fed, not computed
     is_loss = False  # a loss node: its scalar output is minimised
+    is_metric = False  # a metric node: its scalar output is reported, never trained
     decayed_weights = ("W",)  # weights that get weight decay unless the node says otherwise
     examples = ()
     onnx_imports = ()  # ONNX op types that import_onnx turns into this op
@@ -179,6 +182,9 @@ class Op:
 
     def metrics(self, xs):
         return {}
+
+    def metrics_reported(self):
+        return ()
 
     def flops(self):
         return 0

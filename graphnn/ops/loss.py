@@ -123,10 +123,13 @@ class Loss(Op):
         """What the label is compared with: softmax(x), sigmoid(x), or x itself for least squares."""
         return ACTIVATIONS[FUNCTIONS[self.params["function"]]].forward(x, {"axis": 1})[0]
 
+    def metrics_reported(self):
+        return ("accuracy",) if self.params["function"] == "softmax_cross_entropy" else ()
+
     def metrics(self, xs):
         """softmax_cross_entropy's accuracy: the share of samples whose largest prediction is the labelled
         class; the other losses report none (they are not classifications)."""
-        if self.params["function"] != "softmax_cross_entropy":
+        if not self.metrics_reported():
             return {}
         x, label = xs
         truth = label if label.ndim == 1 else label.argmax(axis=1)

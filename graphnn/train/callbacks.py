@@ -373,10 +373,14 @@ class Epochs:
 
     def _epoch_end(self, trainer):
         loss_sum, accuracy_sum, count = self.sums
-        logs = {"loss": float(loss_sum / count), "accuracy": float(accuracy_sum / count)}
+        logs = {"loss": float(loss_sum / count)}
+        if "accuracy" in trainer.reported:  # a regression reports no accuracy (graphnn/train/evaluate.py)
+            logs["accuracy"] = float(accuracy_sum / count)
         if self.validation is not None:
             metrics = trainer.strategy.evaluate(trainer.network, self.validation, trainer.settings.test_batch_size)
-            logs.update(val_loss=float(metrics["loss"]), val_accuracy=float(metrics["accuracy"]))
+            logs["val_loss"] = float(metrics["loss"])
+            if metrics["accuracy"] is not None:
+                logs["val_accuracy"] = float(metrics["accuracy"])
         from graphnn.train.lr_policies import checked_learning_rate
 
         logs.update(lr=checked_learning_rate(trainer.settings, max(trainer.iteration - 1, 0)),

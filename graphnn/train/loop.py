@@ -22,7 +22,7 @@ import numpy as np
 
 from graphnn.errors import GraphnnError
 from graphnn.executor import Network
-from graphnn.train.evaluate import evaluate, primary_loss
+from graphnn.train.evaluate import batch_accuracy, evaluate, reported_metrics
 from graphnn.train.feeding import check_fields, feeds
 from graphnn.train.guard import check_forward, check_gradients
 from graphnn.train.lr_policies import checked_learning_rate
@@ -77,7 +77,7 @@ class Trainer:
         self.window = [0.0, 0.0, 0]  # loss sum, accuracy sum and iterations since the last train record
         self.elapsed = 0.0  # seconds trained before this process (restored from a snapshot)
         self.seconds = 0.0  # seconds trained in all, once run() returns
-        self.primary = primary_loss(model.plan)
+        self.reported = reported_metrics(model.plan)  # {metric: node}; no "accuracy": the records say None
         self.step_metrics = None  # (loss, accuracy) of the last iteration, for the callbacks
         self.stopping = False  # set by stop(): the run ends after the current iteration
         self.strategy = strategy if strategy is not None else SingleProcess()
@@ -131,7 +131,7 @@ class Trainer:
             result = self.network.forward(feeds(plan, batch, self.network.dtype), train=True, rng=rng)
             loss = check_forward(self.network, result, self.iteration)
             grads = self.network.backward(result)
-            accuracy = self.network.metrics(result)[self.primary]["accuracy"]
+            accuracy = batch_accuracy(self.network, result, self.reported)
             grads, loss, accuracy = self.strategy.average(self.network, grads, loss, accuracy)
             check_gradients(self.network, result, self.iteration)
             self.solver.step(lr)
@@ -166,10 +166,15 @@ class Trainer:
         window_loss, window_accuracy, window = self.window
         log({"phase": "train", "iteration": self.iteration,
              "epoch": self.iteration * self.settings.batch_size / samples_per_epoch,
-             "loss": window_loss / window, "accuracy": window_accuracy / window, "lr": lr,
+             "loss": window_loss / window,
+             "accuracy": window_accuracy / window if "accuracy" in self.reported else None, "lr": lr,
              "elapsed": time.perf_counter() - started})
         self.window = [0.0, 0.0, 0]
 
 
 def _short(metrics):
-    return {"loss": metrics["loss"], "accuracy": metrics["accuracy"]}
+    """A test record's metrics: the loss, the accuracy (None without one), the other metrics (accuracy_top5),
+    and each loss's own value when there are several (a loss of weight 0 is reported so)."""
+    losses = metrics.get("losses", {})
+    return {"loss": metrics["loss"], "accuracy": metrics["accuracy"], **metrics.get("metrics", {}),
+            **({"losses": losses} if len(losses) > 1 else {})}

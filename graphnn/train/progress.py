@@ -29,6 +29,17 @@ def _duration(seconds):
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
+def test_metrics(record):
+    """"accuracy A, loss L" of a test record (no accuracy for a network that reports none), then its other
+    metrics (accuracy_top5) and, with several losses, each loss's own value: "accuracy_top5 0.9990,
+    losses: loss 0.0312, l2_error 1.2500"."""
+    named = "" if record["accuracy"] is None else f"accuracy {record['accuracy']:.4f}, "
+    extra = "".join(f", {key} {value:.4f}" for key, value in record.items() if key.startswith("accuracy_"))
+    losses = record.get("losses") or {}
+    each = ", losses: " + ", ".join(f"{name} {value:.4f}" for name, value in losses.items()) if len(losses) > 1 else ""
+    return f"{named}loss {record['loss']:.4f}{extra}{each}"
+
+
 class Progress(Callback):
     """The display for a run of ``total`` iterations of ``batch_size`` samples, written to ``stream``
     (stderr by default)."""
@@ -75,8 +86,9 @@ class Progress(Callback):
         left = (self.total - trainer.iteration) * self.batch_size / average if average else 0.0
         filled = min(30, int(30 * trainer.iteration / self.total))
         epoch = trainer.iteration * self.batch_size / self.samples_per_epoch
+        accuracy = f"accuracy {accuracy_sum / count:.3f}  " if "accuracy" in trainer.reported else ""
         text = (f"[{'#' * filled}{'.' * (30 - filled)}] iteration {trainer.iteration}/{self.total}  "
-                f"epoch {epoch:.2f}  loss {loss_sum / count:.4f}  accuracy {accuracy_sum / count:.3f}  "
+                f"epoch {epoch:.2f}  loss {loss_sum / count:.4f}  {accuracy}"
                 f"{rate:,.0f} samples/s ({kind})  ETA {_duration(left)}")
         self._write("\r\033[K" + text)
         self.open = True
@@ -87,15 +99,15 @@ class Progress(Callback):
     def __call__(self, record):
         if record["phase"] == "test":
             self.end_line()
-            self._write(f"iteration {record['iteration']}: test accuracy {record['accuracy']:.4f}, "
-                        f"loss {record['loss']:.4f}\n")
+            self._write(f"iteration {record['iteration']}: test {test_metrics(record)}\n")
             return
         if self.tty:
             return  # the bar shows it
         rate = record["iteration"] * self.batch_size / record["elapsed"] if record["elapsed"] else 0.0
         left = (self.total - record["iteration"]) * self.batch_size / rate if rate else 0.0
+        accuracy = "" if record["accuracy"] is None else f"accuracy {record['accuracy']:.3f}  "
         self._write(f"iteration {record['iteration']}/{self.total}  loss {record['loss']:.4f}  "
-                    f"accuracy {record['accuracy']:.3f}  lr {record['lr']:.4g}  {rate:,.0f} samples/s (average)  "
+                    f"{accuracy}lr {record['lr']:.4g}  {rate:,.0f} samples/s (average)  "
                     f"ETA {_duration(left)}\n")
 
     def end_line(self):

@@ -19,6 +19,7 @@ from tests.gradcheck import check_op_gradients, run_backward, sample_inputs
 
 CASES = [(name, index) for name in ops.names() for index in range(len(ops.get(name).examples))]
 COMPUTED = [(name, index) for name, index in CASES if not ops.get(name).is_input]  # data nodes are fed
+TRAINED = [(name, index) for name, index in COMPUTED if not ops.get(name).is_metric]  # metrics pass no gradient
 
 
 def build(name, index):
@@ -61,7 +62,7 @@ def test_shape_inference_agrees_with_forward(name, index):
     xs = sample_inputs(op, in_shapes, rng, batch=4)
     ctx = ForwardContext(train=True, rng=rng, state=op.init_state(np.float64))
     y, _ = op.forward(weights, xs, ctx)
-    assert y.shape == ((4,) + tuple(out_shape) if not op.is_loss else ())
+    assert y.shape == ((4,) + tuple(out_shape) if not (op.is_loss or op.is_metric) else ())
     assert y.dtype == np.float64
 
 
@@ -77,7 +78,8 @@ def test_construction_declares_the_whole_contract(name, index):
     assert all(type(lr) is float and type(decay) is float for lr, decay in op.multipliers.values())
     assert type(op.decayed_weights) is tuple
     assert type(op.flops()) is int and op.flops() >= 0
-    assert op.metrics.__func__ is ops.base.Op.metrics or op.is_loss  # only losses report metrics
+    assert op.metrics.__func__ is ops.base.Op.metrics or op.is_loss or op.is_metric  # only losses and metrics report
+    assert not (op.is_loss and op.is_metric) and type(op.metrics_reported()) is tuple
 
 
 @pytest.mark.parametrize("name,index", CASES)
@@ -105,7 +107,7 @@ def test_the_evaluation_path_runs_and_agrees_with_the_declared_shapes(name, inde
     weights = op.init_weights(rng, np.float64)
     xs = sample_inputs(op, in_shapes, rng, batch=4)
     y, cache = forward(op, weights, xs, False, None, np.float64)  # no generator: evaluation draws nothing
-    assert y.shape == ((4,) + out_shape if not op.is_loss else ()) and np.isfinite(y).all()
+    assert y.shape == ((4,) + out_shape if not (op.is_loss or op.is_metric) else ()) and np.isfinite(y).all()
     again, _ = forward(op, weights, xs, False, None, np.float64)
     np.testing.assert_array_equal(y, again)  # evaluation is deterministic
     dxs, grads = run_backward(op, weights, cache, np.ones_like(y))
@@ -113,13 +115,22 @@ def test_the_evaluation_path_runs_and_agrees_with_the_declared_shapes(name, inde
     assert all(np.isfinite(g).all() for g in grads.values())
 
 
-@pytest.mark.parametrize("name,index", COMPUTED)
+@pytest.mark.parametrize("name,index", TRAINED)
 def test_gradients_match_central_differences(name, index):
     op, in_shapes, _ = build(name, index)
     rng = np.random.default_rng(1)
     weights = {k: rng.normal(size=w.shape) for k, w in op.init_weights(rng, np.float64).items()}
     xs = sample_inputs(op, in_shapes, rng)
     assert check_op_gradients(op, weights, xs, op.init_state(np.float64)) > 0
+
+
+@pytest.mark.parametrize("name,index", [case for case in COMPUTED if case not in TRAINED])
+def test_a_metric_passes_no_gradient_and_has_no_weights(name, index):
+    op, in_shapes, _ = build(name, index)
+    xs = sample_inputs(op, in_shapes, np.random.default_rng(1))
+    y, cache = forward(op, {}, xs, True, np.random.default_rng(7), np.float64)
+    assert not op.weight_shapes and not op.is_loss and op.loss_weight == 0.0
+    assert op.backward({}, cache, np.ones_like(y), (True,) * len(xs), {}) == [None] * len(xs)
 
 
 @pytest.mark.parametrize("name,index", COMPUTED)
@@ -219,7 +230,7 @@ def test_every_op_gets_invalid_cases():
 def test_invalid_parameters_are_refused_with_the_node_and_path(name, description, params, path):
     op_class = ops.get(name)
     shapes = op_class.examples[0]["inputs"]
-    nodes = [{"name": f"in{k}", "op": "data", "shape": list(shape), "field": "y" if op_class.is_loss and k else "x"}
+    nodes = [{"name": f"in{k}", "op": "data", "shape": list(shape), "field": "y" if (op_class.is_loss or op_class.is_metric) and k else "x"}
              for k, shape in enumerate(shapes)]
     node = {"name": "n", "op": name, **({"inputs": [n["name"] for n in nodes]} if nodes else {}), **params}
     with pytest.raises(ModelInvalid) as raised:
