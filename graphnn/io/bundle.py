@@ -34,13 +34,14 @@ from graphnn.executor import Network
 from graphnn.io.atomic import write_atomic
 from graphnn.io.regular import require_regular_file
 from graphnn.model import jsontext, model_from_dict
-from graphnn.model.limits import MAX_BUNDLE_HEADER_BYTES, MAX_DIMENSIONS, MAX_TENSOR_ELEMENTS
+from graphnn.model.limits import MAX_BUNDLE_HEADER_BYTES, MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_TENSOR_ELEMENTS
 from graphnn.model.schema import TRAIN, with_defaults
 
 MAGIC = b"\x89GNN\r\n\x1a\n"
 FORMAT = "graphnn-bundle/1"
 DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64}
-_KEY = re.compile(r"(weights|state|extra)(/(?!\.\.?(?:/|$))[A-Za-z0-9_.\-]{1,128}){1,4}")  # no . or .. parts
+_KEY = re.compile(r"(weights|state|extra)(/(?!\.\.?(?:/|$))[A-Za-z0-9_.\-]{1,"
+                  f"{MAX_NAME_LENGTH}" r"}){1,4}")  # parts: node names (no . or ..), arrays
 FLOAT_DTYPES = ("<f4", "<f8")  # what weights and state may be
 _PREFIX = len(MAGIC) + 8
 _CHECKSUM = 32

@@ -38,8 +38,13 @@ The rules:
 ``expand(document)`` runs after the envelope schema: definitions are checked once (unknown blocks, a block
 that uses itself, unknown parameters, missing or unknown arguments, names), then every instance is expanded
 into plain nodes (``Expansion.nodes``), which the graph rules and the plan take as a file without blocks.
-Its cost is linear in the expanded size, which is held to MAX_NODES nodes and MAX_EXPANSION_WORK values.
-A file without blocks is passed through as it is.
+Before anything is expanded, ``_Measure`` counts from the definitions what the expansion would make (the
+nodes, the work: JSON values, instances and links, and the longest name) without making it: a chain of N
+instances costs N times one, and each block is counted once per distinct set of arguments. An expansion
+past MAX_NODES or MAX_EXPANSION_WORK, or with a name (its instance path included) longer than
+MAX_NAME_LENGTH (graphnn/model/limits.py), is refused there, located at the node or instance that
+would cross the limit, so the cost of checking any file is linear in the file, and of expanding it, in the
+expanded graph. A file without blocks is passed through as it is.
 """
 
 import re
@@ -48,12 +53,9 @@ from dataclasses import dataclass, field
 from graphnn import ops
 from graphnn.errors import GraphError, LimitError, SchemaError
 from graphnn.model.jsontext import pointer
-from graphnn.model.limits import MAX_NAME_LENGTH, MAX_NODES
-from graphnn.model.schema import NAME_PATTERN, REF_PATTERN
+from graphnn.model.limits import MAX_BLOCK_DEPTH, MAX_EXPANSION_WORK, MAX_NAME_LENGTH, MAX_NODES
 from graphnn.model.rules import NameSuggester
-
-MAX_BLOCK_DEPTH = 32  # blocks used inside blocks inside ...
-MAX_EXPANSION_WORK = 4_000_000  # JSON values, instances and input/output links one expansion may make
+from graphnn.model.schema import NAME_PATTERN, REF_PATTERN
 
 _REFERENCE = re.compile(REF_PATTERN)
 _NAME = re.compile(NAME_PATTERN)
@@ -141,7 +143,7 @@ def expand(document):
     nodes, blocks = document["nodes"], document.get("blocks") or {}
     if not blocks and not any("block" in node for node in nodes):
         return Expansion(nodes)
-    errors = _definition_errors(document)
+    errors = _definition_errors(document) or _Measure(blocks).errors(nodes)
     if errors:
         return Expansion(None, errors=errors)
     return _Expander(blocks).run(nodes)
@@ -221,7 +223,7 @@ def _definition_errors(document):
         where_block = {"block": block_name} if block_name is not None else {}
         params = block.get("params") or {}
         local = {}  # name -> JSON path of what defines it in this scope
-        suggest_param = _Lazy(lambda: NameSuggester(params))
+        suggest_param = _Lazy(lambda params=params: NameSuggester(params))
         for index, name in enumerate(block.get("inputs") or []):
             path = f"/blocks/{pointer([block_name])[1:]}/inputs/{index}"
             if name in local:
@@ -238,12 +240,11 @@ def _definition_errors(document):
             local.setdefault(name, path)
             if "block" in node:
                 errors += _use_errors(node, where, blocks)
-            elif block_name is not None:
-                if node["op"] not in ops.names():
-                    try:
-                        ops.get(node["op"])
-                    except GraphError as unknown:
-                        errors.append(unknown.located(**where | {"path": f"{path}/op"}))
+            elif block_name is not None and node["op"] not in ops.names():
+                try:
+                    ops.get(node["op"])
+                except GraphError as unknown:
+                    errors.append(unknown.located(**where | {"path": f"{path}/op"}))
             if block_name is not None:
                 for key, value, below in _substituted(node):
                     for param, at in _references(value, path + below):
@@ -406,11 +407,189 @@ def _substitute(value, env):
     return value
 
 
+# -- the cost of expanding, counted before expanding -------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Cost:
+    """What one instance of a block (or the top level) would make: ``nodes``, ``work`` (JSON values of its
+    nodes, instances and their input/output links) and its ``longest`` name after the instance's path, with
+    ``origin``, where that name is made: (the instance path below this one, the JSON path, the node's name
+    there, the block it is written in)."""
+
+    nodes: int
+    work: int
+    longest: str = ""
+    origin: tuple = ("", None, None, None)
+
+
+class _TooCostly(Exception):
+    """Counting alone went past MAX_EXPANSION_WORK (and so would the expansion)."""
+
+
+class _Measure:
+    """The cost of expanding ``blocks``' instances, counted from the definitions without expanding: a chain of
+    N instances is N times one, and a block is counted once per distinct value of the parameters its counts
+    depend on (those that reach a ``repeat``; the expansion makes at least one instance for each, so counting
+    never costs more than expanding; it stops at the same limit). ``errors(nodes)``: the LimitErrors of the top level ``nodes``, located where the expansion would
+    cross the limit."""
+
+    def __init__(self, blocks):
+        self.blocks, self.costs, self.sizes, self.spent = blocks, {}, {}, 0
+        self.counting = {}  # block -> the names of its parameters that its counts depend on
+
+    def errors(self, nodes):
+        try:
+            total = self.scope(nodes, "/nodes", None, None)
+        except _TooCostly:
+            return [LimitError(f"the blocks are used with so many different arguments that counting their expansion "
+                               f"takes more than {MAX_EXPANSION_WORK:,} steps; the limit is {MAX_EXPANSION_WORK:,}",
+                               path="/blocks")]
+        errors = []
+        if _past(total.nodes, total.work):
+            what = (f"{_large(total.nodes)} nodes; the limit is {MAX_NODES:,} nodes" if total.nodes > MAX_NODES
+                    else f"{_large(total.work)} JSON values, instances and links; the limit is {MAX_EXPANSION_WORK:,}")
+            where = self.crossing(nodes, "/nodes", None, None, "", [0, 0])
+            errors.append(LimitError(f"expanding the blocks would make {what} (this is where it is passed)", **where))
+        if len(total.longest) > MAX_NAME_LENGTH:
+            name, (instance, path, node, block) = total.longest, total.origin
+            shown = name if len(name) <= 90 else f"{name[:60]}...{name[-27:]}"
+            errors.append(LimitError(
+                f"the expanded name '{shown}' is {len(name)} characters long; names, their instance's path included, "
+                f"have at most {MAX_NAME_LENGTH}: shorten the names of the instances or of the nodes in their blocks",
+                path=path, node=node, **({"block": block, "instance": instance} if block is not None else {})))
+        return errors
+
+    def size(self, node):
+        found = self.sizes.get(id(node))
+        if found is None:
+            found = self.sizes[id(node)] = _size(node)
+        return found
+
+    def bind(self, block_name, args):
+        params = self.blocks[block_name].get("params") or {}
+        return {name: args[name] if name in args else spec.get("default") for name, spec in params.items()}
+
+    def instances(self, node, env):
+        """[(count, block, its arguments, the suffix of the last one's name)] of the instances a use of a block
+        makes, in order (``env``: the parameters of the block it is written in; None at the top level, where
+        nothing is substituted); [] when its ``repeat`` is not valid (the expansion reports that)."""
+        if env is not None:
+            node = {key: _substitute(value, env) if key in ("repeat", "args", "first") else value
+                    for key, value in node.items()}
+        count, args, first = node.get("repeat"), node.get("args") or {}, node.get("first") or {}
+        if count is not None and not (_is_int(count) and 1 <= count <= MAX_NODES):
+            return []
+        first_block = first.get("block", node["block"])
+        first_args = args | first.get("args", {}) if isinstance(first.get("args", {}), dict) else args
+        starts = (first_block, self.bind(first_block, first_args))
+        if count is None:
+            return [(1, *starts, "")]
+        rest = [(count - 1, node["block"], self.bind(node["block"], args), f".block{count}")] if count > 1 else []
+        return [(1, *starts, ".block1")] + rest
+
+    def counted_by(self, block_name):
+        """The parameters of a block that a ``repeat`` in it, or in the blocks it uses, depends on."""
+        found = self.counting.get(block_name)
+        if found is None:
+            found = set()
+            for node in self.blocks[block_name]["nodes"]:
+                if "block" not in node:
+                    continue
+                found.update(param for param, _ in _references(node.get("repeat"), ""))
+                first = node.get("first") if isinstance(node.get("first"), dict) else {}
+                for used, args in ((node["block"], node.get("args")), (first.get("block", node["block"]),
+                                                                        first.get("args"))):
+                    wanted = self.counted_by(used)
+                    for key, value in (args or {}).items() if isinstance(args, dict) else ():
+                        if key in wanted:
+                            found.update(param for param, _ in _references(value, ""))
+            self.counting[block_name] = found
+        return found
+
+    def cost(self, block_name, env):
+        import json
+
+        key = (block_name, json.dumps({name: env[name] for name in sorted(self.counted_by(block_name))}))
+        found = self.costs.get(key)
+        if found is None:
+            prefix = f"/blocks/{pointer([block_name])[1:]}/nodes"
+            found = self.costs[key] = self.scope(self.blocks[block_name]["nodes"], prefix, block_name, env)
+        return found
+
+    def links(self, block_name):
+        block = self.blocks[block_name]
+        return 1 + len(block.get("inputs") or []) + len(block["outputs"])
+
+    def scope(self, nodes, prefix_path, block_name, env):
+        """The _Cost of one instance of a node list: a block's (with ``env``), or the top level's."""
+        self.spent += 1 + len(nodes)
+        if self.spent > MAX_EXPANSION_WORK:
+            raise _TooCostly
+        dot = "." if block_name is not None else ""
+        made, work, longest, origin = 0, 0, "", ("", None, None, None)
+        for index, node in enumerate(nodes):
+            path = f"{prefix_path}/{index}"
+            at_node = ("", f"{path}/name", node["name"], block_name)
+            names = [(dot + node["name"], at_node)]
+            if "block" not in node:
+                made, work = made + 1, work + 1 + self.size(node)
+            groups = self.instances(node, env) if "block" in node else []
+            for count, used, used_env, last in groups:
+                inner = self.cost(used, used_env)
+                made, work = made + count * inner.nodes, work + count * (self.links(used) + inner.work)
+                instance = dot + node["name"] + last  # the longest-named instance of the group
+                names.append((instance + inner.longest, (instance + inner.origin[0], *inner.origin[1:])))
+                names += [(f"{instance}.{name}", at_node) for name in self.blocks[used].get("inputs") or []]
+            if groups and "repeat" in node:
+                names += [(f"{dot}{node['name']}.{name}", at_node) for name in self.blocks[groups[-1][1]]["outputs"]]
+            for name, where in names:
+                if len(name) > len(longest):
+                    longest, origin = name, where
+        return _Cost(made, work, longest, origin)
+
+    def crossing(self, nodes, prefix_path, block_name, env, instance, used):
+        """The location (error keywords) of the node or instance at which expanding ``nodes`` (in ``instance``,
+        after ``used`` = [nodes, work] were made) would pass a limit, found arithmetically."""
+        for index, node in enumerate(nodes):
+            path = f"{prefix_path}/{index}"
+            where = {"path": path, "node": node["name"], **({"block": block_name, "instance": instance}
+                                                              if block_name is not None else {})}
+            if "block" not in node:
+                used[0], used[1] = used[0] + 1, used[1] + 1 + self.size(node)
+                if _past(*used):
+                    return where
+            full = f"{instance}.{node['name']}" if instance else node["name"]
+            for number, (count, block, block_env, last) in enumerate(self.instances(node, env) if "block" in node
+                                                                    else []):
+                inner, links = self.cost(block, block_env), self.links(block)
+                each = (inner.nodes, links + inner.work)
+                if not _past(used[0] + count * each[0], used[1] + count * each[1]):
+                    used[0], used[1] = used[0] + count * each[0], used[1] + count * each[1]
+                    continue
+                k = min(_first_past(used[0], each[0], MAX_NODES), _first_past(used[1], each[1], MAX_EXPANSION_WORK))
+                used[0], used[1] = used[0] + (k - 1) * each[0], used[1] + (k - 1) * each[1] + links
+                if _past(*used):
+                    return where  # the instance itself (its links)
+                path_k = full if not last else f"{full}.block{k + number}"  # the second group starts at block2
+                return self.crossing(self.blocks[block]["nodes"], f"/blocks/{pointer([block])[1:]}/nodes", block,
+                                     block_env, path_k, used)
+        return {"path": prefix_path}
+
+
+def _past(nodes, work):
+    return nodes > MAX_NODES or work > MAX_EXPANSION_WORK
+
+
+def _first_past(used, each, limit):
+    """The first k >= 1 with used + k * each > limit (a large number when ``each`` is 0)."""
+    return (limit - used) // each + 1 if each else 2**64
+
+
+def _large(number):
+    return f"{number:,}" if number < 10**15 else f"about {float(number):.1e}"
+
+
 # -- expansion ---------------------------------------------------------------------------------------------
-
-class _Stop(Exception):
-    """The expansion went past a limit (the LimitError is in the errors)."""
-
 
 class _Expander:
     def __init__(self, blocks):
@@ -421,10 +600,8 @@ class _Expander:
         self.multi = {}  # name of an instance or chain with several outputs -> its outputs
         self.checks = []  # (order, list or node index to write into, position, name, error location); resolve_all
         self.errors = {}  # (path, message) -> error: each reported once, for its first instance
-        self.work = 0
-        self.count = 0  # nodes made (or refused) so far
         self.broken = set()  # names of instances and chains that could not be made (nothing reading them is reported)
-        self.memo = {}  # id(definition node) -> its keys with references / its size
+        self.memo = {}  # id(definition node) -> its keys with references
         self.validated = set()  # (id(definition node), substituted values) already checked against the op
         self.suggesters = {}  # block name (None: the top level) -> NameSuggester of its names
         self.top = []
@@ -432,29 +609,15 @@ class _Expander:
     def error(self, error):
         self.errors.setdefault((error.path, error.message), error)
 
-    def charge(self, amount, where, nodes=0):
-        """Count ``amount`` units of work and ``nodes`` more nodes; past a limit, a LimitError ends the expansion."""
-        self.work += amount
-        self.count += nodes
-        if self.count > MAX_NODES or self.work > MAX_EXPANSION_WORK:
-            what = (f"more than {MAX_NODES:,} nodes" if self.count > MAX_NODES else
-                    f"more than {MAX_EXPANSION_WORK:,} values and links")
-            limit = f"{MAX_NODES:,} nodes" if self.count > MAX_NODES else f"{MAX_EXPANSION_WORK:,}"
-            self.error(LimitError(f"the expanded graph has {what}; the limit is {limit}", **where))
-            raise _Stop
-
     def keys_of(self, node):
         found = self.memo.get(id(node))
         if found is None:
-            found = self.memo[id(node)] = (_substituted_keys(node), _size(node))
+            found = self.memo[id(node)] = _substituted_keys(node)
         return found
 
     def run(self, nodes):
         self.top = nodes
-        try:
-            items = self.scope(nodes, "/nodes", "", {}, None)
-        except _Stop:
-            return Expansion(None, errors=self.errors.values())
+        items = self.scope(nodes, "/nodes", "", {}, None)
         self.resolve_all()
         if self.errors:
             return Expansion(None, errors=self.errors.values())
@@ -473,10 +636,10 @@ class _Expander:
         return {"path": path, "node": node, **({"block": instance.block, "instance": instance.path} if instance else {})}
 
     def substituted(self, node, env, instance):
-        keys, size = self.keys_of(node)
+        keys = self.keys_of(node)
         if not keys or instance is None:
-            return node, size
-        return {key: (_substitute(value, env) if key in keys else value) for key, value in node.items()}, size
+            return node
+        return {key: (_substitute(value, env) if key in keys else value) for key, value in node.items()}
 
     def names(self, values, path, node, instance):
         """Node names from a list that references may have filled; a non-name is an error."""
@@ -491,10 +654,6 @@ class _Expander:
         if name in self.real or name in self.aliases:
             self.error(GraphError(f"name '{name}' is already used by {self.described(name)}", **where))
             return False
-        if len(name) > MAX_NAME_LENGTH:
-            self.error(LimitError(f"name '{name[:40]}...' is {len(name)} characters long; the limit is "
-                                  f"{MAX_NAME_LENGTH}", **where))
-            return False
         return True
 
     def described(self, name):
@@ -508,9 +667,8 @@ class _Expander:
     def op_node(self, node, path, prefix, env, instance):
         local = node["name"]
         full = prefix + local
-        expanded, size = self.substituted(node, env, instance)
+        expanded = self.substituted(node, env, instance)
         where = self.where(path, local, instance)
-        self.charge(1 + size, where, nodes=1)
         inputs = self.names(expanded.get("inputs", []), path, local, instance)
         if inputs is None:
             return None
@@ -532,7 +690,7 @@ class _Expander:
     def check_params(self, node, expanded, where):
         from graphnn.model.validate import describe, params_validator
 
-        keys, _ = self.keys_of(node)
+        keys = self.keys_of(node)
         key = (id(node), repr([expanded[k] for k in keys]))
         if key in self.validated:
             return
@@ -546,7 +704,7 @@ class _Expander:
         local = node["name"]
         full = prefix + local
         where = self.where(path, local, instance)
-        expanded, _ = self.substituted(node, env, instance)
+        expanded = self.substituted(node, env, instance)
         inputs = self.names(expanded.get("inputs", []), path, local, instance)
         count = expanded.get("repeat")
         if count is not None and not (_is_int(count) and 1 <= count <= MAX_NODES):
@@ -592,7 +750,6 @@ class _Expander:
         block = self.blocks[block_name]
         made = Instance(path, block_name, where["path"], parent, chain)
         inputs = block.get("inputs") or []
-        self.charge(1 + len(inputs) + len(block["outputs"]), where)
         env, made.broken = self.bind(block_name, block, args, where)
         made.broken = made.broken or bool(parent and parent.broken)
         made.inputs, made.outputs = [None] * len(inputs), [None] * len(block["outputs"])
@@ -638,7 +795,7 @@ class _Expander:
             trail.append(name)
             seen.add(name)
             name = target
-        found = cache[name] if name in cache else ((name, name, []) if name in self.real else (None, name, trail))
+        found = cache.get(name, (name, name, []) if name in self.real else (None, name, trail))
         for passed in trail:
             cache[passed] = found
         return found

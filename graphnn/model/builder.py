@@ -31,12 +31,11 @@ a default its default); it returns the name(s) of its output(s):
 import copy
 import inspect
 import sys
-from itertools import count
 from pathlib import Path
 
 from graphnn import ops
 from graphnn.model import load_model, model_from_dict
-from graphnn.model.names import unique_name
+from graphnn.model.names import Numbering
 from graphnn.model.schema import FORMAT
 from graphnn.model.writer import dumps
 
@@ -72,6 +71,7 @@ class Graph:
         self.schema = None  # the "$schema" a file carries for editors
         self.blocks = {}
         self.nodes = []
+        self._numbering = Numbering()  # automatic names, in time linear in the nodes
         self.train = None
         self.test = None
 
@@ -81,8 +81,7 @@ class Graph:
     def node(self, op, inputs=(), name=None, **params):
         """Add a node of any registered op; returns its name (``op`` + a number when not given)."""
         if name is None:  # op1, op2, ...: numbered from one more than the nodes of this op so far
-            first = sum(node.get("op") == op for node in self.nodes) + 1
-            name = unique_name(op, {node["name"] for node in self.nodes}, map(str, count(first)))
+            name = self._numbering.name(self.nodes, ("op", op), op)
         node = {"name": name, "op": op}
         if inputs:
             node["inputs"] = list(inputs)
@@ -171,8 +170,7 @@ class Graph:
         Returns the node's name (the block's name + a number when not given)."""
         block = block.name if isinstance(block, Block) else block
         if name is None:
-            name = unique_name(block, {node["name"] for node in self.nodes},
-                               map(str, count(sum(node.get("block") == block for node in self.nodes) + 1)))
+            name = self._numbering.name(self.nodes, ("block", block), block)
         node = {"name": name, "block": block}
         if doc is not None:
             node["doc"] = doc

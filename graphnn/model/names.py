@@ -2,9 +2,11 @@
 name that nothing has taken yet.
 
     unique_name("fc1", {"fc1"})                         -> "fc1_2"
-    unique_name("fc", {"fc1"}, map(str, count(1)))      -> "fc2"    (the builder's automatic names)
+    unique_name("fc", {"fc1"}, map(str, count(1)))      -> "fc2"
+    Numbering().name(nodes, ("op", "fc"), "fc")         -> "fc3" for nodes fc1, fc3 (the builder's automatic names)
 """
 
+from collections import Counter
 from itertools import count
 
 
@@ -28,3 +30,29 @@ def unique_name(base, taken, suffixes=None, limit=None, numbers=None):
             if numbers is not None and suffixes is None:
                 numbers[(base, limit)] = number
             return name
+
+
+class Numbering:
+    """The graph builder's automatic names: ``base`` + the first number, from one more than the nodes of
+    that kind so far, that no node's name has taken. ``name(nodes, kind, base)`` follows the list of nodes
+    (dicts with "name" and "op" or "block"; kinds ("op", op) and ("block", block)) as it grows, so n names
+    cost O(n) in all, not O(n) each: only new nodes are read, and each kind's numbering resumes where its
+    last name was found (the numbers before it are taken, and names are only added). A list replaced or
+    shortened is read again."""
+
+    def __init__(self):
+        self.nodes, self.read, self.taken, self.kinds, self.resume = None, 0, set(), Counter(), {}
+
+    def name(self, nodes, kind, base):
+        if nodes is not self.nodes or len(nodes) < self.read:
+            self.__init__()
+            self.nodes = nodes
+        for node in nodes[self.read:]:
+            self.taken.add(node.get("name"))
+            self.kinds.update([("op", node["op"])] if "op" in node else [("block", node.get("block"))])
+        self.read = len(nodes)
+        number = max(self.kinds[kind] + 1, self.resume.get(kind, 1))
+        while f"{base}{number}" in self.taken:
+            number += 1
+        self.resume[kind] = number  # taken once the node is added (it may still be refused)
+        return f"{base}{number}"
