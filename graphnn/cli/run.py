@@ -33,7 +33,7 @@ from graphnn.cli.options import model_argument
               help="Write a snapshot every this many iterations (one is also written at the end and on Ctrl-C).")
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
               help="Continue the run in RUN_DIR from its snapshot (same model file and settings).")
-@click.option("--overwrite", is_flag=True,
+@click.option("--force", "--overwrite", "overwrite", is_flag=True,
               help="Start a new run in a folder that holds another run's results or snapshot, replacing them.")
 @click.option("--weights", type=click.Path(exists=True), metavar="BUNDLE|RUN_DIR",
               help="Fine-tune: start from this bundle's weights, matched by node name (others initialised).")
@@ -50,8 +50,10 @@ def command(ctx, model_path, out, resume, distributed, weights, ignore_mismatch,
     then tests and writes the folder).
 
     A new run refuses a folder holding another run's results or snapshot (exit 2): --resume it, choose
-    another --out, or pass --overwrite. When the folder cannot be written (disk full, read-only), the run
-    stops with exit 1 and one line saying where the trained state was kept and how to resume from it.
+    another --out, or pass --force (--overwrite). A folder that another run is training into now is
+    refused (exit 2), even with --force or --resume. When the folder cannot be written (disk full,
+    read-only), the run stops with exit 1 and one line saying where the trained state was kept and how to
+    resume from it.
     """
     from graphnn.train.mpilaunch import launched_size, share_cores
 
@@ -64,7 +66,7 @@ def command(ctx, model_path, out, resume, distributed, weights, ignore_mismatch,
     start = (weights, ignore_mismatch)
     overwrite = overrides.pop("overwrite")
     if resume and overwrite:
-        raise click.UsageError("--resume continues the run in its folder; --overwrite starts a new one")
+        raise click.UsageError("--resume continues the run in its folder; --force starts a new one")
     ranks = launched_size()
     if not distributed and ranks == 1:
         return train(ctx, model_path, out, resume, None, overrides, start, overwrite)

@@ -18,6 +18,8 @@ stops it at the end of the iteration with a snapshot and raises signals.Interrup
 being finite raises TrainingError. Every rank trains; rank 0 alone writes the folder and reports.
 """
 
+import os
+
 import numpy as np
 
 from graphnn.datasets.split import load_data
@@ -120,7 +122,16 @@ class Run:
     def train(self, log=None, callbacks=()):
         """Train to the last iteration, test, and write the run folder; returns the summary (None on ranks
         other than 0). ``log(record)`` hears every metrics record as it is written (on rank 0);
-        ``callbacks`` join the run's own for this training (e.g. the progress bar, graphnn/train/progress.py)."""
+        ``callbacks`` join the run's own for this training (e.g. the progress bar, graphnn/train/progress.py).
+        The folder is locked while it trains: a second run into it at the same time is refused (FolderInUse)."""
+        lock = lock_folder(self.folder) if self.leader else None
+        try:
+            return self._train(log, callbacks)
+        finally:
+            if lock is not None:
+                os.close(lock)  # the lock goes with the descriptor (and with the process, however it ends)
+
+    def _train(self, log, callbacks):
         from graphnn.train.callbacks import Epochs
 
         trainer, folder, strategy = self.trainer, self.folder, self.trainer.strategy
@@ -198,3 +209,29 @@ class Run:
         if signum is not None:
             done = self.world is not None or checkpoint.last == trainer.iteration  # rank 0 wrote it at the end
             raise Interrupted(signum, trainer.iteration, snapshots.snapshot_path(folder) if done else None)
+
+
+def lock_folder(folder):
+    """A descriptor of ``folder`` (made if need be) holding an exclusive flock on it (no lock file is left
+    behind; os.close releases it); FolderInUse when another run holds it. Without fcntl (Windows) nothing
+    is locked: None."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    from pathlib import Path
+
+    from graphnn.train.rundir import FolderInUse
+
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as error:
+        raise WriteError(f"cannot write {folder}: {error.strerror or error}; nothing was trained yet") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        raise FolderInUse("another graphnn run is training into this folder now; wait for it to end, or choose "
+                          "another --out", file=str(folder)) from None
+    return descriptor

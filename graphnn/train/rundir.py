@@ -13,7 +13,7 @@ Every JSON document here goes through one rule (graphnn/io/jsonsafe.py): a NaN o
 written as null with a ``"non_finite"`` note, so a test loss that overflowed never loses the trained model.
 
 A run folder belongs to one run. A new run refuses a folder that holds another run's results or snapshot
-(``claim``: exit 2, saying to resume it, write elsewhere or pass ``--overwrite``). When the folder cannot be
+(``claim``: exit 2, saying to resume it, write elsewhere or pass ``--force``/``--overwrite``). When the folder cannot be
 written (disk full, read-only, a folder where a file goes), the run stops with a WriteError (exit 1) that
 says what was kept: the folder's own snapshot when it holds the trained state, else a rescue folder
 (``rescue``: a snapshot and the metrics in a new folder under the temporary directory) to resume from.
@@ -39,7 +39,8 @@ RESULTS = ("snapshot.gnn", "model.gnn", "metrics.jsonl", "summary.json")
 
 class FolderInUse(InputError):
     """The output folder holds another run's results or snapshot. Fix: ``--resume FOLDER`` to continue that
-    run, another ``--out``, or ``--overwrite`` (``Run.overwrite = True``) to replace it."""
+    run, another ``--out``, or ``--force``/``--overwrite`` (``Run.overwrite = True``) to replace it. A folder
+    another run is training into now is refused too (graphnn/train/run.py ``lock_folder``)."""
 
 
 def claim(folder, overwrite=False):
@@ -50,7 +51,7 @@ def claim(folder, overwrite=False):
     if found and not overwrite:
         what = "a snapshot to resume from" if "snapshot.gnn" in found else "another run's results"
         raise FolderInUse(f"already holds {what} ({', '.join(found)}); continue it with --resume {folder}, "
-                          f"choose another --out, or pass --overwrite to replace it", file=str(folder))
+                          f"choose another --out, or pass --force (--overwrite) to replace it", file=str(folder))
     path = folder / "snapshot.gnn"
     if overwrite and os.path.lexists(path):
         try:
