@@ -21,7 +21,8 @@ axes it was repeated along.
 ONNX: Add, Sub, Mul, Div, Max, Min, Pow; a computed operand of fewer axes is first Unsqueezed after the
 batch (ONNX aligns whole tensors, batch included), the constant is an initializer. Imported from Add,
 Sub, Mul, Div, Pow, Max, Min (a MatMul's bias Add still becomes the fc's bias, before this): two
-computed inputs of one shape give ``add`` / ``multiply`` as before, anything else ``binary``.
+computed inputs of one shape give ``add`` / ``multiply`` as before, a Max of computed inputs of one shape
+``maximum``, anything else ``binary``.
 """
 
 import math
@@ -170,6 +171,10 @@ class Binary(Op):
         constant_at = [index for index in range(len(node.input)) if importer.is_constant(node, index)]
         constants = [np.asarray(importer.constant(node, index)) for index in constant_at]
         sources = [importer.tensor(node, index) for index in range(len(node.input)) if index not in constant_at]
+        if function == "max" and not constants and len(sources) > 1 and \
+                len({importer.shapes[source] for source in sources}) == 1:
+            importer.add(node, "maximum", sources)  # computed inputs of one shape: one node (graphnn/ops/merge.py)
+            return
         if len(node.input) != 2:  # Max or Min of one or several: the constants folded into one, the rest chained
             if len(constants) > 1:
                 constants = [FORWARD[function].reduce(np.broadcast_arrays(*constants))]

@@ -1,10 +1,14 @@
-"""Merges: several inputs in, one out.
+"""Merges: several inputs in, one out (Caffe's Eltwise SUM is ``add``, PROD ``multiply`` (multiply.py), MAX
+``maximum``; its Concat is ``concat``).
 
-- ``add``:    y = x_1 + ... + x_k, all of one shape;            dx_i = dy
-- ``concat``: y = [x_1, ..., x_k] joined along ``axis`` (the batch is axis 0; the rest must agree);
-              dx_i = the slice of dy that x_i filled
+- ``add``:     y = x_1 + ... + x_k, all of one shape;            dx_i = dy
+               with ``coeff`` [c_1, ..., c_k] (Caffe's): y = c_1 x_1 + ... + c_k x_k;  dx_i = c_i dy
+- ``maximum``: y = max(x_1, ..., x_k) element-wise, all of one shape; dx_i = dy where x_i is the first
+               input reaching the maximum, else 0 (Caffe's Eltwise MAX: ties go to the earliest input)
+- ``concat``:  y = [x_1, ..., x_k] joined along ``axis`` (the batch is axis 0; the rest must agree);
+               dx_i = the slice of dy that x_i filled
 
-ONNX: Add (two inputs) or Sum; Concat(axis).
+ONNX: Add (two inputs) or Sum, after a Mul by each coefficient; Max; Concat(axis).
 """
 
 import math
@@ -30,25 +34,80 @@ def equal_shapes(op_name, in_shapes):
 class Add(Op):
     name = "add"
     n_inputs = (2, None)
-    examples = ({"params": {}, "inputs": [(3,), (3,)]}, {"params": {}, "inputs": [(2, 2), (2, 2), (2, 2)]})
+    params_schema = object_schema({
+        "coeff": {"type": "array", "items": {"type": "number"}, "minItems": 2,
+                  "description": "One coefficient per input: y = sum c_i x_i (Caffe's Eltwise SUM coeff); "
+                                 "absent: all 1."},
+    })
+    examples = ({"params": {}, "inputs": [(3,), (3,)]}, {"params": {}, "inputs": [(2, 2), (2, 2), (2, 2)]},
+                {"params": {"coeff": [1.0, -1.0]}, "inputs": [(3,), (3,)]},
+                {"params": {"coeff": [0.5, 2.0, -3.0]}, "inputs": [(2, 2), (2, 2), (2, 2)]})
 
     def infer_shape(self, in_shapes):
+        coeff = self.params.get("coeff")
+        if coeff is not None and len(coeff) != len(in_shapes):
+            raise ShapeError(f"coeff {coeff} has {len(coeff)} entries for {len(in_shapes)} inputs; give one per input")
         return equal_shapes("add", in_shapes)
 
     def forward(self, weights, xs, ctx):
-        y = xs[0] + xs[1]
-        for x in xs[2:]:
-            y += x
+        coeff = self.params.get("coeff")
+        if coeff is None:
+            y = xs[0] + xs[1]
+            for x in xs[2:]:
+                y += x
+            return y, None
+        y = xs[0] * coeff[0]
+        for c, x in zip(coeff[1:], xs[1:]):
+            y += c * x
         return y, None
 
     def backward(self, weights, cache, dy, needs, grads):
-        return [dy if need else None for need in needs]
+        coeff = self.params.get("coeff")
+        if coeff is None:
+            return [dy if need else None for need in needs]
+        return [dy * c if need else None for c, need in zip(coeff, needs)]
+
+    def flops(self):
+        scaled = len(self.in_shapes) if "coeff" in self.params else 0
+        return (len(self.in_shapes) - 1 + scaled) * math.prod(self.out_shape)
+
+    def export_onnx(self, emit, step):
+        inputs = list(step.inputs)
+        if "coeff" in self.params:
+            for index, (source, c) in enumerate(zip(step.inputs, self.params["coeff"])):
+                factor = emit.constant(f"{step.name}.coeff{index}", np.asarray(c, np.float32))
+                inputs[index] = emit.fresh(f"{step.name}.scaled{index}")
+                emit.node("Mul", [source, factor], inputs[index], inputs[index])
+        emit.node("Add" if len(inputs) == 2 else "Sum", inputs, step.name, step.name)
+
+
+@register
+class Maximum(Op):
+    name = "maximum"
+    n_inputs = (2, None)
+    examples = ({"params": {}, "inputs": [(3,), (3,)]}, {"params": {}, "inputs": [(2, 2), (2, 2), (2, 2)]})
+
+    def infer_shape(self, in_shapes):
+        return equal_shapes("maximum", in_shapes)
+
+    def forward(self, weights, xs, ctx):
+        y = xs[0].copy()
+        winner = np.zeros(y.shape, np.intp)  # the first input reaching the maximum, per element
+        for index, x in enumerate(xs[1:], start=1):
+            larger = x > y
+            np.copyto(y, x, where=larger)
+            winner[larger] = index
+        return y, winner
+
+    def backward(self, weights, cache, dy, needs, grads):
+        return [np.where(cache == index, dy, 0).astype(dy.dtype, copy=False) if need else None
+                for index, need in enumerate(needs)]
 
     def flops(self):
         return (len(self.in_shapes) - 1) * math.prod(self.out_shape)
 
     def export_onnx(self, emit, step):
-        emit.node("Add" if len(step.inputs) == 2 else "Sum", step.inputs, step.name, step.name)
+        emit.node("Max", step.inputs, step.name, step.name)
 
 
 @register

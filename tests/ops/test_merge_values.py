@@ -83,3 +83,52 @@ def test_merges_match_torch(op):
     np.testing.assert_array_equal(out.values["merged"], ty.detach().numpy())
     np.testing.assert_allclose(out.input_grads["a"], ta.grad.numpy(), rtol=1e-15)
     np.testing.assert_allclose(out.input_grads["b"], tb.grad.numpy(), rtol=1e-15)
+
+
+def test_add_with_coefficients_scales_each_input_and_its_gradient():
+    t = np.zeros((2, 3))
+    out = merge("add", {"a": A, "b": B, "c": C}, t, coeff=[1.0, -1.0, 0.5])
+    y = A - B + 0.5 * C
+    np.testing.assert_allclose(out.values["merged"], y, rtol=1e-15)
+    dy = (y - t) / 2
+    for name, c in zip("abc", (1.0, -1.0, 0.5)):
+        np.testing.assert_allclose(out.input_grads[name], c * dy, rtol=1e-15)
+
+
+def test_maximum_routes_the_gradient_to_the_first_input_reaching_the_maximum():
+    a = np.array([[1.0, 2.0, 0.5], [3.0, 0.0, -1.0]])
+    b = np.array([[1.0, 5.0, 0.5], [-1.0, 0.0, 4.0]])  # ties with a at (0, 0), (0, 2), (1, 1): a wins
+    c = np.array([[0.0, 5.0, 2.0], [2.0, -2.0, 0.25]])  # ties with b at (0, 1): b wins
+    t = np.zeros((2, 3))
+    out = merge("maximum", {"a": a, "b": b, "c": c}, t)
+    y = np.maximum(np.maximum(a, b), c)
+    np.testing.assert_array_equal(out.values["merged"], y)
+    dy = y / 2
+    winners = {"a": [[1, 0, 0], [1, 1, 0]], "b": [[0, 1, 0], [0, 0, 1]], "c": [[0, 0, 1], [0, 0, 0]]}
+    for name, mask in winners.items():
+        np.testing.assert_array_equal(out.input_grads[name], dy * np.array(mask))
+
+
+def test_maximum_and_weighted_add_match_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(2)
+    xs = {name: rng.normal(size=(2, 3)) for name in "abc"}
+    t = rng.normal(size=(2, 3))
+    for op, params in (("maximum", {}), ("add", {"coeff": [2.0, -0.5, 1.5]})):
+        out = merge(op, xs, t, **params)
+        tx = {name: torch.tensor(x, requires_grad=True) for name, x in xs.items()}
+        if op == "maximum":
+            y = torch.maximum(torch.maximum(tx["a"], tx["b"]), tx["c"])
+        else:
+            y = 2.0 * tx["a"] - 0.5 * tx["b"] + 1.5 * tx["c"]
+        (((y - torch.tensor(t)) ** 2).sum() / 4).backward()
+        np.testing.assert_allclose(out.values["merged"], y.detach().numpy(), rtol=1e-15)
+        for name in xs:
+            np.testing.assert_allclose(out.input_grads[name], tx[name].grad.numpy(), rtol=1e-14)
+
+
+def test_coeff_must_have_one_entry_per_input():
+    from graphnn.errors import GraphnnError
+
+    with pytest.raises(GraphnnError, match=r"coeff \[1.0, 2.0, 3.0\] has 3 entries for 2 inputs"):
+        merge("add", {"a": A, "b": B}, np.zeros((2, 3)), coeff=[1.0, 2.0, 3.0])
