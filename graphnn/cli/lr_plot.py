@@ -59,4 +59,4 @@ def command(source, output, force, iterations, epochs, batch_size, lr, data_dir)
     by_iteration = dict(points)
     for it in shown:
         rate = by_iteration[it] if it in by_iteration else checked_learning_rate(settings, it)
-        click.echo(f"  iteration {it:>{len(str(last))}}: {rate:.6g}")
+        click.echo(f"  iteration {it:>{len(f'{last:,}')},}: {rate:.4g}")  # as the first line rounds them

@@ -84,6 +84,7 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False), o
     ``start``: (--weights, --ignore-mismatch)."""
     from graphnn.errors import WriteError
     from graphnn.model import load_model
+    from graphnn.model.summary import count, seconds
     from graphnn.train.progress import Progress, test_metrics
     from graphnn.train.run import Run
     from graphnn.train.signals import Interrupted
@@ -126,11 +127,11 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False), o
     if not run.leader:
         return
     train = summary["train"]
-    line = f"trained {model.name}: {train['iterations']} iterations in {train['seconds']:.1f} s " \
+    line = f"trained {model.name}: {count(train['iterations'])} iterations in {seconds(train['seconds'])} " \
            f"({train['samples_per_s']:,.0f} samples/s)"
     if summary["test"]:
         test = summary["test"]
-        line += f"; test {test_metrics(test)} on {test['samples']} samples"
+        line += f"; test {test_metrics(test)} on {count(test['samples'])} samples"
     click.echo(line)
     click.echo(f"wrote {folder}/model.gnn, metrics.jsonl, summary.json, loss.svg")
     if summary["test"] and not all(math.isfinite(summary["test"][key]) for key in ("loss", "accuracy")

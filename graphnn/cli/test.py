@@ -60,10 +60,10 @@ def command(bundle_path, data, data_dir, batch_size, output, as_json):
         if as_json:
             return click.echo(json.dumps({"model": model.name, **metrics}, indent=1))
         click.echo(f"{model.name}: test {test_metrics({**metrics, **metrics['metrics']})} "
-                   f"on {metrics['samples']} samples")
+                   f"on {metrics['samples']:,} samples")
     else:
         metrics = accuracy(network, split, size, output=output)
         if as_json:
             return click.echo(json.dumps({"model": model.name, **metrics}, indent=1))
-        click.echo(f"{model.name}: test accuracy {metrics['accuracy']:.4f} on {metrics['samples']} samples "
+        click.echo(f"{model.name}: test accuracy {metrics['accuracy']:.4f} on {metrics['samples']:,} samples "
                    f"(the largest score of '{metrics['output']}'{'; no loss node' * (not model.plan.losses)})")

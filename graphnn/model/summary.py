@@ -1,6 +1,8 @@
 """A model's summary table: one row per node (name, op, inputs, output shape, parameters, forward FLOPs per
 sample) and a totals row. ``graphnn check`` prints it, and so do ``Model.summary()`` and the Model's
-notebook view (graphnn/api.py).
+notebook view (graphnn/api.py). Counts are written whole with thousands separated (``count``), durations to
+three significant digits (``seconds``), metrics to four decimals: the same in every summary line of the
+command line (``graphnn run``, ``test``); the JSON outputs keep full precision.
 
     print(format_table(summary_table(model)))
 
@@ -79,6 +81,17 @@ def block_table(model):
     rows += [(name, f"{n:,}", f"{nodes:,}", f"{params:,}", f"{flops:,}")
              for name, (n, nodes, params, flops) in found.items()]
     return rows
+
+
+def seconds(value):
+    """A duration for reading, as every summary line writes it: three significant digits under 100 s
+    ("0.0213 s", "11.8 s"), whole seconds with thousands separated above ("4,342 s")."""
+    return f"{value:.3g} s" if value < 100 else f"{value:,.0f} s"
+
+
+def count(value):
+    """A count for reading (samples, parameters, iterations): every digit, thousands separated ("10,000")."""
+    return f"{value:,}"
 
 
 NUMERIC = (4, 5)  # the columns aligned right
