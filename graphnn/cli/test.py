@@ -6,11 +6,21 @@ import click
 def data_spec(text):
     """A data section for ``--data``: DATASET[:SPLIT] (a named dataset; split test by default) or a path
     (a file or folder, its test split)."""
+    import difflib
+    from pathlib import Path
+
     from graphnn.datasets import DATASETS
+    from graphnn.errors import DataError
 
     name, _, split = text.partition(":")
     if name in DATASETS:
+        if split not in ("", "train", "test"):
+            raise DataError(f"no split {split!r} of {name}; its splits are train and test", file=text)
         return {"dataset": name, "split": split or "test"}
+    if not Path(text).exists():
+        close = difflib.get_close_matches(name, list(DATASETS), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise DataError(f"neither a dataset ({', '.join(DATASETS)}) nor a file or folder{hint}", file=text)
     return {"path": text, "split": "test"}
 
 

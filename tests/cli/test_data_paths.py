@@ -6,7 +6,7 @@ import json
 import shutil
 
 from graphnn.train.run import Run
-from tests.helpers import assert_one_line_error, cli, model_document, write_data
+from tests.helpers import ROOT, assert_one_line_error, cli, model_document, write_data
 
 
 def model_beside_its_data(tmp_path, data_name="data.npz"):
@@ -53,3 +53,16 @@ def test_test_names_the_bundle_when_its_data_is_gone(tmp_path):
     shutil.move(tmp_path / "models" / "data.npz", tmp_path / "moved.npz")
     bundle = tmp_path / "run" / "model.gnn"
     assert_one_line_error(cli("test", bundle), bundle, "/model/test/data/path", "models/data.npz")
+
+
+def test_test_data_names_an_unknown_dataset_or_split_in_one_line(tmp_path):
+    import graphnn
+
+    bundle = tmp_path / "m.gnn"
+    graphnn.load_model(ROOT / "models" / "mlp784.json").save(bundle)
+    unknown = "neither a dataset (mnist, fashion-mnist) nor a file or folder (did you mean 'mnist'?)"
+    for data, said in (("mnistt", unknown),
+                       ("foo:test", "neither a dataset"), ("mnist:val", "no split 'val' of mnist")):
+        result = cli("test", bundle, "--data", data)
+        assert result.returncode == 2 and said in result.stderr, result.stderr
+        assert_one_line_error(result)
