@@ -28,7 +28,8 @@ shape; a difference is an error naming the node.
     Add, Sum (computed inputs, equal shapes)      add (Sum with constants: through the op importing Add)
     Concat(axis), Flatten, Reshape                concat, flatten, reshape (batch kept: 0, -1 or N first)
     GlobalAveragePool [+ Flatten]                 global_avgpool [+ reshape to (C, 1, 1)]; 1-D, 3-D: reduce
-    BatchNormalization (inference)                batchnorm (running statistics as state)
+    BatchNormalization (inference)                batchnorm (running statistics as state); with mean 0, var 1
+                                                  and epsilon 0 (graphnn's scale exports so): scale
     Cast, CastLike to a float type                activation identity (graphnn computes in floats)
     Expand, Gather, Tile of a computed tensor     binary mul by ones; slices (+ concat, reshape); concat
     Constant                                      a constant (weights, shapes, ratios)
@@ -867,6 +868,10 @@ class _Importer:
             self.fail("training_mode=1; graphnn imports inference graphs", node)
         x = self.tensor(node, 0)
         gamma, beta, mean, var = (self.constant(node, i) for i in range(1, 5))
+        if float(a.get("epsilon", 1e-5)) == 0 and not np.any(mean) and np.all(var == 1):
+            # normalising by nothing: a per-channel scale and bias (graphnn's scale exports so)
+            self.add(node, "scale", [x], {"W": gamma.reshape(-1), "b": beta.reshape(-1)}, bias=True)
+            return
         self.add(node, "batchnorm", [x], {"gamma": gamma, "beta": beta},
                  {"running_mean": mean, "running_var": var}, epsilon=float(a.get("epsilon", 1e-5)),
                  momentum=float(a.get("momentum", 0.9)))

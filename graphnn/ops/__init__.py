@@ -17,6 +17,7 @@ from graphnn.ops import (  # noqa: F401  (registers ops)
     pad,
     pool,
     prelu,
+    scale,
     reduce,
     reshape,
 )
