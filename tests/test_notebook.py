@@ -15,8 +15,8 @@ TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.ipynb"
 
 
 @pytest.fixture(scope="module")
-def outputs(mnist_dir, tmp_path_factory):
-    """The execute_result data of every code cell of the executed tutorial."""
+def executed(mnist_dir, tmp_path_factory):
+    """The tutorial, executed (its cells hold their outputs)."""
     notebook = nbformat.read(TUTORIAL, as_version=4)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRAPHNN_DATA", str(mnist_dir))  # the kernel inherits the environment
@@ -25,7 +25,32 @@ def outputs(mnist_dir, tmp_path_factory):
     produced = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     errors = [output for output in produced if output.output_type == "error"]
     assert not errors, errors[0].get("evalue")
-    return [output.get("data", {}) for output in produced if output.output_type == "execute_result"]
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def outputs(executed):
+    """The execute_result data of every code cell of the executed tutorial."""
+    return [output.get("data", {}) for cell in executed.cells if cell.cell_type == "code"
+            for output in cell.outputs if output.output_type == "execute_result"]
+
+
+def test_the_fit_shows_one_progress_bar_updated_in_place(executed):
+    """verbose=1 in a kernel: the bar is one display output, updated (nbclient applies the kernel's
+    update_display_data), ending at the last iteration with its rate and ETA; no plain lines besides."""
+    cell = next(cell for cell in executed.cells if "model.fit(x_train" in cell.source)
+    bars = [output for output in cell.outputs if output.output_type == "display_data"]
+    assert len(bars) == 1, cell.outputs
+    text = bars[0].data["text/plain"]
+    # 5,400 training samples in batches of 100, 3 epochs: 162 iterations, unless early stopping ended it sooner
+    last = int(text.split("iteration ")[1].split("/")[0])
+    assert text.startswith("[") and f"iteration {last}/162" in text and last % 54 == 0, text
+    assert "samples/s (" in text and "ETA 0:00" in text and "accuracy" in text
+    assert not [output for output in cell.outputs if output.output_type == "stream" and "iteration" in output.text]
+
+
+def test_a_model_without_a_train_section_fits_with_kerass_defaults(outputs):
+    assert any(item.get("text/plain", "").startswith("([188], [0.001])") for item in outputs)  # ceil(6000 / 32)
 
 
 def test_tutorial_runs_in_a_kernel(outputs):

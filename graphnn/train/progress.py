@@ -9,7 +9,9 @@ seconds (0.5: at least once a second, whatever the run's ``display_interval``)::
 The loss and accuracy are the averages since the last redraw; samples/s is the rate since the last redraw
 ("recent"), or from the start ("average") on the first one; the ETA is the rest at the average rate.
 Test lines are printed below the bar, which stays: the last training line and every test line remain on
-the screen. Piped to a file or another program, the output is plain lines: one per display interval
+the screen. In a Jupyter notebook (``Model.fit`` there) the same bar is one output updated in place at the
+same pace (an IPython display handle), and each test line is printed below it, the bar going on in a new
+output after it. Piped to a file or another program, the output is plain lines: one per display interval
 (one per metrics record), and each test line.
 
 ``Progress`` is both a run's ``log`` (it hears the metrics records) and a callback (graphnn/train/callbacks.py:
@@ -20,6 +22,14 @@ import sys
 import time
 
 from graphnn.train.callbacks import Callback
+
+
+def _in_notebook():
+    """Whether this process is a Jupyter kernel (IPython's shell with a kernel), where the display is
+    updated in place rather than redrawn with carriage returns."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return getattr(shell, "kernel", None) is not None
 
 
 def _duration(seconds):
@@ -46,10 +56,12 @@ class Progress(Callback):
 
     redraw = 0.5  # seconds between redraws on a terminal
 
-    def __init__(self, total, batch_size, stream=None, samples_per_epoch=None, tty=None):
+    def __init__(self, total, batch_size, stream=None, samples_per_epoch=None, tty=None, notebook=None):
         self.total, self.batch_size = total, batch_size
         self.stream = stream if stream is not None else sys.stderr
-        self.tty = self.stream.isatty() if tty is None else tty
+        self.notebook = _in_notebook() if notebook is None and tty is None else bool(notebook)
+        self.tty = self.notebook or (self.stream.isatty() if tty is None else tty)  # a bar, redrawn
+        self.handle = None  # the notebook output the bar is drawn in
         self.samples_per_epoch = samples_per_epoch
         self.drawn = None  # (time, iteration) of the last redraw
         self.open = False  # a bar is on the current line, without its newline
@@ -90,10 +102,21 @@ class Progress(Callback):
         text = (f"[{'#' * filled}{'.' * (30 - filled)}] iteration {trainer.iteration}/{self.total}  "
                 f"epoch {epoch:.2f}  loss {loss_sum / count:.4f}  {accuracy}"
                 f"{rate:,.0f} samples/s ({kind})  ETA {_duration(left)}")
+        if self.notebook:
+            self._draw_in_notebook(text)
+            return
         self._write("\r\033[K" + text)
         self.open = True
         if last:
             self.end_line()
+
+    def _draw_in_notebook(self, text):
+        from IPython.display import display
+
+        if self.handle is None:
+            self.handle = display({"text/plain": text}, raw=True, display_id=True)
+        else:
+            self.handle.update({"text/plain": text}, raw=True)
 
     # the log: every metrics record
     def __call__(self, record):
@@ -111,7 +134,8 @@ class Progress(Callback):
                     f"ETA {_duration(left)}\n")
 
     def end_line(self):
-        """Keep the bar: end its line."""
+        """Keep the bar: end its line (in a notebook, a later bar is a new output)."""
+        self.handle = None
         if self.open:
             self._write("\n")
             self.open = False
