@@ -270,7 +270,9 @@ class CSVLogger(Callback):
         self._fields = None  # the columns, once the first row is written
 
     def _open(self, mode):
-        self._file = open(self.path, mode, newline="", encoding="utf-8")  # noqa: SIM115 (closed at the end)
+        from graphnn.io.inside import open_for_writing
+
+        self._file = open_for_writing(self.path, mode, newline="", encoding="utf-8")  # a link there: replaced
         self._writer = csv.DictWriter(self._file, self._fields)
 
     def on_epoch_end(self, epoch, logs):
@@ -313,12 +315,14 @@ class CSVLogger(Callback):
 def from_model(model, folder):
     """The callbacks of ``model``'s train section (``"callbacks": [{"type": "early_stopping", ...}]``, declared
     in graphnn/model/schema.py), their paths taken from the run ``folder``."""
+    from graphnn.io.inside import inside
+
     made = []
-    for spec in (model.train or {}).get("callbacks", ()):
+    for index, spec in enumerate((model.train or {}).get("callbacks", ())):
         spec = dict(spec)
         kind = _FROM_FILE[spec.pop("type")]
-        if "path" in spec:
-            spec["path"] = str(Path(folder) / spec["path"])
+        if "path" in spec:  # relative, no '..', only {epoch} (graphnn/io/inside.py)
+            spec["path"] = str(inside(folder, spec["path"], file=model.file, path=f"/train/callbacks/{index}/path"))
         made.append(kind(**spec))
     return made
 

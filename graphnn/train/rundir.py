@@ -29,6 +29,7 @@ from graphnn.datasets.split import rebased
 from graphnn.errors import GraphnnError, InputError, WriteError
 from graphnn.io.atomic import write_atomic
 from graphnn.io.bundle import Bundle, save_bundle
+from graphnn.io.inside import open_for_writing
 from graphnn.io.jsonsafe import dumps, noted
 from graphnn.io.regular import require_regular_file
 from graphnn.model import jsontext
@@ -90,7 +91,7 @@ class RunDirectory:
             if keep is not None:  # replaced atomically, so a kill now cannot lose the records the snapshot counts
                 lines, self.records = self._kept_lines(path, keep)
                 write_atomic(path, "".join(line + "\n" for line in lines).encode())
-            self._metrics = open(path, "a" if keep is not None else "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+            self._metrics = open_for_writing(path, "a" if keep is not None else "w", encoding="utf-8")  # a link: replaced
         except OSError as error:
             raise _write_error(path, error, nothing) from None
 

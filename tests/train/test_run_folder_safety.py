@@ -141,13 +141,13 @@ def break_writes(monkeypatch, place, code, after):
     """Make the run's writes to ``place`` fail with ``code``: the metrics file after ``after`` lines, the
     snapshot after ``after`` snapshots, model.gnn, summary.json or loss.svg."""
     if place == "metrics":
-        real_open = open
+        real_open = rundir.open_for_writing
 
-        def failing_open(path, mode="r", **options):
+        def failing_open(path, mode, **options):
             handle = real_open(path, mode, **options)
             return FailingFile(handle, after, code) if str(path).endswith("metrics.jsonl") else handle
 
-        monkeypatch.setattr(rundir, "open", failing_open, raising=False)
+        monkeypatch.setattr(rundir, "open_for_writing", failing_open)
     elif place == "snapshot":
         real, count = snapshots.save_bundle, [0]
 
