@@ -10,15 +10,21 @@ independent convolutions) and o = floor((L + pad_begin + pad_end - dil*(k-1) - 1
 [begin_d, end_d]] (each side on its own), ``"valid"`` (none) or ``"same"`` (TensorFlow's rule: o =
 ceil(L / s), the odd padding pixel at the end).
 
-im2col: the input, padded and transposed to (C, Lp_1, ..., Lp_d, N) in one copy, is seen through a strided
-view of every window (no copy), copied once into the column matrix cols (g, K = C/g*prod(k), P*N), P =
-prod(o), and one (batched over groups) matrix product gives y:
+im2col: the input, padded, is seen through a strided view of every window (no copy) and copied once into
+the column matrix cols (g, K = C/g*prod(k), N*P), P = prod(o), whose columns run over the images and then
+their positions, so that each image's (K, P) block is a matrix of its own; one product per image writes
+y straight into the output's (N, F, o...) layout, and the bias is added in place:
 
-    y = W (g, F/g, K) @ cols (g, K, P*N);   dW = dy @ cols.T;   dcols = W.T @ dy;
-    dx = col2im(dcols): each kernel offset adds its slice of dcols into the padded gradient.
+    y[n] = W (g, F/g, K) @ cols[:, :, n] (g, K, P);   dW = dy @ cols.T (one product over all N*P);
+    dcols[n] = W.T @ dy[n];   dx = col2im(dcols): each kernel offset adds its slice of dcols into the
+    padded gradient.
 
-Keeping the batch as the last axis inside the op makes the innermost runs of the im2col copy and of the
-col2im additions o_d*N long instead of o_d, which makes both several times faster for small images.
+A 1x1 convolution with stride 1 and no padding needs no copy: x itself holds each image's columns.
+When an output row is short (o_d < SHORT_ROW) the copies' innermost runs would be short too, so the op
+keeps the batch as the last axis inside instead: cols (g, K, P*N), one product y (F, P*N), moved to
+(N, F, o...) at the end; the im2col copy and the col2im additions then run o_d*N long. Training keeps
+the whole batch's cols for dW; inference (ctx.train False) builds them for a few images at a time
+(COLUMN_BYTES), and a backward after it rebuilds them from x.
 
 Transposed convolution (``conv_transpose1d/2d/3d``, ONNX ConvTranspose, PyTorch ConvTranspose) is the
 adjoint of that map, W: (C, F/g, k...):  y = crop(col2im(W.T @ x)) + b, whose full size per axis is
@@ -43,6 +49,8 @@ from graphnn.ops.base import TRAINABLE_PROPERTIES, Op, object_schema, reshaped
 from graphnn.ops.fillers import FILLER_SCHEMA, fill
 from graphnn.ops.registry import register
 
+COLUMN_BYTES = 8 << 20  # at inference, conv builds its column matrix for about this many bytes of images at a time
+SHORT_ROW = 16  # outputs per row below which conv keeps the batch as the last axis inside the op
 AXES = {1: "length", 2: "height, width", 3: "depth, height, width"}
 
 
@@ -168,6 +176,20 @@ def windows(xp, kernel, stride, dilation, out_size, axis=2):
     return as_strided(xp, shape, strides, writeable=False)
 
 
+def window_targets(dxp, kernel, stride, dilation, out_size, axis=2):
+    """For every kernel offset i (a d-tuple, in row-major order), the strided view of dxp that the
+    windows' tap i covers, the spatial axes from ``axis``: view(i)[n, c, p] = dxp[n, c, p*s + i*dil]."""
+    lead = (slice(None),) * axis
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        yield dxp[lead + tuple(slice(i * d, i * d + s * (o - 1) + 1, s)
+                               for i, d, s, o in zip(offset, dilation, stride, out_size))]
+
+
+def overlapping(kernel, stride, dilation):
+    """Whether windows share pixels (span > stride on some axis)."""
+    return any(d * (k - 1) + 1 > s for k, s, d in zip(kernel, stride, dilation))
+
+
 def add_windows(dxp, kernel, stride, dilation, out_size, part, axis=2):
     """col2im, the adjoint of ``windows``: for every kernel offset i (a d-tuple, in row-major order), with
     the spatial axes from ``axis``, e.g. for (N, C, Hp, Wp): dxp[n, c, p*s + i*dil] += part(i)[n, c, p].
@@ -175,11 +197,9 @@ def add_windows(dxp, kernel, stride, dilation, out_size, part, axis=2):
     One vectorised addition per offset (prod(k) of them); overlapping windows accumulate. When windows do
     not overlap (span <= stride on every axis, e.g. 2x2 pooling with stride 2) each pixel is written
     once, so dxp must start at zero and parts are assigned rather than added."""
-    overlap = any(d * (k - 1) + 1 > s for k, s, d in zip(kernel, stride, dilation))
-    lead = (slice(None),) * axis
-    for offset in itertools.product(*(range(k) for k in kernel)):
-        target = dxp[lead + tuple(slice(i * d, i * d + s * (o - 1) + 1, s)
-                                  for i, d, s, o in zip(offset, dilation, stride, out_size))]
+    overlap = overlapping(kernel, stride, dilation)
+    offsets = itertools.product(*(range(k) for k in kernel))
+    for offset, target in zip(offsets, window_targets(dxp, kernel, stride, dilation, out_size, axis)):
         if overlap:
             target += part(offset)
         else:
@@ -353,6 +373,9 @@ class _Conv(_Convolution):
         check_fits(in_shape, self.kernel, self.dilation, self.pads)
         self.out_size = tuple(output_size(n, k, s, d, begin + end) for n, k, s, d, (begin, end) in
                               zip(in_shape[1:], self.kernel, self.stride, self.dilation, self.pads))
+        self.pointwise = set(self.kernel + self.stride) == {1} and not any(b or e for b, e in self.pads)
+        self.batch_last = not self.pointwise and self.out_size[-1] < SHORT_ROW
+        self.column_bytes = in_shape[0] * math.prod(self.kernel) * math.prod(self.out_size)  # per image, / itemsize
         return (self.params["filters"],) + self.out_size
 
     def declare_weights(self):
@@ -364,38 +387,71 @@ class _Conv(_Convolution):
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        n, dims, out_size = len(x), self.dims, self.out_size
-        w, groups = weights["W"], self.params["groups"]
-        filters = len(w)
-        xp = pad(x, self.pads, batch_last=True)  # (C, Lp..., N): batch last, so that rows of cols are long
-        view = windows(xp, self.kernel, self.stride, self.dilation, out_size, axis=1)  # (C, k..., o..., N)
-        cols = np.ascontiguousarray(view).reshape(groups, -1, math.prod(out_size) * n)  # (g, K, P*N)
-        y = w.reshape(groups, filters // groups, -1) @ cols  # (g, F/g, K) @ (g, K, P*N)
-        y = batch_first(y.reshape(filters, *out_size, n), dims)  # (N, F, o...), a view
-        out = np.empty(y.shape, y.dtype)
+        n, filters, groups = len(x), self.params["filters"], self.params["groups"]
+        w = weights["W"].reshape(groups, filters // groups, -1)  # (g, F/g, K/g)
+        out = np.empty((n, *self.out_shape), x.dtype)
+        train, cols = ctx is not None and ctx.train, None
+        if self.pointwise:  # 1x1, stride 1, no padding: x itself holds each image's column matrix (K, P)
+            np.matmul(w, x.reshape(n, groups, w.shape[2], -1), out=out.reshape(n, groups, w.shape[1], -1))
+        else:  # training keeps the whole batch's columns for dW; inference bounds them, a few images at a time
+            chunk = n if train else max(1, COLUMN_BYTES // (x.itemsize * self.column_bytes))
+            for start in range(0, n, chunk):
+                cols = self.columns(x[start:start + chunk])
+                self.product(w, cols, out[start:start + chunk])
+            cols = cols if train else None  # a backward after inference rebuilds them from x
         if "b" in weights:
-            np.add(y, weights["b"].reshape((filters,) + (1,) * dims), out=out)
-        else:
-            np.copyto(out, y)
-        return out, cols
+            out += weights["b"].reshape((filters,) + (1,) * self.dims)
+        return out, (x, cols)
+
+    def columns(self, x):
+        """im2col of x (N, C, L...): cols (C, k..., N, o...) with cols[c, i, n, p] = xp[n, c, p*s + i*dil];
+        with ``batch_last``, (C, k..., o..., N)."""
+        dims = self.dims
+        if self.batch_last:
+            return np.ascontiguousarray(windows(pad(x, self.pads, batch_last=True), self.kernel, self.stride,
+                                                self.dilation, self.out_size, axis=1))
+        view = windows(pad(x, self.pads), self.kernel, self.stride, self.dilation, self.out_size)  # (N, C, k..., o...)
+        return np.ascontiguousarray(view.transpose(1, *range(2, dims + 2), 0, *range(dims + 2, 2 * dims + 2)))
+
+    def product(self, w, cols, out):
+        """out (n, F, o...) = W (g, F/g, K/g) @ cols of the same n images (as ``columns`` lays them out)."""
+        n, (groups, per_group, depth) = len(out), w.shape
+        if self.batch_last:  # one product (g, F/g, P*n), then the batch moved first
+            y = w @ cols.reshape(groups, depth, -1)
+            np.copyto(out, batch_first(y.reshape(groups * per_group, *self.out_size, n), self.dims))
+        else:  # one product per image (g, F/g, K/g) @ (K/g, P), written where the image's output goes
+            np.matmul(w, cols.reshape(groups, depth, n, -1).transpose(2, 0, 1, 3),
+                      out=out.reshape(n, groups, per_group, -1))
 
     def backward(self, weights, cache, dy, needs, grads):
-        cols, w, groups, dims = cache, weights["W"], self.params["groups"], self.dims
-        filters = len(w)
-        dy_last = np.ascontiguousarray(batch_last(dy, dims)).reshape(groups, filters // groups, -1)
-        # (g, F/g, PN) @ (g, PN, K) -> (g, F/g, K), written into grads["W"] (F, C/g, k...)
-        np.matmul(dy_last, cols.transpose(0, 2, 1), out=reshaped(grads["W"], (groups, filters // groups, -1)))
+        (x, cols), groups, filters, dims = cache, self.params["groups"], self.params["filters"], self.dims
+        n, w = len(dy), weights["W"].reshape(groups, filters // groups, -1)
+        if cols is None:
+            cols = self.columns(x)
+        dy_rows = dy.reshape(n, groups, w.shape[1], -1)  # (N, g, F/g, P)
+        # dy with its axes in the order of the columns': (g, F/g, P*N) batch last, else (g, F/g, N*P)
+        dy_m = np.ascontiguousarray(batch_last(dy, dims) if self.batch_last else dy_rows.transpose(1, 2, 0, 3))
+        dy_m = dy_m.reshape(w.shape[:2] + (-1,))
+        # (g, F/g, M) @ (g, M, K/g) -> (g, F/g, K/g), written into grads["W"] (F, C/g, k...)
+        np.matmul(dy_m, cols.reshape(groups, w.shape[2], -1).transpose(0, 2, 1), out=reshaped(grads["W"], w.shape))
         if "b" in grads:
-            dy_last.reshape(filters, -1).sum(axis=1, out=grads["b"])
+            dy_m.reshape(filters, -1).sum(axis=1, out=grads["b"])
         if not needs[0]:
             return [None]
-        n, (channels, *size) = len(dy), self.in_shapes[0]
-        dcols = w.reshape(groups, filters // groups, -1).transpose(0, 2, 1) @ dy_last  # (g, K, F/g) @ (g, F/g, PN)
-        dcols = dcols.reshape(channels, *self.kernel, *self.out_size, n)  # (C, k..., o..., N)
-        dxp = np.zeros((channels, *(s + b + e for s, (b, e) in zip(size, self.pads)), n), dcols.dtype)
-        add_windows(dxp, self.kernel, self.stride, self.dilation, self.out_size,
-                    lambda offset: dcols[(slice(None),) + offset], axis=1)
-        return [np.ascontiguousarray(batch_first(unpad(dxp, self.pads, axis=1), dims))]
+        (channels, *size), kernel, out_size = self.in_shapes[0], self.kernel, self.out_size
+        padded = tuple(s + begin + end for s, (begin, end) in zip(size, self.pads))
+        if self.batch_last:  # dcols = W.T @ dy (g, K/g, P*N); col2im with rows o_d*N long
+            dcols = (w.transpose(0, 2, 1) @ dy_m).reshape(channels, *kernel, *out_size, n)  # (C, k..., o..., N)
+            dxp = add_windows(np.zeros((channels, *padded, n), dy.dtype), kernel, self.stride, self.dilation,
+                              out_size, lambda offset: dcols[(slice(None),) + offset], axis=1)
+            return [np.ascontiguousarray(batch_first(unpad(dxp, self.pads, axis=1), dims))]
+        dcols = np.matmul(w.transpose(0, 2, 1), dy_rows)  # (g, K/g, F/g) @ (N, g, F/g, P) -> (N, g, K/g, P)
+        if self.pointwise:
+            return [dcols.reshape(n, channels, *size)]
+        dcols = dcols.reshape(n, channels, *kernel, *out_size)  # (N, C, k..., o...)
+        dxp = add_windows(np.zeros((n, channels, *padded), dy.dtype), kernel, self.stride, self.dilation,
+                          out_size, lambda offset: dcols[(slice(None),) * 2 + offset])
+        return [np.ascontiguousarray(unpad(dxp, self.pads))]
 
     def export_onnx(self, emit, step):
         emit.node("Conv", self.onnx_inputs(emit, step), step.name, step.name, kernel_shape=list(self.kernel),
