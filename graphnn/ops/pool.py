@@ -33,6 +33,7 @@ from graphnn.ops.conv import (
     onnx_pads,
     onnx_window_pads,
     output_size,
+    overlapping,
     pad,
     padding_param,
     padding_schema,
@@ -40,6 +41,7 @@ from graphnn.ops.conv import (
     sizes_schema,
     spatial_input,
     unpad,
+    window_targets,
     windows,
 )
 from graphnn.ops.registry import register
@@ -121,10 +123,14 @@ class _Pool(Op):
         """The kernel offsets (d-tuples) in row-major order."""
         return itertools.product(*(range(k) for k in self.kernel))
 
+    def gradient_buffer(self, n, dtype):
+        """Zeros of the padded input's shape (N, C, Lp...): what backward adds the windows' parts into."""
+        (c, *size) = self.in_shapes[0]
+        return np.zeros((n, c, *(s + b + e for s, (b, e) in zip(size, self.buffer_pads))), dtype)
+
     def scatter(self, n, part, dtype):
         """dx (N, C, L...) = sum over kernel offsets i of part(i) (N, C, o...) put back in place."""
-        (c, *size) = self.in_shapes[0]
-        dxp = np.zeros((n, c, *(s + b + e for s, (b, e) in zip(size, self.buffer_pads))), dtype)
+        dxp = self.gradient_buffer(n, dtype)
         return unpad(add_windows(dxp, self.kernel, self.stride, self.dilation, self.out_size, part),
                      self.buffer_pads)
 
@@ -181,23 +187,30 @@ class _MaxPool(_Pool):
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        view, taps = self.window_view(x, -np.inf), math.prod(self.kernel)
+        view, taps, lead = self.window_view(x, -np.inf), math.prod(self.kernel), (slice(None),) * 2
         offsets = list(self.offsets())
-        y = view[(slice(None),) * 2 + offsets[0]].copy()  # (N, C, o...)
-        arg_type = np.min_scalar_type(taps - 1)
-        argmax = np.zeros(y.shape, arg_type)  # row-major offset of each window's maximum
+        y = view[lead + offsets[0]].copy()  # (N, C, o...)
+        argmax = np.zeros(y.shape, np.min_scalar_type(taps - 1))  # row-major offset of each window's maximum
+        larger = np.empty(y.shape, bool)
         for index, offset in enumerate(offsets[1:], start=1):
-            candidate = view[(slice(None),) * 2 + offset]
-            # offsets grow, so a strictly larger candidate's offset is the largest seen: max() records it
-            np.maximum(argmax, np.multiply(candidate > y, index, dtype=arg_type), out=argmax)
+            candidate = view[lead + offset]
+            np.greater(candidate, y, out=larger)  # strictly: of tied maxima, the first offset is kept
+            np.copyto(argmax, index, where=larger)
             np.maximum(y, candidate, out=y)
         return y, argmax
 
     def backward(self, weights, cache, dy, needs, grads):
         if not needs[0]:
             return [None]
-        argmax, index = cache, {offset: i for i, offset in enumerate(self.offsets())}
-        return [self.scatter(len(dy), lambda offset: dy * (argmax == index[offset]), dy.dtype)]
+        argmax, dxp = cache, self.gradient_buffer(len(dy), dy.dtype)
+        overlap, here = overlapping(self.kernel, self.stride, self.dilation), np.empty(argmax.shape, bool)
+        for index, target in enumerate(window_targets(dxp, self.kernel, self.stride, self.dilation, self.out_size)):
+            np.equal(argmax, index, out=here)  # dx[window tap] += dy where that tap held the maximum
+            if overlap:
+                target += dy * here
+            else:  # each pixel in one window: written once
+                np.multiply(dy, here, out=target)
+        return [unpad(dxp, self.buffer_pads)]
 
 
 class _AvgPool(_Pool):
