@@ -40,6 +40,7 @@ TOKEN = re.compile(r"""
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
            "\\": "\\", "'": "'", '"': '"', "?": "?"}
 CLOSING = {"{": "}", "<": ">"}
+PLAIN = {quote: re.compile(rf"[^{quote}\\\n]*") for quote in "'\""}  # a string's characters that stand for themselves
 
 
 @dataclass
@@ -126,22 +127,19 @@ class _Reader:
             position += 1
             chunk_start = position
             while True:
+                position = PLAIN[quote].match(text, position).end()  # up to a quote, backslash or line end
+                if position - start > MAX_TOKEN_CHARS:
+                    raise self.error(f"a string of more than {MAX_TOKEN_CHARS:,} characters", start)
                 if position >= len(text) or text[position] == "\n":
                     raise self.error("unterminated string (it runs to the end of the line)", start)
-                char = text[position]
-                if char == quote:
+                if text[position] == quote:
                     pieces.append(text[chunk_start:position])
                     position += 1
                     break
-                if char == "\\":
-                    pieces.append(text[chunk_start:position])
-                    decoded, position = self._escape(position)
-                    pieces.append(decoded)
-                    chunk_start = position
-                    continue
-                position += 1
-                if position - start > MAX_TOKEN_CHARS:
-                    raise self.error(f"a string of more than {MAX_TOKEN_CHARS:,} characters", start)
+                pieces.append(text[chunk_start:position])  # a backslash
+                decoded, position = self._escape(position)
+                pieces.append(decoded)
+                chunk_start = position
             following = TOKEN.match(text, position)
             while following is not None and following.lastgroup == "space":
                 position = following.end()
