@@ -10,6 +10,7 @@ model reaches the page either escaped or as JSON that the script puts in the DOM
 """
 
 import json
+import math
 from html import escape
 from importlib import resources
 
@@ -66,9 +67,26 @@ def _flatten(mapping, prefix=""):
             yield f"{prefix}{key}", value
 
 
+def _shown(key, value):
+    """A fact as the page shows it, rounded for reading as the command line's summaries are
+    (graphnn/model/summary.py): counts whole with thousands separated, seconds to three significant digits,
+    other numbers to four; the run folder's JSON keeps every digit."""
+    from graphnn.model.summary import count, seconds
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return count(value)
+    if not math.isfinite(value):
+        return json.dumps(value)
+    return seconds(value) if key.rsplit(".", 1)[-1] in ("seconds", "elapsed") else f"{value:.4g}"
+
+
 def _table(mapping, element_id):
-    rows = "".join(f"<tr><th>{escape(key)}</th><td>{escape(value if isinstance(value, str) else json.dumps(value))}"
-                   f"</td></tr>" for key, value in _flatten(mapping))
+    rows = "".join(f"<tr><th>{escape(key)}</th><td>{escape(_shown(key, value))}</td></tr>"
+                   for key, value in _flatten(mapping))
     return f'<table id="{element_id}" class="facts">{rows}</table>'
 
 
@@ -86,9 +104,10 @@ def _curves_section(view):
     for metric, title in CURVES:
         series = {f"{phase} {metric}": points
                   for phase, points in sorted(view.curves.get(metric, {}).items(), reverse=True)}
+        markers = (f"test {metric}",)  # the tests: measured points, marked
         if series:
             charts.append(f'<figure class="chart" data-metric="{metric}">'
-                          f'{line_chart_svg(series, f"{view.name}: {title}", "iteration", title, markers=(f"test {metric}",))}'
+                          f'{line_chart_svg(series, f"{view.name}: {title}", "iteration", title, markers=markers)}'
                           '</figure>')
     parts = []
     if charts:

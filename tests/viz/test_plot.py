@@ -47,3 +47,13 @@ def test_tick_labels_read_as_numbers():
     assert tick_label(3e12, 1e12) == "3e+12" and tick_label(2e-6, 1e-6) == "2e-06"
     svg = line_chart_svg({"lr": [(0, 0.1), (10000, 0.0)]}, "lr", "iteration", "lr")
     assert ">10,000<" in svg and ">0.04<" in svg and ">0.10<" in svg  # every label with the decimals of its step
+
+
+def test_the_pages_facts_are_rounded_for_reading():
+    from graphnn.viz.html import _table
+
+    table = _table({"train": {"seconds": 11.823746238, "samples_per_s": 2546.31234, "iterations": 6000},
+                    "test": {"accuracy": 0.95281234, "loss": None}, "note": "kept"}, "summary")
+    cells = re.findall(r"<th>([^<]*)</th><td>([^<]*)</td>", table)
+    assert cells == [("train.seconds", "11.8 s"), ("train.samples_per_s", "2546"), ("train.iterations", "6,000"),
+                     ("test.accuracy", "0.9528"), ("test.loss", "null"), ("note", "kept")]
