@@ -366,10 +366,11 @@ def check_snapshot_bytes(data):
 # ----- regression fixtures ----------------------------------------------------------------------------
 
 def fixtures(kind):
-    """The saved inputs of one kind: "model" (.json), "bundle" (.gnn) or "snapshot" (.snapshot.gnn)."""
-    found = sorted(path for path in FIXTURES.iterdir() if path.suffix in (".json", ".gnn")) if FIXTURES.exists() else []
+    """The saved inputs of one kind: "model" (.json), "bundle" (.gnn), "snapshot" (.snapshot.gnn) or "onnx"."""
+    found = sorted(path for path in FIXTURES.iterdir() if path.suffix in (".json", ".gnn", ".onnx")) \
+        if FIXTURES.exists() else []
     kinds = {path: "snapshot" if path.name.endswith(".snapshot.gnn") else "bundle" if path.suffix == ".gnn"
-             else "model" for path in found}
+             else "onnx" if path.suffix == ".onnx" else "model" for path in found}
     return [path for path in found if kinds[path] == kind]
 
 

@@ -85,7 +85,7 @@ from graphnn.interop.onnx_read import ReadModel, node_label
 from graphnn.interop.onnx_wire import check_counts
 from graphnn.io.regular import require_regular_file
 from graphnn.model import schema
-from graphnn.model.limits import MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_PARAMETERS
+from graphnn.model.limits import MAX_DIMENSIONS, MAX_NAME_LENGTH, MAX_PARAMETERS, MAX_TENSOR_ELEMENTS
 from graphnn.model.names import unique_name
 from graphnn.model.validate import describe
 from graphnn.ops.base import defaults
@@ -386,6 +386,9 @@ class _Importer:
         if len(dims) > MAX_DIMENSIONS + self.batched:
             raise GraphnnError(f"rank {len(dims)}: graphnn takes at most {MAX_DIMENSIONS} axes besides the batch",
                                **where)
+        sizes = [dim.dim_value for dim in dims if dim.HasField("dim_value")]
+        if any(size < 0 or size > MAX_TENSOR_ELEMENTS for size in sizes):
+            raise GraphnnError(f"shape {sizes}: sizes must be from 0 to {MAX_TENSOR_ELEMENTS:,}", **where)
         if dims and all(dim.HasField("dim_value") for dim in dims) and 0 in [dim.dim_value for dim in dims]:
             dtype = self.onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
             self.constants[value.name] = np.zeros([dim.dim_value for dim in dims], dtype)  # no values: known

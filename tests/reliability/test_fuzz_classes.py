@@ -7,7 +7,7 @@ import tempfile
 import pytest
 from hypothesis import given, settings
 
-from tests.fuzzing import CAMPAIGNS, CI_SETTINGS
+from tests.fuzzing import CAMPAIGNS, CI_SETTINGS, check_onnx_bytes, fixtures
 
 
 @pytest.mark.parametrize("name", sorted(CAMPAIGNS, key=int))
@@ -22,3 +22,9 @@ def test_a_fixed_sample_of_each_class_keeps_its_promise(name):
             check(case, scratch)
 
         run()
+
+
+@pytest.mark.parametrize("path", fixtures("onnx"), ids=lambda path: path.name)
+def test_onnx_files_a_campaign_found_stay_refused(path, tmp_path):
+    pytest.importorskip("onnx")
+    check_onnx_bytes(path.read_bytes(), tmp_path)
