@@ -589,9 +589,9 @@ def _input_node(t, layer, top, dims, field):
     t.inputs.append((name, dims))
 
 
-def data_layer(t, layer):
-    """The TRAIN Data layer makes the data nodes; each TEST one must have the same tops (see add_test_data)."""
-    spec = data_spec(t, layer)
+def data_layer(t, layer, spec):
+    """The data nodes of the first Data layer (``spec``: its data_spec); the other phases' Data layers feed the
+    same nodes (``translate`` checks that they match)."""
     if len(layer.tops) not in (1, 2):
         raise t.error(layer, f"has {len(layer.tops)} tops; a Data layer writes data and, optionally, label", "top")
     name = t.add(layer, t.names.new(layer.tops[0]), "data", [], shape=spec["shape"], field="x",
@@ -724,8 +724,7 @@ def translate(net, file, dataset, train_state, test_states, source_root, output_
                                                            for k, used in enumerate(in_tests)):
                 raise t.error(layer, "a second Data layer in one phase; graphnn reads one data source per phase")
             if data_tops is None:
-                layer.phase = "TRAIN" if in_train else "TEST"
-                data_layer(t, layer)
+                data_layer(t, layer, next(spec for spec in specs if spec is not None))
                 data_tops = (list(layer.tops), layer)
             elif list(layer.tops) != data_tops[0]:
                 raise t.error(layer, f"writes tops {list(layer.tops)}; the other phase's Data layer "
