@@ -83,3 +83,76 @@ def test_batchnorm_matches_torch(train):
     for ours, theirs in ((out.input_grads["x"], tx), (out.weight_grads["bn"]["gamma"], tgamma),
                          (out.weight_grads["bn"]["beta"], tbeta)):
         np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def caffe_run(batches, fraction):
+    """Caffe's BatchNorm statistics, as its blobs hold them: sums weighted by fraction^age and their weight."""
+    mean_sum, var_sum, weight = 0.0, 0.0, 0.0
+    for batch in batches:
+        m = len(batch)
+        weight = fraction * weight + 1
+        mean_sum = fraction * mean_sum + batch.mean(axis=0)
+        var_sum = fraction * var_sum + batch.var(axis=0) * m / (m - 1)
+    return mean_sum / weight, var_sum / weight
+
+
+def network(**params):
+    from graphnn.executor import Network
+    from graphnn.model import model_from_dict
+
+    document = {"format": "graphnn/1", "nodes": [{"name": "x", "op": "data", "shape": [2]},
+                                                 {"name": "bn", "op": "batchnorm", "inputs": ["x"], **params}]}
+    return Network.initialise(model_from_dict(document), dtype="float64")
+
+
+def test_caffe_normalized_running_average_matches_caffes_blobs():
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(loc=3.0, scale=2.0, size=(5, 2)) for _ in range(4)]
+    net = network(affine=False, running_average="normalized", momentum=0.9)
+    assert not net.weights.get("bn") and set(net.state["bn"]) == {"running_mean", "running_var", "weight_sum"}
+    for count, batch in enumerate(batches, start=1):
+        net.forward({"x": batch}, train=True, rng=rng)
+        mean, var = caffe_run(batches[:count], 0.9)
+        np.testing.assert_allclose(net.state["bn"]["running_mean"], mean, rtol=1e-13)
+        np.testing.assert_allclose(net.state["bn"]["running_var"], var, rtol=1e-13)
+    np.testing.assert_allclose(net.state["bn"]["running_mean"], caffe_run(batches, 0.9)[0], rtol=1e-13)
+    x = rng.normal(size=(3, 2))
+    y = net.forward({"x": x}).values["bn"]  # test mode: y = (x - mean) / sqrt(var + eps), no gamma or beta
+    mean, var = caffe_run(batches, 0.9)
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + EPS), rtol=1e-12)
+
+
+def test_without_affine_matches_torch_and_has_no_weights():
+    torch = torch_or_skip()
+    nodes, feeds = squared_error("bn", T)
+    out = run([{"name": "bn", "op": "batchnorm", "inputs": ["x"], "affine": False}] + nodes, {"x": X}, feeds,
+              train=True)
+    assert "bn" not in out.weight_grads
+    tx = torch.tensor(X, requires_grad=True)
+    y = torch.nn.functional.batch_norm(tx, torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64),
+                                       training=True, eps=EPS)
+    (((y - torch.tensor(T)) ** 2).sum() / 8).backward()
+    np.testing.assert_allclose(out.values["bn"], y.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out.input_grads["x"], tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_use_global_stats_picks_the_statistics_in_either_mode():
+    state = {"running_mean": np.array([1.0, -1.0]), "running_var": np.array([4.0, 0.25])}
+    scale = GAMMA / np.sqrt(state["running_var"] + EPS)
+    out = batchnorm(X, T, train=True, state=state, use_global_stats=True)
+    np.testing.assert_allclose(out.values["bn"], (X - state["running_mean"]) * scale + BETA, rtol=1e-13)
+    np.testing.assert_allclose(out.input_grads["x"], (out.values["bn"] - T) / 4 * scale, rtol=1e-13)
+    np.testing.assert_array_equal(out.network.state["bn"]["running_mean"], state["running_mean"])  # left alone
+    test_mode = batchnorm(X, T, train=False, state=state, use_global_stats=False)
+    trained = batchnorm(X, T, train=True)
+    np.testing.assert_allclose(test_mode.values["bn"], trained.values["bn"], rtol=1e-13)  # the batch's
+    np.testing.assert_array_equal(test_mode.network.state["bn"]["running_var"], state["running_var"])
+
+
+def test_batch_statistics_at_inference_have_no_onnx_form():
+    pytest.importorskip("onnx")
+    from graphnn.errors import GraphnnError
+    from graphnn.interop.onnx_export import network_to_onnx
+
+    with pytest.raises(GraphnnError, match=r"node 'bn'.*use_global_stats false normalises by each batch"):
+        network_to_onnx(network(use_global_stats=False))
