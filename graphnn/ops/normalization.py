@@ -15,7 +15,16 @@ neighbouring channels, c - floor((size-1)/2) .. c + ceil((size-1)/2) (those that
     s[c] = bias + alpha / size * sum_{c' near c} x[c']^2,    y = x s^-beta
     dx[c] = dy[c] s[c]^-beta - 2 alpha beta / size * x[c] sum_{c' : c near c'} dy[c'] x[c'] s[c']^(-beta-1)
 
-ONNX: InstanceNormalization(x, gamma, beta, epsilon); LRN(size, alpha, beta, bias). Both import.
+``region: "within_channel"`` (Caffe's WITHIN_CHANNEL) sums over a size x ... x size window of each channel's
+own spatial neighbours instead (zero beyond the edges; an odd size, centred), scaled by the window's size:
+
+    s[c, p] = bias + alpha / size^d * sum_{p' near p} x[c, p']^2   (d spatial axes),    y = x s^-beta
+    dx = dy s^-beta - 2 alpha beta / size^d * x * sum_{p' near p} dy x s^(-beta-1) [at p']
+
+(Caffe ignores its k there: write bias 1.)
+
+ONNX: InstanceNormalization(x, gamma, beta, epsilon); LRN(size, alpha, beta, bias). Both import. A
+within-channel lrn exports as its formula: Mul, AveragePool (padding counted), Mul, Add, Pow, Mul.
 """
 
 import math
@@ -95,14 +104,18 @@ class InstanceNorm(Op):
                      epsilon=float(a.get("epsilon", 1e-5)))
 
 
-def window_sum(a, before, after):
-    """s[:, c] = sum of a[:, c - before .. c + after] (channels that exist), a: (N, C, ...)."""
-    channels = a.shape[1]
+def window_sum(a, before, after, axis=1):
+    """s[..., c, ...] = sum of a[..., c - before .. c + after, ...] along ``axis`` (positions that exist)."""
+    size = a.shape[axis]
     total = np.zeros_like(a)
     for shift in range(-before, after + 1):
-        low, high = max(0, -shift), min(channels, channels - shift)  # c such that c + shift exists
+        low, high = max(0, -shift), min(size, size - shift)  # c such that c + shift exists
         if low < high:
-            total[:, low:high] += a[:, low + shift:high + shift]
+            into = [slice(None)] * a.ndim
+            into[axis] = slice(low, high)
+            source = list(into)
+            source[axis] = slice(low + shift, high + shift)
+            total[tuple(into)] += a[tuple(source)]
     return total
 
 
@@ -114,24 +127,42 @@ class LRN(Op):
         "alpha": {"type": "number", "default": 0.0001, "description": "Scale of the sum of squares."},
         "beta": {"type": "number", "default": 0.75, "description": "Exponent."},
         "bias": {"type": "number", "default": 1.0, "description": "Added to the scaled sum (Caffe's k)."},
+        "region": {"enum": ["across_channels", "within_channel"], "default": "across_channels",
+                   "description": "Sum over neighbouring channels, or over each channel's spatial neighbours "
+                                  "(Caffe's norm_region)."},
     }, required=["size"])
     onnx_imports = ("LRN",)
     examples = ({"params": {"size": 3}, "inputs": [(4, 2, 2)]},
                 {"params": {"size": 5, "alpha": 0.5, "beta": 0.6, "bias": 2.0}, "inputs": [(6, 2, 1)]})
+    # within_channel: tests/ops/test_normalization_values.py (its ONNX form imports back as its formula's ops)
 
     def infer_shape(self, in_shapes):
         (shape,) = in_shapes
         if not shape:
             raise ShapeError(f"lrn needs a channel axis: input shape (C, ...); got {shape}")
         size = self.params["size"]
+        self.axes = (1,)  # the axes the window runs along, and the count of values it covers
+        if self.params["region"] == "within_channel":
+            if len(shape) < 2 or size % 2 == 0:
+                raise ShapeError(f"a within_channel lrn needs an odd size and spatial axes, (C, H, ...); got size "
+                                 f"{size} and input shape {shape}")
+            self.axes = tuple(range(2, len(shape) + 1))
+        self.count = size ** len(self.axes)
         self.before, self.after = (size - 1) // 2, size - 1 - (size - 1) // 2
         return shape
+
+    def windowed(self, a, backward=False):
+        """The window sum of ``a`` (its adjoint when ``backward``: the mirrored window)."""
+        before, after = (self.after, self.before) if backward else (self.before, self.after)
+        for axis in self.axes:
+            a = window_sum(a, before, after, axis)
+        return a
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
         p = self.params
-        scale = window_sum(x * x, self.before, self.after)
-        scale *= p["alpha"] / p["size"]
+        scale = self.windowed(x * x)
+        scale *= p["alpha"] / self.count
         scale += p["bias"]  # s
         factor = scale ** -p["beta"]  # s^-beta
         return x * factor, (x, scale, factor)
@@ -143,16 +174,35 @@ class LRN(Op):
         p = self.params
         inner = dy * x * factor / scale  # dy x s^(-beta-1)
         dx = dy * factor
-        dx -= (2 * p["alpha"] * p["beta"] / p["size"]) * x * window_sum(inner, self.after, self.before)
+        dx -= (2 * p["alpha"] * p["beta"] / self.count) * x * self.windowed(inner, backward=True)
         return [dx]
 
     def flops(self):
-        return (self.params["size"] + 5) * math.prod(self.out_shape)
+        return (self.params["size"] * len(self.axes) + 5) * math.prod(self.out_shape)
 
     def export_onnx(self, emit, step):
         p = self.params
-        emit.node("LRN", step.inputs, step.name, step.name, size=p["size"], alpha=float(p["alpha"]),
-                  beta=float(p["beta"]), bias=float(p["bias"]))
+        if p["region"] == "across_channels":
+            emit.node("LRN", step.inputs, step.name, step.name, size=p["size"], alpha=float(p["alpha"]),
+                      beta=float(p["beta"]), bias=float(p["bias"]))
+            return
+        (x,) = step.inputs
+
+        def node(op_type, inputs, suffix, **attributes):
+            output = emit.fresh(f"{step.name}.{suffix}")
+            emit.node(op_type, inputs, output, output, **attributes)
+            return output
+
+        def number(key, value):
+            return emit.constant(f"{step.name}.{key}", np.float32(value))
+
+        dims, pad = len(self.axes), self.before
+        mean = node("AveragePool", [node("Mul", [x, x], "square")], "mean", kernel_shape=[p["size"]] * dims,
+                    pads=[pad] * (2 * dims), count_include_pad=1)
+        scale = node("Add", [node("Mul", [mean, number("alpha", p["alpha"])], "scaled"), number("bias", p["bias"])],
+                     "scale")
+        factor = node("Pow", [scale, number("beta", -p["beta"])], "factor")
+        emit.node("Mul", [x, factor], step.name, step.name)
 
     @classmethod
     def import_onnx(cls, importer, node, a):

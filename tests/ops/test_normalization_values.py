@@ -130,3 +130,58 @@ def test_prelu_with_a_slope_shape_broadcast_like_numpy():
     np.testing.assert_allclose(out.weight_grads["y"]["slope"], np.where(x < 0, dy * x, 0).sum(axis=(0, 1))[None],
                                rtol=1e-14)
     np.testing.assert_allclose(out.input_grads["x"], np.where(x < 0, dy * slope, dy), rtol=1e-15)
+
+
+def within_channel_by_loops(x, size, alpha, beta, bias):
+    """Caffe's WITHIN_CHANNEL: (bias + alpha * mean of x^2 over the zero-padded size x size window)^-beta x."""
+    pad = (size - 1) // 2
+    squares = np.pad(x * x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    y = np.empty_like(x)
+    for n, c, i, j in np.ndindex(*x.shape):
+        window = squares[n, c, i:i + size, j:j + size]
+        y[n, c, i, j] = x[n, c, i, j] * (bias + alpha * window.sum() / size ** 2) ** -beta
+    return y
+
+
+@pytest.mark.parametrize("size", [1, 3, 5])
+def test_within_channel_lrn_by_loops_with_its_gradient(size):
+    from graphnn.executor import Network
+    from graphnn.model import model_from_dict
+    from tests.gradcheck import check_op_gradients
+
+    x = np.random.default_rng(size).normal(size=(2, 3, 4, 5))
+    params = {"size": size, "alpha": 0.7, "beta": 0.75, "bias": 1.0, "region": "within_channel"}
+    document = {"format": "graphnn/1", "nodes": [{"name": "x", "op": "data", "shape": [3, 4, 5]},
+                                                 {"name": "n", "op": "lrn", "inputs": ["x"], **params}]}
+    network = Network.initialise(model_from_dict(document), dtype="float64")
+    y = network.forward({"x": x}).values["n"]
+    np.testing.assert_allclose(y, within_channel_by_loops(x, size, 0.7, 0.75, 1.0), rtol=1e-13)
+    assert check_op_gradients(network.plan.by_name["n"].op, {}, [x]) > 0
+
+
+def test_within_channel_lrn_exports_as_its_formula():
+    ort = pytest.importorskip("onnxruntime")
+    from graphnn.executor import Network
+    from graphnn.interop.onnx_export import network_to_onnx
+    from graphnn.model import model_from_dict
+
+    document = {"format": "graphnn/1", "nodes": [
+        {"name": "x", "op": "data", "shape": [3, 4, 5]},
+        {"name": "n", "op": "lrn", "inputs": ["x"], "size": 3, "alpha": 0.5, "beta": 0.75, "region": "within_channel"}]}
+    network = Network.initialise(model_from_dict(document))
+    x = np.random.default_rng(0).normal(size=(2, 3, 4, 5)).astype(np.float32)
+    session = ort.InferenceSession(network_to_onnx(network).SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], network.forward({"x": x}).values["n"], rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_within_channel_lrn_needs_an_odd_size_and_spatial_axes():
+    from graphnn.errors import GraphnnError
+    from graphnn.model import model_from_dict
+
+    for shape, size in (([3, 4, 4], 2), ([3], 3)):
+        document = {"format": "graphnn/1", "nodes": [
+            {"name": "x", "op": "data", "shape": shape},
+            {"name": "n", "op": "lrn", "inputs": ["x"], "size": size, "region": "within_channel"}]}
+        with pytest.raises(GraphnnError, match="node 'n'.*within_channel lrn needs an odd size and spatial axes"):
+            model_from_dict(document)
