@@ -34,7 +34,7 @@ BOOLEANS = {"true": True, "True": True, "t": True, "1": True, "false": False, "F
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str  # int32, uint32, int64, uint64, float, bool, string, enum, message; unread (accepted, skipped)
+    kind: str  # int32, uint32, int64, uint64, float, bool, string, enum, message
     default: object = None
     repeated: bool = False
     values: tuple = ()  # an enum's names
@@ -88,20 +88,11 @@ LAYER_PARAMS = {  # LayerParameter's *_param fields graphnn reads -> their messa
     "sigmoid_param": "SigmoidParameter", "slice_param": "SliceParameter", "softmax_param": "SoftmaxParameter",
     "tanh_param": "TanHParameter",
 }
-OTHER_LAYER_PARAMS = (  # Caffe's *_param fields of layer types graphnn does not map: accepted unread, so that
-    # such a layer, when a net uses it, is refused for its type (caffe_net.py), not for this field
-    "argmax_param", "bias_param", "clip_param", "contrastive_loss_param", "crop_param", "dummy_data_param",
-    "elu_param", "embed_param", "exp_param", "hdf5_data_param", "hdf5_output_param", "hinge_loss_param",
-    "image_data_param", "infogain_loss_param", "log_param", "memory_data_param", "mvn_param", "parameter_param",
-    "python_param", "recurrent_param", "reduction_param", "spp_param", "swish_param", "threshold_param",
-    "tile_param", "window_data_param",
-)
 LAYER_COMMON = {
     "name": string(""), "bottom": string(repeated=True), "top": string(repeated=True),
     "phase": enum(PHASES, "TRAIN"), "loss_weight": real(repeated=True), "include": message("NetStateRule", True),
     "exclude": message("NetStateRule", True), "propagate_down": boolean(repeated=True),
     **{name: message(kind) for name, kind in LAYER_PARAMS.items()},
-    **{name: Spec("unread") for name in OTHER_LAYER_PARAMS},
 }
 V1_TYPES = {  # the old ``layers { type: ENUM }``: V1LayerParameter.LayerType value -> its number and today's type
     "NONE": (0, None), "ABSVAL": (35, "AbsVal"), "ACCURACY": (1, "Accuracy"), "ARGMAX": (30, "ArgMax"),
@@ -291,15 +282,19 @@ def _convert(spec, name, scalar, file, context):
     raise bad(f"one of {shown}{hint}")
 
 
-def decode(parsed, kind, context="", file=None, context_of=None):
+def decode(parsed, kind, context="", file=None, context_of=None, foreign=None):
     """The Values of the caffe_text Message ``parsed`` read as Caffe message ``kind``. ``context`` prefixes
     every error ("layer 'conv1' (Convolution)"); ``context_of(kind, raw message)``, when given, names the
-    context of each nested message of a repeated field (a net's layers)."""
+    context of each nested message (a net's layers); ``foreign(kind, raw message)``, when true, lets that
+    message carry unknown ``*_param`` fields unread (a layer of a type that some Caffe fork defines)."""
     fields = MESSAGES[kind]
     values = Values(kind, context, parsed.line, parsed.column)
+    lenient = foreign is not None and foreign(kind, parsed)
     for entry in parsed.fields:
         name = entry.name
         spec = fields.get(name)
+        if spec is None and lenient and name.endswith("_param"):
+            continue
         if spec is None:
             close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.7)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -312,14 +307,12 @@ def decode(parsed, kind, context="", file=None, context_of=None):
                 raise _refuse(f"field '{name}' is given twice (first at {first[0]}:{first[1]}); it takes one value",
                               file, entry.line, entry.column, context)
         is_message = isinstance(entry.value, type(parsed))
-        if spec.kind == "unread":
-            continue
         if spec.kind == "message":
             if not is_message:
                 raise _refuse(f"field '{name}' is a message: write {name} {{ ... }}", file, entry.line,
                               entry.column, context)
             inner_context = (context_of(spec.message, entry.value) if context_of else None) or context
-            value = decode(entry.value, spec.message, inner_context, file, context_of)
+            value = decode(entry.value, spec.message, inner_context, file, context_of, foreign)
         else:
             if is_message:
                 raise _refuse(f"field '{name}' takes a value, not a message", file, entry.line, entry.column,
@@ -332,6 +325,15 @@ def decode(parsed, kind, context="", file=None, context_of=None):
             values._values[name] = value
             values._where[name] = (entry.line, entry.column)
     return values
+
+
+def raw_layer_type(kind, parsed):
+    """The type a raw layer message names (V1's enum as today's name), or None when it names none."""
+    for entry in parsed.fields:
+        if entry.name == "type" and not isinstance(entry.value, type(parsed)):
+            text = entry.value.text
+            return V1_TYPES.get(text, (None, text))[1] if kind == "V1LayerParameter" else text
+    return None
 
 
 def layer_context(kind, parsed):

@@ -109,7 +109,10 @@ def decode_net(parsed, file):
         entry = layers[MAX_NODES]
         raise LimitError(f"more than {MAX_NODES:,} layers; the limit is {MAX_NODES:,}", file=file,
                          line=entry.line, column=entry.column)
-    return caffe_fields.decode(parsed, "NetParameter", "", file, caffe_fields.layer_context)
+    def foreign(kind, raw):  # a layer type graphnn does not map: refused for its type, if the net uses it
+        return kind in ("LayerParameter", "V1LayerParameter") and caffe_fields.raw_layer_type(kind, raw) not in LAYERS
+
+    return caffe_fields.decode(parsed, "NetParameter", "", file, caffe_fields.layer_context, foreign)
 
 
 class NodeNames:
