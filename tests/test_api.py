@@ -326,6 +326,15 @@ def test_fit_on_a_model_without_a_train_section(mnist, tmp_path):
     np.testing.assert_array_equal(graphnn.load(tmp_path / "plain.gnn").predict(x_test), model.predict(x_test))
     sgd = g.build().fit(x, y, epochs=2, batch_size=100, lr=0.1, solver={"type": "sgd", "momentum": 0.9}, verbose=0)
     assert sgd.history["iteration"] == [20, 40] and sgd.history["lr"] == [0.1, 0.1]
+    from graphnn.train.signals import Interrupted
+
+    few, labels = x[:640], y[:640]  # 20 iterations an epoch
+    whole = g.build().fit(few, labels, epochs=2, verbose=0, callbacks=[StopAt()])
+    with pytest.raises(Interrupted):  # stopped in its second epoch, then resumed: the same run
+        g.build().fit(few, labels, epochs=2, verbose=0, callbacks=[StopAt(30)], run_dir=tmp_path / "plain")
+    again = g.build().fit(few, labels, epochs=2, verbose=0, callbacks=[StopAt()], run_dir=tmp_path / "plain",
+                          resume=True)
+    assert again.history == whole.history
     with pytest.raises(graphnn.errors.SchemaError, match=r"at /train/solver/type"):
         g.build().fit(x, y, solver="adamw", verbose=0)
     with pytest.raises(ValueError, match="solver= is for a model without a train section"):
