@@ -195,6 +195,9 @@ class Translator:
 
     def add(self, layer, name, op, inputs, **params):
         """Add node ``name`` (op and params), built now for its inputs' shapes; its errors name the layer."""
+        if len(self.nodes) >= MAX_NODES:
+            where = self.error(layer, f"the net makes more than {MAX_NODES:,} nodes; the limit is {MAX_NODES:,}")
+            raise LimitError(where.message, file=where.file, line=where.line, column=where.column)
         node = {"name": name, "op": op, **({"inputs": list(inputs)} if inputs else {}), **params}
         try:
             op_class = ops.get(op)
