@@ -107,3 +107,24 @@ def _npy(folder, array):
     path = folder / "array.npy"
     np.save(path, array)
     return path
+
+
+def test_a_colour_input_reads_rgb_channels_first(tmp_path):
+    """A network whose input is [3, 8, 8] gets an RGB image as (3, 8, 8): red, green, blue planes."""
+    g = graphnn.Graph("colour")
+    image = g.data("image", shape=[3, 8, 8])
+    g.loss(g.fc(g.flatten(image), 2), g.data("label", shape=[], field="y"))
+    model = g.build()
+    model.save(tmp_path / "colour.gnn")
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    pixels[..., 0], pixels[..., 2] = 200, 50  # red and a little blue
+    Image.fromarray(pixels, mode="RGB").save(tmp_path / "red.png")
+    from graphnn.predict import read_images
+
+    samples, notes = read_images([tmp_path / "red.png"], (3, 8, 8))
+    assert samples.shape == (1, 3, 8, 8) and notes == []
+    assert (samples[0, 0] == 200).all() and (samples[0, 1] == 0).all() and (samples[0, 2] == 50).all()
+    code, output = predict(tmp_path / "colour.gnn", tmp_path / "red.png", "--json")
+    expected = model.predict(samples)[0]
+    record = json.loads(output)
+    assert code == 0 and abs(record["top"][0]["probability"] - float(expected.max())) < 1e-6, output
