@@ -301,8 +301,9 @@ class CSVLogger(Callback):
             raise GraphnnError(f"must be a list of column names; got {fields!r:.60}", path="/fields")
         held = self.path.stat().st_size if self.path.is_file() else None
         if held is None or held < size:
-            raise GraphnnError(f"CSVLogger cannot go on: {self.path} holds {'nothing' if held is None else held} "
-                               f"bytes; the snapshot counted {size} written", path="/size")
+            found = "is missing" if held is None else f"holds {held} bytes"
+            raise GraphnnError(f"CSVLogger cannot go on: {self.path} {found}; the snapshot counted {size} written "
+                               "(put the file back, or start a new run)", path="/size")
         with open(self.path, "r+b") as file:
             file.truncate(size)  # rows written after the snapshot: the resumed run writes them again
         self._fields = fields
