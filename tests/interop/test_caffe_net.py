@@ -285,3 +285,28 @@ def test_cli_located_errors(tmp_path):
         assert line == f"error: {net}:6:5: layer 'conv2' (Convolution): unknown field 'kernal_size' (did you mean " \
                        "'kernel_size'?)"
     assert not (tmp_path / "out.json").exists()
+
+
+def test_lmdb_source_trains(tmp_path):
+    """Without --dataset the Data layers' LMDB sources are kept, and graphnn run reads them."""
+    from graphnn.model.load import load_model
+    from graphnn.model.writer import dumps
+    from graphnn.train.run import Run
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, size=64)
+    images = (rng.integers(0, 60, size=(64, 1, 6, 6)) + 150 * labels[:, None, None, None]).astype(np.uint8)
+    for name in ("train_lmdb", "test_lmdb"):
+        write_lmdb(tmp_path / name, [datum(image, int(label)) for image, label in zip(images, labels)])
+    data = ('layer {{ name: "d" type: "Data" top: "data" top: "label" include {{ phase: {phase} }} '
+            'transform_param {{ scale: 0.00390625 }} data_param {{ source: "{source}" batch_size: 16 backend: LMDB }} }}\n')
+    text = (data.format(phase="TRAIN", source="train_lmdb") + data.format(phase="TEST", source="test_lmdb")
+            + f'layer {{ name: "fc" type: "InnerProduct" bottom: "data" top: "fc" {IP.format(n=2)} }}\n'
+            'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc" bottom: "label" top: "loss" }\n')
+    solver = write(tmp_path, 'base_lr: 0.1 lr_policy: "fixed" max_iter: 20 momentum: 0.9 test_iter: 4 '
+                             'test_initialization: false', "solver.prototxt")
+    document = import_caffe(write(tmp_path, text), solver=solver)
+    assert document["train"]["data"] == {"path": "train_lmdb"} and document["test"]["data"] == {"path": "test_lmdb"}
+    (tmp_path / "model.json").write_text(dumps(document))
+    summary = Run(load_model(tmp_path / "model.json"), None, tmp_path / "run").train()
+    assert summary["test"]["samples"] == 64 and summary["test"]["accuracy"] >= 0.9
