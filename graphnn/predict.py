@@ -148,7 +148,12 @@ def _read_array(path):
         return read_samples_npz(path)
     from graphnn.datasets.idx import read_idx
 
-    return read_idx(path)
+    try:
+        return read_idx(path)
+    except DataError as error:
+        if "not an IDX file" in error.message and not name.endswith(".gz"):  # not meant as one: say what is read
+            error.message = f"not a .npy, .npz, IDX (raw or .gz) or image file (PNG, JPEG); {error.message}"
+        raise
 
 
 def check_samples(samples, file=None):

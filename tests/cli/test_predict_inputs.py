@@ -83,7 +83,10 @@ def test_what_cannot_be_read_is_refused_in_one_line(trained, tmp_path):
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really" * 10)
     text = tmp_path / "notes.png"
     text.write_text("hello")
+    table = tmp_path / "table.csv"
+    table.write_text("1,2,3\n")
     for path, said in ((broken, "cannot read as an image"), (text, "cannot read as an image"),
+                       (table, "not a .npy, .npz, IDX (raw or .gz) or image file (PNG, JPEG); not an IDX file"),
                        (tmp_path / "missing.png", "No such file")):
         code, output = predict(bundle, path)
         assert code == 2 and output.count("\n") == 1 and said in output and str(path) in output, output
