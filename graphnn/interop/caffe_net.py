@@ -109,6 +109,7 @@ def decode_net(parsed, file):
         entry = layers[MAX_NODES]
         raise LimitError(f"more than {MAX_NODES:,} layers; the limit is {MAX_NODES:,}", file=file,
                          line=entry.line, column=entry.column)
+
     def foreign(kind, raw):  # a layer type graphnn does not map: refused for its type, if the net uses it
         return kind in ("LayerParameter", "V1LayerParameter") and caffe_fields.raw_layer_type(kind, raw) not in LAYERS
 
@@ -171,7 +172,6 @@ class Translator:
         self.producer = {}  # blob -> the node that last wrote it
         self.shapes = {}  # node -> output shape (batch excluded)
         self.shared = {}  # param name -> the layer that named it first
-        self.data = {}  # phase -> {"layer", "spec", "batch_size"} of that phase's Data layer
         self.inputs = []  # shapes with batch of Input layers / input fields: (name, dims)
 
     # --- nodes and blobs
@@ -662,7 +662,7 @@ LAYERS = {  # Caffe layer type -> its translation
     "Eltwise": eltwise, "Concat": concat, "Slice": slice_layer, "Flatten": flatten, "Reshape": reshape,
     "SoftmaxWithLoss": _loss("softmax_cross_entropy"), "EuclideanLoss": _loss("least_squares"),
     "SigmoidCrossEntropyLoss": _loss("sigmoid_cross_entropy"), "Accuracy": accuracy, "Split": split,
-    "Silence": silence, "Input": input_layer, "Data": data_layer,
+    "Silence": silence, "Input": input_layer, "Data": data_layer,  # Data: translate() reads each phase's first
 }
 LOSSES = ("SoftmaxWithLoss", "EuclideanLoss", "SigmoidCrossEntropyLoss")
 
