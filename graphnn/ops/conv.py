@@ -15,14 +15,15 @@ the column matrix cols (g, K = C/g*prod(k), N*P), P = prod(o), whose columns run
 their positions, so that each image's (K, P) block is a matrix of its own; one product per image writes
 y straight into the output's (N, F, o...) layout, and the bias is added in place:
 
-    y[n] = W (g, F/g, K) @ cols[:, :, n] (g, K, P);   dW = dy @ cols.T (one product over all N*P);
+    y[n] = W (g, F/g, K) @ cols[:, :, n] (g, K, P);   dW = sum_n dy[n] @ cols[:, :, n].T;
     dcols[n] = W.T @ dy[n];   dx = col2im(dcols): each kernel offset adds its slice of dcols into the
     padded gradient.
 
 A 1x1 convolution with stride 1 and no padding needs no copy: x itself holds each image's columns.
 When an output row is short (o_d < SHORT_ROW) the copies' innermost runs would be short too, so the op
 keeps the batch as the last axis inside instead: cols (g, K, P*N), one product y (F, P*N), moved to
-(N, F, o...) at the end; the im2col copy and the col2im additions then run o_d*N long. Training keeps
+(N, F, o...) at the end, and dW = dy (g, F/g, P*N) @ cols.T in one product; the im2col copy and the
+col2im additions then run o_d*N long. Training keeps
 the whole batch's cols for dW; inference (ctx.train False) builds them for a few images at a time
 (COLUMN_BYTES), and a backward after it rebuilds them from x.
 
@@ -429,13 +430,15 @@ class _Conv(_Convolution):
         if cols is None:
             cols = self.columns(x)
         dy_rows = dy.reshape(n, groups, w.shape[1], -1)  # (N, g, F/g, P)
-        # dy with its axes in the order of the columns': (g, F/g, P*N) batch last, else (g, F/g, N*P)
-        dy_m = np.ascontiguousarray(batch_last(dy, dims) if self.batch_last else dy_rows.transpose(1, 2, 0, 3))
-        dy_m = dy_m.reshape(w.shape[:2] + (-1,))
-        # (g, F/g, M) @ (g, M, K/g) -> (g, F/g, K/g), written into grads["W"] (F, C/g, k...)
-        np.matmul(dy_m, cols.reshape(groups, w.shape[2], -1).transpose(0, 2, 1), out=reshaped(grads["W"], w.shape))
+        grad_w = reshaped(grads["W"], w.shape)  # (g, F/g, K/g) view of grads["W"] (F, C/g, k...)
+        if self.batch_last:  # one product over all positions and images: (g, F/g, P*N) @ (g, P*N, K/g)
+            dy_m = np.ascontiguousarray(batch_last(dy, dims)).reshape(w.shape[:2] + (-1,))
+            np.matmul(dy_m, cols.reshape(groups, w.shape[2], -1).transpose(0, 2, 1), out=grad_w)
+        else:  # per image, (g, F/g, P) @ (g, P, K/g), summed over the images (dy is not copied)
+            image_cols = cols.reshape(groups, w.shape[2], n, -1).transpose(2, 0, 3, 1)  # (N, g, P, K/g)
+            np.sum(np.matmul(dy_rows, image_cols), axis=0, out=grad_w)
         if "b" in grads:
-            dy_m.reshape(filters, -1).sum(axis=1, out=grads["b"])
+            np.sum(dy_rows, axis=(0, 3), out=reshaped(grads["b"], w.shape[:2]))
         if not needs[0]:
             return [None]
         (channels, *size), kernel, out_size = self.in_shapes[0], self.kernel, self.out_size

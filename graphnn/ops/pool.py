@@ -190,12 +190,14 @@ class _MaxPool(_Pool):
         view, taps, lead = self.window_view(x, -np.inf), math.prod(self.kernel), (slice(None),) * 2
         offsets = list(self.offsets())
         y = view[lead + offsets[0]].copy()  # (N, C, o...)
-        argmax = np.zeros(y.shape, np.min_scalar_type(taps - 1))  # row-major offset of each window's maximum
-        larger = np.empty(y.shape, bool)
+        arg_type = np.min_scalar_type(taps - 1)
+        argmax = np.zeros(y.shape, arg_type)  # row-major offset of each window's maximum
+        larger, marked = np.empty(y.shape, bool), np.empty(y.shape, arg_type)
         for index, offset in enumerate(offsets[1:], start=1):
             candidate = view[lead + offset]
             np.greater(candidate, y, out=larger)  # strictly: of tied maxima, the first offset is kept
-            np.copyto(argmax, index, where=larger)
+            # offsets grow, so a strictly larger candidate's offset is the largest seen: max() records it
+            np.maximum(argmax, np.multiply(larger, index, out=marked, dtype=arg_type), out=argmax)
             np.maximum(y, candidate, out=y)
         return y, argmax
 
