@@ -2,6 +2,7 @@
 y = x.reshape(N, -1) @ W + b;   dW = x2.T @ dy,  db = sum_n dy,  dx = (dy @ W.T) reshaped to x's shape."""
 
 import numpy as np
+import pytest
 
 from tests.ops.public_path import run, squared_error, torch_or_skip
 
@@ -52,3 +53,39 @@ def test_fc_matches_torch():
     assert np.isclose(out.objective, loss.item(), rtol=1e-14)
     for ours, theirs in ((out.input_grads["x"], tx), (out.weight_grads["fc"]["W"], tw), (out.weight_grads["fc"]["b"], tb)):
         np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_fc_axis_keeps_the_leading_axes_and_matches_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(3)
+    x, w, b = rng.normal(size=(2, 3, 2, 2)), rng.normal(size=(4, 5)), rng.normal(size=5)
+    target = rng.normal(size=(2, 3, 5))
+    nodes, feeds = squared_error("fc", target)
+    out = run([{"name": "fc", "op": "fc", "inputs": ["x"], "units": 5, "axis": 2}] + nodes, {"x": x}, feeds,
+              weights={"fc": {"W": w, "b": b}})
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = tx.reshape(2, 3, 4) @ tw + tb
+    (((y - torch.tensor(target)) ** 2).sum() / 4).backward()
+    np.testing.assert_allclose(out.values["fc"], y.detach().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(out.input_grads["x"], tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.weight_grads["fc"]["W"], tw.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.weight_grads["fc"]["b"], tb.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_fc_axis_exports_as_reshape_and_matmul(bias):
+    ort = pytest.importorskip("onnxruntime")
+    from graphnn.executor import Network
+    from graphnn.interop.onnx_export import network_to_onnx
+    from graphnn.model import model_from_dict
+
+    document = {"format": "graphnn/1", "nodes": [
+        {"name": "x", "op": "data", "shape": [3, 2, 2]},
+        {"name": "fc", "op": "fc", "inputs": ["x"], "units": 5, "axis": 3, "bias": bias,
+         "bias_init": {"type": "constant", "value": 0.5}}]}
+    network = Network.initialise(model_from_dict(document))
+    assert network.plan.by_name["fc"].out_shape == (3, 2, 5)
+    x = np.random.default_rng(0).normal(size=(4, 3, 2, 2)).astype(np.float32)
+    session = ort.InferenceSession(network_to_onnx(network).SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], network.forward({"x": x}).values["fc"], rtol=1e-5,
+                               atol=1e-6)
