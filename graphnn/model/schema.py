@@ -145,7 +145,12 @@ TRAIN = {
         "lr": LEARNING_RATE,
         "test_interval": {"type": "integer", "minimum": 0, "default": 0,
                           "description": "Test every this many iterations; 0: only after the last."},
+        "test_initialization": {"type": "boolean", "default": False,
+                                "description": "Test once before the first iteration too (Caffe's default: true)."},
         "display_interval": {"type": "integer", "minimum": 1, "default": 10},
+        "average_loss": {"type": "integer", "minimum": 1, "maximum": 1000000,
+                         "description": "The displayed train loss is the mean of the last this many iterations' "
+                                        "losses (Caffe's average_loss); absent: the mean over the display interval."},
         "snapshot_interval": {"type": "integer", "minimum": 0, "default": 0,
                               "description": "Write a snapshot every this many iterations; 0: only after the "
                                              "last and on a stop signal."},
@@ -159,12 +164,29 @@ TRAIN = {
 # fit's arguments override it as they do a model file's
 FIT_TRAIN = {"batch_size": 32, "epochs": 1, "solver": {"type": "adam"}, "lr": {"policy": "fixed", "base_lr": 0.001}}
 
+def test_set_schema(named):
+    """One test set: its data, batch size and number of batches; ``named``: a further set, with its name."""
+    name = {"type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": MAX_NAME_LENGTH,
+            "description": "Its records are phase \"test/NAME\" (the test section's own set's: \"test\")."}
+    return {
+        "type": "object", "additionalProperties": False, "required": ["data", *(["name"] if named else [])],
+        "properties": {
+            **({"name": name} if named else {}),
+            "data": dataset_schema("test"),
+            "batch_size": {"type": "integer", "minimum": 1, "default": 1000},
+            "iterations": {"type": "integer", "minimum": 1,
+                           "description": "Test on this many batches: the first iterations x batch_size samples "
+                                          "(Caffe's test_iter); absent: the whole split."},
+        },
+    }
 
-TEST = {
-    "type": "object", "additionalProperties": False, "required": ["data"],
-    "description": "How `graphnn run` and `graphnn test` evaluate the network.",
-    "properties": {"data": dataset_schema("test"), "batch_size": {"type": "integer", "minimum": 1, "default": 1000}},
-}
+
+TEST = test_set_schema(named=False)
+TEST["description"] = "How `graphnn run` and `graphnn test` evaluate the network."
+TEST["properties"]["also"] = {
+    "type": "array", "items": test_set_schema(named=True), "maxItems": 64,
+    "description": "Further test sets `graphnn run` tests on at each test (Caffe's several test_state): each "
+                   "its own data, batch size and iterations, the same network."}
 
 
 def with_defaults(section, schema):

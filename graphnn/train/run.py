@@ -26,7 +26,7 @@ from graphnn.datasets.split import load_data
 from graphnn.errors import GraphnnError, TrainingError, WriteError
 from graphnn.train import snapshots
 from graphnn.train.feeding import check_fields
-from graphnn.train.loop import Trainer
+from graphnn.train.loop import Trainer, load_test_sets
 from graphnn.train.rundir import RunDirectory, claim
 from graphnn.train.settings import check_trainable, recorded_overrides, resolve_settings
 from graphnn.train.signals import Interrupted, stop_signals
@@ -64,15 +64,18 @@ class Run:
         self._callback_state = (None, {})  # the callbacks' state a resumed run's snapshot kept
         overrides = overrides or {}
         data_dir = overrides.get("data_dir")
+        test_sets = []  # the test section's further sets (its "also"), read with its own data
         if train is None:
             if "data" not in model.train:
                 raise GraphnnError("the train section names no data to train on; add 'data' (graphnn run), or "
                                    "give Model.fit the arrays", file=model.file, path="/train")
             train = load_data(model, "train", data_dir, self.report)
             test = load_data(model, "test", data_dir, self.report) if model.test else None
+            test_sets = load_test_sets(model, data_dir, self.report)
         self.settings = resolve_settings(model, overrides, train_size=len(train))
         strategy = DataParallel(world, self.report) if world is not None else None
-        self.trainer = Trainer(model, self.settings, train, test, network=network, strategy=strategy)
+        self.trainer = Trainer(model, self.settings, train, test, network=network, strategy=strategy,
+                               test_sets=test_sets)
         if validation is not None:
             check_fields(model.plan, validation)
         written = from_model(model, self.folder)  # the train section's own callbacks (graphnn run's too)
@@ -150,6 +153,8 @@ class Run:
         elif self.leader:
             claim(folder, self.overwrite)  # another run's results or snapshot there: refused unless overwrite
             directory = RunDirectory(folder)
+        if directory is not None:
+            directory.callbacks = epochs  # a rescue snapshot keeps their state too
 
         def record(entry):
             if directory is not None:

@@ -37,10 +37,19 @@ class Settings:
     solver: dict
     lr: dict
     test_batch_size: int
+    test_iterations: int  # batches per test of the test section's set; None: all of its split
+    test_sets: list  # the test section's further sets ("also"): [{"name", "batch_size", "iterations"}], data left out
     test_interval: int  # 0: test only after the last iteration
+    test_initialization: bool  # test before the first iteration too
     display_interval: int
+    average_loss: int  # the displayed loss is the mean of the last this many iterations'; None: of the interval
     data_dir: str  # None: named datasets are looked for in the usual places (graphnn/datasets/lookup.py)
     snapshot_interval: int  # 0: snapshots only after the last iteration and on a stop signal
+
+    @property
+    def samples_per_iteration(self):
+        """Samples one update learns from: ``iter_size`` passes of ``batch_size``."""
+        return self.batch_size * self.solver["iter_size"]
 
 
 def check_trainable(model):
@@ -54,15 +63,16 @@ def check_trainable(model):
 def resolve_settings(model, overrides, train_size=None):
     """Settings from ``model.train``/``model.test`` and ``overrides``.
 
-    ``epochs`` becomes ``ceil(epochs * train_size / batch_size)`` iterations.
+    ``epochs`` becomes ``ceil(epochs * train_size / (batch_size * iter_size))`` iterations.
     """
     overrides = {key: value for key, value in overrides.items() if value is not None}
     check_trainable(model)
     train = with_defaults(model.train, TRAIN)
     batch_size = overrides.get("batch_size", train["batch_size"])
+    solver = with_defaults(train["solver"], SOLVER)
     epochs = overrides.get("epochs", None if "iterations" in overrides else train.get("epochs"))
     if epochs is not None:
-        iterations = epochs * train_size / batch_size
+        iterations = epochs * train_size / (batch_size * solver["iter_size"])
         if not math.isfinite(iterations):
             raise GraphnnError(f"{epochs} epochs of {train_size} samples is too many iterations", file=model.file,
                                path="/train/epochs")
@@ -77,10 +87,14 @@ def resolve_settings(model, overrides, train_size=None):
         check_batch_size(batch_size, model.plan, chosen["dtype"], "--batch-size")
     else:
         check_batch_size(batch_size, model.plan, chosen["dtype"], "batch_size", file=model.file, path="/train/batch_size")
+    test = with_defaults(model.test or {}, TEST)
+    test_sets = [{key: with_defaults(entry, TEST["properties"]["also"]["items"]).get(key)
+                  for key in ("name", "batch_size", "iterations")} for entry in test.get("also", ())]
     return Settings(
-        iterations=iterations, batch_size=batch_size, solver=with_defaults(train["solver"], SOLVER),
-        lr=with_defaults(lr, LEARNING_RATE), test_batch_size=with_defaults(model.test or {}, TEST)["batch_size"],
-        display_interval=train["display_interval"], data_dir=overrides.get("data_dir"), **chosen)
+        iterations=iterations, batch_size=batch_size, solver=solver, lr=with_defaults(lr, LEARNING_RATE),
+        test_batch_size=test["batch_size"], test_iterations=test.get("iterations"), test_sets=test_sets,
+        test_initialization=train["test_initialization"], display_interval=train["display_interval"],
+        average_loss=train.get("average_loss"), data_dir=overrides.get("data_dir"), **chosen)
 
 
 def settings_record(settings):
@@ -91,9 +105,13 @@ def settings_record(settings):
 
 def complete_record(record):
     """A settings record as this version writes it, from one written before the solver and lr sections
-    carried their defaults (they get them) and before the data sections were left to the model, which
-    holds them (they go), so that old snapshots resume."""
+    carried their defaults (they get them), before the data sections were left to the model, which
+    holds them (they go), and before the settings it ``added`` (they get what such a run did), so
+    that old snapshots resume."""
     record = {key: value for key, value in record.items() if key not in _LEFT_TO_THE_MODEL}
+    added = {"test_initialization": TRAIN["properties"]["test_initialization"]["default"], "average_loss": None,
+             "test_iterations": None, "test_sets": []}  # what a run did before these settings existed
+    record = {**added, **record}
     for key, schema in (("solver", SOLVER), ("lr", LEARNING_RATE)):
         if isinstance(record.get(key), dict):
             record[key] = with_defaults(record[key], schema)

@@ -6,13 +6,15 @@ temporary file in the same folder, fsync, rename, fsync the folder), so the fold
 the previous snapshot or the new one, whole. It holds:
 
 - ``weights/NODE/NAME`` and ``state/NODE/NAME``: the network;
-- ``extra/solver/NODE/NAME/SLOT``: the solver's memory, ``v`` (sgd, nesterov) or ``m`` and ``s`` (adam);
+- ``extra/solver/NODE/NAME/SLOT``: the solver's memory, ``v`` (sgd, nesterov), ``s`` (adagrad, rmsprop), ``s``
+  and ``u`` (adadelta) or ``m`` and ``s`` (adam);
 - metadata ``"snapshot"``::
 
       {"format": "graphnn-snapshot/1", "iteration": 300, "solver_t": 300,
        "rng": {...},             # the dropout generator: numpy's bit_generator.state
        "batcher": {...},         # the data position: Batcher.state_dict()
        "window": [s, a, n],      # loss sum, accuracy sum, count of the display window in progress
+       "recent": [...],          # with average_loss N only: the last min(N, iteration) iterations' losses
        "records": 34,            # lines of metrics.jsonl written so far
        "elapsed": 12.5,          # seconds trained so far (wall clock; not part of the result)
        "threads": {"blas": 4, "env": {"OMP_NUM_THREADS": "4", ...}},  # the BLAS thread count (threads())
@@ -120,6 +122,8 @@ def capture(trainer, records, folder=None, callbacks=None):
         "format": FORMAT, "iteration": state["iteration"], "solver_t": state["solver"]["t"],
         "rng": state["rng"], "batcher": state["batcher"], "window": [float(loss_sum), float(accuracy_sum), int(count)],
         "records": records, "elapsed": float(state["elapsed"]), "threads": threads(), "settings": settings}}
+    if state["recent"] is not None:  # average_loss: the losses the displayed mean is over
+        metadata["snapshot"]["recent"] = [float(loss) for loss in state["recent"]]
     if callbacks is not None:
         metadata["snapshot"]["callbacks"] = callbacks.state_dict()
         if callbacks.start_lr is not None:  # as the run started; the callbacks' state says what it is now
@@ -178,6 +182,10 @@ def verify(bundle, file=None):
              f"{window!r}", "/metadata/snapshot/window")
     if not (math.isfinite(info["elapsed"]) and 0 <= info["elapsed"] <= MAX_ELAPSED):
         fail(f"elapsed must be seconds in [0, {MAX_ELAPSED:g}]; got {info['elapsed']!r}", "/metadata/snapshot/elapsed")
+    recent = info.get("recent", [])
+    if not isinstance(recent, list) or len(recent) > info["iteration"] \
+            or not all(type(loss) is float and math.isfinite(loss) for loss in recent):
+        fail(f"recent must be at most iteration finite losses; got {json.dumps(recent)[:60]}", "/metadata/snapshot/recent")
     if info["solver_t"] != info["iteration"]:
         fail(f"solver_t must equal the iteration ({info['iteration']}: one update per iteration); got "
              f"{info['solver_t']}", "/metadata/snapshot/solver_t")
@@ -308,7 +316,7 @@ def restore(trainer, bundle, file=None):
     if info["iteration"] > trainer.settings.iterations:
         raise BundleError(f"snapshot is at iteration {info['iteration']}, past the run's "
                           f"{trainer.settings.iterations}", file=file, path="/metadata/snapshot/iteration")
-    position, batch = info["batcher"], trainer.settings.batch_size
+    position, batch = info["batcher"], trainer.settings.samples_per_iteration
     drawn = position.get("epoch", 0) * position.get("samples", 0) + position.get("cursor", 0) \
         if all(type(position.get(k)) is int for k in ("epoch", "samples", "cursor")) else None
     if drawn != info["iteration"] * batch:
@@ -337,8 +345,14 @@ def restore(trainer, bundle, file=None):
             continue
         _, _, node, name, slot = key.split("/")
         slots.setdefault(node, {}).setdefault(name, {})[slot] = array
+    recent, average = info.get("recent"), trainer.settings.average_loss
+    if average is not None and len(recent or ()) != min(info["iteration"], average):
+        raise BundleError(f"snapshot holds {len(recent or ())} recent losses; average_loss {average} at iteration "
+                          f"{info['iteration']} keeps {min(info['iteration'], average)}", file=file,
+                          path="/metadata/snapshot/recent")
     state = {"iteration": info["iteration"], "window": info["window"], "elapsed": info["elapsed"],
-             "rng": info["rng"], "batcher": info["batcher"], "solver": {"t": info["solver_t"], "slots": slots}}
+             "rng": info["rng"], "batcher": info["batcher"], "solver": {"t": info["solver_t"], "slots": slots},
+             "recent": recent}
     try:
         trainer.load_state_dict(state)
     except GraphnnError as error:
