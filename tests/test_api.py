@@ -339,3 +339,46 @@ def test_fit_on_a_model_without_a_train_section(mnist, tmp_path):
         g.build().fit(x, y, solver="adamw", verbose=0)
     with pytest.raises(ValueError, match="solver= is for a model without a train section"):
         graphnn.load_model(MLP).fit(x, y, solver="adam", verbose=0)
+
+
+def test_a_fit_rescued_from_an_unwritable_run_folder_resumes_with_its_callbacks(mnist, tmp_path, monkeypatch):
+    """The run folder's metrics file stops taking writes mid-run (a full disk): the run stops with a WriteError
+    naming a rescue folder, whose snapshot keeps the callbacks' state; resumed from there it ends as the run
+    never stopped."""
+    import errno
+    import os
+
+    from graphnn.errors import WriteError
+    from graphnn.train import rundir
+
+    x, y, _, _ = mnist
+    arguments = {"epochs": 3, "validation_split": 0.25, "verbose": 0}
+    expected = graphnn.load_model(MLP).fit(x, y, callbacks=[EarlyStopping("val_loss", patience=5,
+                                                                          restore_best_weights=True)], **arguments)
+    real_open = rundir.open_for_writing
+
+    class Full:
+        def __init__(self, handle):
+            self.handle, self.writes = handle, 0
+
+        def write(self, text):
+            self.writes += 1
+            if self.writes > 2:  # the third display record, iteration 30 (past the first epoch's end, 15)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return self.handle.write(text)
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    monkeypatch.setattr(rundir, "open_for_writing", lambda path, mode, **options: Full(real_open(path, mode, **options)))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    with pytest.raises(WriteError) as raised:
+        graphnn.load_model(MLP).fit(x, y, callbacks=[EarlyStopping("val_loss", patience=5, restore_best_weights=True)],
+                                    run_dir=tmp_path / "run", **arguments)
+    monkeypatch.undo()
+    kept = Path(raised.value.kept)
+    assert kept.name.startswith("graphnn-rescue-") and (kept / "snapshot.gnn").is_file()
+    model = graphnn.load_model(MLP)
+    history = model.fit(x, y, callbacks=[EarlyStopping("val_loss", patience=5, restore_best_weights=True)],
+                        run_dir=kept, resume=True, **arguments)
+    assert history.history == expected.history and history.epoch == [0, 1, 2]

@@ -75,6 +75,8 @@ class RunDirectory:
     snapshot counted) are kept and later ones, written after the snapshot, are dropped.
     """
 
+    callbacks = None  # the run's callbacks.Epochs (graphnn/train/run.py sets it): a rescue snapshot keeps their state
+
     def __init__(self, folder, keep=None):
         self.folder = Path(folder)
         self.failure = None  # the first WriteError of a metrics line, raised by sync() and finish()
@@ -195,7 +197,7 @@ class RunDirectory:
         try:
             place = Path(tempfile.mkdtemp(prefix=f"graphnn-rescue-{trainer.model.name[:40]}-"))
             write_atomic(place / "metrics.jsonl", "".join(dumps(r) + "\n" for r in self.records).encode())
-            snapshots.write(place, trainer, len(self.records))
+            snapshots.write(place, trainer, len(self.records), self.callbacks)
         except (OSError, GraphnnError):
             if last_snapshot is not None and (self.folder / snapshots.SNAPSHOT).is_file():
                 return WriteError(f"{cause}; only the last snapshot, of iteration {last_snapshot}, is kept in "
