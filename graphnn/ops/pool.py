@@ -187,11 +187,22 @@ class _MaxPool(_Pool):
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        view, taps, lead = self.window_view(x, -np.inf), math.prod(self.kernel), (slice(None),) * 2
+        train = ctx is not None and ctx.train
+        y, argmax = self.maxima(x, track=train)
+        return y, (x, argmax)  # inference tracks no argmax: a backward after it finds them again from x
+
+    def maxima(self, x, track=True):
+        """y (N, C, o...), each window's maximum, and (with ``track``) argmax, the row-major offset of the
+        first tap that holds it (None without)."""
+        view, lead = self.window_view(x, -np.inf), (slice(None),) * 2
         offsets = list(self.offsets())
         y = view[lead + offsets[0]].copy()  # (N, C, o...)
-        arg_type = np.min_scalar_type(taps - 1)
-        argmax = np.zeros(y.shape, arg_type)  # row-major offset of each window's maximum
+        if not track:
+            for offset in offsets[1:]:
+                np.maximum(y, view[lead + offset], out=y)
+            return y, None
+        arg_type = np.min_scalar_type(len(offsets) - 1)
+        argmax = np.zeros(y.shape, arg_type)
         larger, marked = np.empty(y.shape, bool), np.empty(y.shape, arg_type)
         for index, offset in enumerate(offsets[1:], start=1):
             candidate = view[lead + offset]
@@ -204,7 +215,10 @@ class _MaxPool(_Pool):
     def backward(self, weights, cache, dy, needs, grads):
         if not needs[0]:
             return [None]
-        argmax, dxp = cache, self.gradient_buffer(len(dy), dy.dtype)
+        x, argmax = cache
+        if argmax is None:
+            argmax = self.maxima(x)[1]
+        dxp = self.gradient_buffer(len(dy), dy.dtype)
         overlap, here = overlapping(self.kernel, self.stride, self.dilation), np.empty(argmax.shape, bool)
         for index, target in enumerate(window_targets(dxp, self.kernel, self.stride, self.dilation, self.out_size)):
             np.equal(argmax, index, out=here)  # dx[window tap] += dy where that tap held the maximum
