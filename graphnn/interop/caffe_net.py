@@ -401,9 +401,19 @@ def softmax(t, layer):
 
 
 def power(t, layer):
+    """y = (shift + scale x)^power as graphnn's binary ops with constants: mul, add, pow (each only when it
+    changes something; all three neutral: identity). The last node is named after the layer."""
     values = layer.values["power_param"]
-    return t.single(layer, "activation", [t.bottom(layer)], function="power", power=values["power"],
-                    scale=values["scale"], shift=values["shift"])
+    steps = [(function, values[field]) for function, field, neutral in
+             (("mul", "scale", 1), ("add", "shift", 0), ("pow", "power", 1)) if values[field] != neutral]
+    source = t.bottom(layer)
+    if not steps:
+        return t.single(layer, "activation", [source], function="identity")
+    for function, constant in steps[:-1]:
+        name = t.names.new(f"{layer.name or layer.tops[0]}_{function}")
+        source = t.add(layer, name, "binary", [source], function=function, constant=constant)
+    function, constant = steps[-1]
+    return t.single(layer, "binary", [source], function=function, constant=constant)
 
 
 def prelu(t, layer):

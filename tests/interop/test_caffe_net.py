@@ -62,16 +62,20 @@ def test_every_layer():
                                    "axes": [2, 3], "keepdims": True}
     assert nodes["deconv"]["op"] == "conv_transpose2d" and nodes["deconv"]["init"] == "bilinear"
     assert nodes["prelu"]["init"] == {"type": "constant", "value": 0.25}
-    assert nodes["power"]["function"] == "power" and nodes["power"]["shift"] == 1.0
+    assert nodes["power_mul"] == {"name": "power_mul", "op": "binary", "inputs": ["sigmoid"], "function": "mul",
+                                  "constant": 0.5}
+    assert nodes["power_add"]["constant"] == 1.0 and nodes["power_add"]["inputs"] == ["power_mul"]
+    assert nodes["power"] == {"name": "power", "op": "binary", "inputs": ["power_add"], "function": "pow",
+                              "constant": 2.0}
     assert nodes["sum"] == {"name": "sum", "op": "add", "inputs": ["tanh", "power"], "coeff": [1.0, -1.0]}
     assert nodes["prod"]["op"] == "multiply" and nodes["max"]["op"] == "maximum"
     assert nodes["part_a"]["op"] == "slice" and (nodes["part_a"]["starts"], nodes["part_a"]["ends"]) == ([0], [3])
     assert (nodes["part_b"]["starts"], nodes["part_b"]["ends"]) == ([3], [8])
     assert nodes["drop"]["inputs"] == ["part_a"] and nodes["reshape"]["inputs"] == ["part_a"]  # Split: fan-out
     assert nodes["flat"]["inputs"] == ["drop"]
-    assert nodes["reshape"]["shape"] == [-1, 8] and shapes["reshape"] == (6, 8)
+    assert nodes["reshape"]["shape"] == [-1, 10] and shapes["reshape"] == (30, 10)
     assert nodes["ip"]["bias_init"] == {"type": "uniform", "min": -0.1, "max": 0.1}
-    assert nodes["ip_axis"]["axis"] == 2 and shapes["ip_axis"] == (6, 5)
+    assert nodes["ip_axis"]["axis"] == 2 and shapes["ip_axis"] == (30, 5)
     assert nodes["accuracy"] == {"name": "accuracy", "op": "accuracy", "inputs": ["ip", "label"], "top_k": 2}
     assert nodes["regress"]["loss_weight"] == 0.5 and nodes["logistic"]["loss_weight"] == 0.0
     assert "silence" not in nodes and "split" not in nodes
