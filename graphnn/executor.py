@@ -16,6 +16,8 @@ samples reshaped to the node's shape when they hold as many values per sample, e
 
 For inference, ``forward(..., keep=names)`` returns only those nodes' values and keeps nothing for
 backward, releasing every other value once its last reader has run (predict and evaluation use it).
+``forward_pieces(pieces, keep)`` runs a large test batch in pieces up to what the losses and metrics read,
+and those once on the joined batch (evaluation: a pass over 10,000 MNIST images holds 14 MB, not 40).
 
 Both passes take an optional ``timings`` dict: each node's seconds in that pass are added to
 ``timings[node]`` (``graphnn time`` uses it; the training loop passes nothing and pays nothing).
@@ -70,6 +72,7 @@ class Network:
                                 if step.name in trained and not step.op.is_input]
         self._loss_weights = {step.name: step.op.loss_weight for step in self.plan.losses}
         self._reporting = [step for step in self.plan.steps if step.op.is_loss or step.op.is_metric]
+        self._contexts = (None, None, {})  # (train, rng, {node: ForwardContext}) of the last pass
 
     def __repr__(self):
         return (f"<graphnn.Network {self.model.name!r}: {len(self.plan.steps)} nodes, "
@@ -100,13 +103,16 @@ class Network:
             raise ShapeError(f"fed value has sample shape {value.shape[1:]}; expected {step.out_shape}", node=step.name)
         return node_value(step, value, self.dtype)
 
-    def _schedule(self, until, keep):
-        """The forward steps for node ``until`` (None: every step), each with the names of the values that
-        are released once it has run: those whose last reader it is, unless ``keep`` (a frozenset; None:
-        keep everything) names them."""
-        schedule = self._schedules.get((until, keep))
+    def _schedule(self, targets, keep):
+        """The forward steps needed for the nodes ``targets`` (a frozenset; None: every step), each with the
+        names of the values that are released once it has run: those whose last reader it is, unless
+        ``keep`` (a frozenset; None: keep everything) names them."""
+        schedule = self._schedules.get((targets, keep))
         if schedule is None:
-            needed = None if until is None else {step.name for step in self.plan.steps_until(until)}
+            needed = None if targets is None else set(targets)
+            for step in reversed(self.plan.steps) if needed is not None else ():
+                if step.name in needed:
+                    needed.update(step.inputs)
             steps = [entry for entry in self._forward_steps if needed is None or entry[0].name in needed]
             last_reader = {}  # node -> index of the last step that reads its value (itself when none does)
             for index, (step, _, _) in enumerate(steps):
@@ -119,8 +125,17 @@ class Network:
                     if name not in keep:
                         released[index].append(name)
             schedule = [(*entry, tuple(names)) for entry, names in zip(steps, released)]
-            self._schedules[until, keep] = schedule
+            self._schedules[targets, keep] = schedule
         return schedule
+
+    def _contexts_for(self, train, rng):
+        """{node: ForwardContext} of a pass in mode ``train`` with generator ``rng``: made again only when
+        these change (a context holds what a pass knows, never what it computed)."""
+        last_train, last_rng, contexts = self._contexts
+        if last_train is not train or last_rng is not rng:
+            contexts = {step.name: ForwardContext(train, rng, state) for step, _, state in self._forward_steps}
+            self._contexts = (train, rng, contexts)
+        return contexts
 
     def forward(self, feeds, train=False, rng=None, until=None, timings=None, keep=None):
         """Run every step (or those needed for node ``until``). ``feeds`` maps data nodes to arrays.
@@ -130,28 +145,60 @@ class Network:
         backward; every other value is released as soon as the last step reading it has run, so a pass
         holds a few activations at a time instead of all of them and their caches.
         """
+        return self._run(feeds, bool(train), rng, None if until is None else frozenset((until,)), timings,
+                         None if keep is None else frozenset(keep))
+
+    def _run(self, feeds, train, rng, targets, timings, keep):
         if train and rng is None:
             raise TypeError("forward(train=True) needs rng=numpy.random.default_rng(seed) for dropout")
-        keep = None if keep is None else frozenset(keep)
         values, caches, losses = {}, {}, {}
-        for step, weights, state, released in self._schedule(until, keep):
+        contexts = self._contexts_for(train, rng)
+        for step, weights, _, released in self._schedule(targets, keep):
             started = time.perf_counter() if timings is not None else 0.0
             name, op = step.name, step.op
             if op.is_input:
                 values[name] = self._fed(step, feeds)
             else:
-                xs = [values[source] for source in step.inputs]
-                values[name], cache = op.forward(weights, xs, ForwardContext(train, rng, state))
+                values[name], cache = op.forward(weights, [values[source] for source in step.inputs], contexts[name])
                 if keep is None:
                     caches[name] = cache
                 if op.is_loss:
                     losses[name] = float(values[name]) * op.loss_weight
-                del xs, cache
+                del cache
             for dead in released:
                 del values[dead]
             if timings is not None:
                 timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
         return ForwardResult(values, caches, losses)
+
+    def forward_pieces(self, pieces, keep):
+        """``forward(feeds, keep=keep)`` in test mode of the batch that ``pieces`` make up (an iterable of
+        feeds: consecutive slices of one batch along axis 0), holding one piece's values at a time. Each
+        piece runs up to the values the loss and metric nodes read (and those ``keep`` names); these are
+        joined along axis 0, and the loss and metric nodes run once on the joined batch: their means and
+        sums are the whole batch's, taken in one reduction as in a single pass. Every other op computes a
+        sample's output from that sample alone, so the result is a single pass's wherever a matrix product
+        gives a row the same bits for any number of rows (OpenBLAS does for pieces that are not small: see
+        graphnn/train/evaluate.py's PIECE_ROWS)."""
+        keep = frozenset(keep)
+        heads = {step.name for step in self._reporting}
+        if any(source in heads for step in self.plan.steps if step.name not in heads for source in step.inputs):
+            pieces = list(pieces)  # a node reads a loss or metric: one pass over the joined feeds
+            joined = {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
+            return self.forward(joined, keep=keep)
+        read = frozenset(source for step in self._reporting for source in step.inputs) | (keep - heads)
+        parts = [self._run(piece, False, None, read, None, read).values for piece in pieces]
+        values = {name: parts[0][name] if len(parts) == 1 else np.concatenate([part[name] for part in parts])
+                  for name in read}
+        del parts
+        contexts, losses = self._contexts_for(False, None), {}
+        for step, weights, _ in self._forward_steps:
+            if step.name in heads:
+                values[step.name], _ = step.op.forward(weights, [values[source] for source in step.inputs],
+                                                       contexts[step.name])
+                if step.op.is_loss:
+                    losses[step.name] = float(values[step.name]) * step.op.loss_weight
+        return ForwardResult({name: values[name] for name in keep}, {}, losses)
 
     @property
     def loss_values(self):

@@ -2,6 +2,7 @@
 losses. Backward must equal central differences of the whole objective sum(loss_weight * loss) in
 float64, for every weight."""
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -332,3 +333,39 @@ def test_forward_keeping_only_some_values_computes_the_same_and_holds_nothing_el
     np.testing.assert_array_equal(logits.values["fc_out"], full.values["fc_out"])
     with pytest.raises(TypeError, match="keep"):
         net.backward(kept)
+
+
+def test_forward_in_pieces_joins_what_the_losses_read_and_runs_them_once():
+    """Pieces run up to the values the losses read; those are joined and the losses (means over the batch)
+    run once on the whole batch. With element-wise ops before the losses (a row's value never depends on
+    how many rows a product had), the result is one pass's, bit for bit, for pieces of any sizes."""
+    g = Graph("elementwise")
+    x, label, target = g.data("x", shape=[4]), g.data("label", shape=[], field="y"), g.data("t", shape=[4], field="t")
+    scores = g.tanh(g.sigmoid(x, name="gate"), name="scores")
+    g.loss(scores, label, "softmax_cross_entropy", name="loss")
+    g.loss(scores, target, "least_squares", name="aux", loss_weight=0.25)
+    model = g.build()
+    for dtype in ("float64", "float32"):
+        net = Network.initialise(model, dtype=dtype)
+        feeds = {name: value.astype(dtype) if value.dtype.kind == "f" else value
+                 for name, value in feeds_for(model, np.random.default_rng(3), batch=11).items()}
+        whole = net.forward(feeds, keep=net.loss_values)
+        for cuts in ([0, 11], [0, 5, 11], [0, 1, 2, 10, 11]):
+            pieces = ({name: value[a:b] for name, value in feeds.items()} for a, b in pairwise(cuts))
+            joined = net.forward_pieces(pieces, keep=net.loss_values)
+            assert joined.losses == whole.losses and not joined.caches and set(joined.values) == set(whole.values)
+            for name, value in whole.values.items():
+                np.testing.assert_array_equal(joined.values[name], value, strict=True)
+            assert net.metrics(joined) == net.metrics(whole)
+
+
+def test_forward_in_pieces_of_a_network_reading_a_metric_is_one_pass():
+    g = Graph("reads_a_metric")
+    x, label = g.data("x", shape=[3]), g.data("label", shape=[], field="y")
+    logits = g.fc(x, 3, name="logits")
+    g.loss(logits, label, "softmax_cross_entropy", name="loss")
+    g.node("activation", [g.node("accuracy", [logits, label], name="accuracy")], name="reads", function="tanh")
+    net = network64(g.build())
+    feeds = feeds_for(net.model, np.random.default_rng(4), batch=6)
+    pieces = [{name: value[a:b] for name, value in feeds.items()} for a, b in ((0, 2), (2, 6))]
+    assert net.forward_pieces(pieces, keep=["reads", "loss"]).values["reads"] == net.forward(feeds).values["reads"]

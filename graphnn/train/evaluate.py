@@ -12,8 +12,20 @@ first accuracy node that gives it, else from the primary loss when it reports on
 other metrics (accuracy_top5, ...).
 """
 
+import math
+from itertools import pairwise
+
+import numpy as np
+
 from graphnn.model.limits import check_batch_size
 from graphnn.train.feeding import feeds
+
+# A test batch runs in equal pieces of at least PIECE_ROWS samples, as many as PIECE_BYTES of values (every
+# node's output) hold. Fewer rows would change the last bits: OpenBLAS sums a product's long rows in
+# another order for small matrices (LeNet's fc2, 500 -> 10, gives other logits in pieces of 100 than in one
+# of 1,000), and the test numbers would then differ from a single pass's.
+PIECE_BYTES = 8 * 2**20
+PIECE_ROWS = 2500
 
 
 def primary_loss(plan):
@@ -50,10 +62,13 @@ def totals(network, split, batch_size):
     per_metric = dict.fromkeys(reported, 0.0)
     count = len(split.y)
     check_batch_size(min(batch_size, count), plan, network.dtype, "test batch size")  # before allocating
+    rows = piece_rows(plan, network.dtype)
     for start in range(0, count, batch_size):
-        batch = {"x": split.x[start:start + batch_size], "y": split.y[start:start + batch_size]}
-        result = network.forward(feeds(plan, batch, network.dtype), train=False, keep=network.loss_values)
-        size = len(batch["y"])
+        stop = min(start + batch_size, count)
+        pieces = (feeds(plan, {"x": split.x[first:last], "y": split.y[first:last]}, network.dtype)
+                  for first, last in _spans(start, stop, rows))
+        result = network.forward_pieces(pieces, keep=network.loss_values)
+        size = stop - start
         total_loss += result.objective * size
         for name in per_loss:
             per_loss[name] += float(result.values[name]) * size
@@ -62,6 +77,21 @@ def totals(network, split, batch_size):
     correct = per_metric.pop("accuracy", 0.0)
     return {"loss": total_loss, "correct": correct, "losses": per_loss, "metrics": per_metric, "samples": count,
             "reported": list(reported)}
+
+
+def piece_rows(plan, dtype):
+    """The samples of one piece of a test batch, at least (see PIECE_BYTES). The loss and metric nodes still
+    see the whole batch (``Network.forward_pieces``), so the reported numbers are a single pass's; a pass
+    over 10,000 MNIST images in three pieces holds 14 MB instead of 40."""
+    per_sample = sum(math.prod(step.out_shape) for step in plan.steps) * np.dtype(dtype).itemsize
+    return max(PIECE_ROWS, PIECE_BYTES // per_sample)
+
+
+def _spans(start, stop, rows):
+    """(first, last) of the equal pieces, of at least ``rows`` each, that ``start`` to ``stop`` splits into."""
+    pieces = max(1, (stop - start) // rows)
+    bounds = [start + index * (stop - start) // pieces for index in range(pieces + 1)]
+    return pairwise(bounds)
 
 
 def averages(sums):
