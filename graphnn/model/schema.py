@@ -165,13 +165,14 @@ TRAIN = {
 FIT_TRAIN = {"batch_size": 32, "epochs": 1, "solver": {"type": "adam"}, "lr": {"policy": "fixed", "base_lr": 0.001}}
 
 def test_set_schema(named):
-    """One test set: its data, batch size and number of batches; ``named``: a further set, with its name."""
+    """One test set: its data, batch size and number of batches; ``named``: a further set, which needs a name."""
     name = {"type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": MAX_NAME_LENGTH,
-            "description": "Its records are phase \"test/NAME\" (the test section's own set's: \"test\")."}
+            "description": "What the set is (e.g. Caffe's test stage); a further set's records are phase "
+                           "\"test/NAME\", the test section's own set's \"test\"."}
     return {
         "type": "object", "additionalProperties": False, "required": ["data", *(["name"] if named else [])],
         "properties": {
-            **({"name": name} if named else {}),
+            "name": name,
             "data": dataset_schema("test"),
             "batch_size": {"type": "integer", "minimum": 1, "default": 1000},
             "iterations": {"type": "integer", "minimum": 1,

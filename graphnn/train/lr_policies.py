@@ -53,10 +53,20 @@ def inv(section, it, horizon):
     return section["base_lr"] * (1 + section["gamma"] * it) ** (-section["power"])
 
 
+def multistep_changes(steps):
+    """The iterations where Caffe's multistep passes each of ``steps``, in the list's order and at most one per
+    iteration: t_k = max(s_k, t_(k-1) + 1) (a sorted list of distinct steps: the steps themselves)."""
+    changes, last = [], -1
+    for step in steps:
+        last = max(step, last + 1)
+        changes.append(last)
+    return changes
+
+
 @policy("gamma", "steps")
 def multistep(section, it, horizon):
-    """base_lr * gamma ^ (number of steps s with it >= s)"""
-    return section["base_lr"] * section["gamma"] ** sum(it >= step for step in section["steps"])
+    """base_lr * gamma ^ (number of steps passed by it, Caffe's count: see ``multistep_changes``)"""
+    return section["base_lr"] * section["gamma"] ** sum(it >= change for change in multistep_changes(section["steps"]))
 
 
 @policy("power")
@@ -108,7 +118,7 @@ def schedule(settings, points=2000):
     else:
         iterations = {round(k * last / (points - 1)) for k in range(points)}
         lr = settings.lr
-        changes = list(lr.get("steps", ())) if lr["policy"] == "multistep" else \
+        changes = multistep_changes(lr["steps"]) if lr["policy"] == "multistep" else \
             range(lr["step_size"], last + 1, lr["step_size"]) if lr["policy"] == "step" else ()
         for change in list(changes)[:points]:
             if 0 < change <= last:
