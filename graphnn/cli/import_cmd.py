@@ -11,7 +11,8 @@ from graphnn.ops.loss import FUNCTIONS as LOSSES
 @click.argument("source", metavar="MODEL.onnx|NET.prototxt", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "--out", "output", type=click.Path(dir_okay=False),
               help="model.gnn (a bundle: model and weights) or model.json (the model file, and model.gnn "
-                   "beside it when there are weights). Default: MODEL with the suffix .gnn.")
+                   "beside it when there are weights). Default: MODEL with the suffix .gnn. A Caffe net: "
+                   "model.json only (default NET.json).")
 @click.option("--loss", type=click.Choice(list(LOSSES)),
               help="Add this loss on every output, with a data node 'label' (class indices), so the model "
                    "can be trained; a final Softmax becomes the softmax_cross_entropy loss.")
@@ -32,8 +33,7 @@ def command(source, output, loss, name, solver, dataset, stages, force):
     --solver (docs/caffe.md lists what maps to what). A layer type or field graphnn cannot honour is one
     located line (exit 2).
 
-    ONNX:
-    Opsets 6 to the newest the installed onnx knows (older than 18: converted by onnx.version_converter).
+    ONNX: opsets 6 to the newest the installed onnx knows (older than 18: converted by onnx.version_converter).
     Every node becomes graphnn nodes: one of the ONNX types a graphnn op imports (convolutions and pooling
     of any rank, Gemm/MatMul by constant weights, normalisations, activations, element-wise and layout
     ops, reductions, ...), or a constant when all its inputs are constants (ConstantOfShape, Shape, Gather,
