@@ -96,14 +96,17 @@ def load_data(model, section, data_dir=None, report=None, document_path=""):
     missing = missing_path(model, section, document_path)
     if missing is not None:
         raise missing
+    from graphnn.datasets.transforms import register_root
+
     schema = {"train": TRAIN, "test": TEST}[section]["properties"]["data"]
     spec = with_defaults(model.document[section]["data"], schema)
+    register_root(model)  # the data nodes' mean files are taken from the same folder
     return load_split(spec, data_dir=data_dir, root=data_root(model), report=report)
 
 
 def rebased(model, folder):
-    """``model`` as a file in ``folder`` holds it: each relative data path re-expressed from ``folder`` so
-    that it names the same file (``model`` itself when none changes)."""
+    """``model`` as a file in ``folder`` holds it: each relative data path (and data node's mean file)
+    re-expressed from ``folder`` so that it names the same file (``model`` itself when none changes)."""
     document = None
     for section in SECTIONS:
         path = ((model.document.get(section) or {}).get("data") or {}).get("path")
@@ -113,6 +116,13 @@ def rebased(model, folder):
         if moved != path:
             document = document or json.loads(json.dumps(model.document))
             document[section]["data"]["path"] = moved
+    for index, node in enumerate(model.document["nodes"]):
+        path = (node.get("transform") or {}).get("mean_file") if node.get("op") == "data" else None
+        if isinstance(path, str) and not Path(path).is_absolute():
+            moved = os.path.relpath(data_root(model) / path, folder)
+            if moved != path:
+                document = document or json.loads(json.dumps(model.document))
+                document["nodes"][index]["transform"]["mean_file"] = moved
     if document is None:
         return model
     copied = copy.copy(model)

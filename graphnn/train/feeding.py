@@ -10,12 +10,16 @@ training loop's batches and arrays handed to ``Network.forward``:
   of shape [C].
 
 ``feeds`` reshapes each batch's samples to (N, *shape) (a dataset's (N, 28, 28) images feed a [784] node).
+A data node with a ``transform`` (Caffe's transform_param) gets its samples through it instead
+(graphnn/datasets/transforms.py: (x - mean) * scale over a crop, no division by 255); ``rng`` (training)
+draws its random crops and mirrors, without it (testing) the crop is the centre.
 """
 
 import math
 
 import numpy as np
 
+from graphnn.datasets.transforms import transforms_for
 from graphnn.errors import DataError
 from graphnn.ops.loss import one_hot
 
@@ -26,7 +30,10 @@ def check_fields(plan, split):
         field, shape = step.op.params["field"], step.out_shape
         if field not in ("x", "y"):
             raise DataError(f"field {field!r} is not in the dataset (it has 'x' and 'y')", node=step.name)
-        if field == "x" and math.prod(shape) != math.prod(split.x.shape[1:]):
+        transform = transforms_for(plan).get(step.name)
+        if transform is not None:
+            transform.image_shape(split.x.shape[1:])
+        elif field == "x" and math.prod(shape) != math.prod(split.x.shape[1:]):
             raise DataError(f"shape {shape} holds {math.prod(shape)} values but the samples have shape "
                             f"{split.x.shape[1:]} ({math.prod(split.x.shape[1:])} values)", node=step.name)
         if field == "y" and shape not in ((), (split.num_classes,)):
@@ -52,15 +59,19 @@ def node_value(step, raw, dtype):
     return raw.astype(dtype, copy=False)
 
 
-def feeds(plan, batch, dtype):
-    """{data node: array} for one batch ``{"x": samples, "y": class indices}`` (fields it lacks are skipped)."""
+def feeds(plan, batch, dtype, rng=None):
+    """{data node: array} for one batch ``{"x": samples, "y": class indices}`` (fields it lacks are skipped);
+    ``rng``: the training loop's generator, for the transforms' random crops and mirrors."""
     values = {}
+    transforms = transforms_for(plan)
     for step in plan.inputs:
         field, shape = step.op.params["field"], step.out_shape
         if field not in batch:
             continue  # e.g. no labels when predicting
         raw = batch[field]
-        if field == "y" and shape != ():
+        if step.name in transforms:
+            values[step.name] = transforms[step.name](raw, dtype, rng)
+        elif field == "y" and shape != ():
             values[step.name] = one_hot(raw, shape[0], dtype)
         else:
             values[step.name] = node_value(step, raw.reshape((len(raw),) + shape), dtype)

@@ -167,7 +167,7 @@ class Trainer:
             loss_sum = accuracy_sum = 0.0
             for index in range(passes):
                 batch, rng = self.strategy.shard(self.batcher.next())
-                result = self.network.forward(feeds(plan, batch, self.network.dtype), train=True, rng=rng)
+                result = self.network.forward(feeds(plan, batch, self.network.dtype, rng), train=True, rng=rng)
                 loss = check_forward(self.network, result, self.iteration)
                 grads = self.network.backward(result)
                 accuracy = batch_accuracy(self.network, result, self.reported)
