@@ -158,11 +158,8 @@ class Model(Definition):
                 run = Run.resume(run_dir, trainable, overrides, **memory)
             else:
                 run = Run(trainable, overrides, out=run_dir or temporary, network=self._network, **memory)
-            shown = []
-            if verbose:
-                progress = Progress(run.settings.iterations, run.settings.batch_size)
-                shown = [progress]
-            run.train(log=shown[0] if shown else None, callbacks=shown)
+            progress = Progress(run.settings.iterations, run.settings.batch_size) if verbose else None
+            run.train(log=progress, callbacks=[progress] if progress is not None else [])
         self._network = run.trainer.network
         self.metadata["training"] = {"iterations": run.trainer.iteration, "seed": run.settings.seed,
                                      "dtype": run.settings.dtype}
@@ -170,7 +167,10 @@ class Model(Definition):
 
     def _trainable(self, solver):
         """This model, or for one without a train section, its copy with FIT_TRAIN (and ``solver``)."""
-        from graphnn.model.schema import FIT_TRAIN
+        from graphnn.errors import SchemaError
+        from graphnn.model.jsontext import pointer
+        from graphnn.model.schema import FIT_TRAIN, TRAIN
+        from graphnn.model.validate import Validator, describe
 
         if self.train:
             if solver is not None:
@@ -179,11 +179,6 @@ class Model(Definition):
         section = json.loads(json.dumps(FIT_TRAIN))
         if solver is not None:
             section["solver"] = {"type": solver} if isinstance(solver, str) else dict(solver)
-        from graphnn.errors import SchemaError
-        from graphnn.model.jsontext import pointer
-        from graphnn.model.schema import TRAIN
-        from graphnn.model.validate import Validator, describe
-
         error = next(iter(Validator(TRAIN).iter_errors(section)), None)
         if error is not None:
             raise SchemaError(f"fit(solver={solver!r}): {describe(error)}",
