@@ -40,7 +40,7 @@ COMMANDS = {
     "data": ("graphnn.cli.data", "Find or download a named dataset (mnist, fashion-mnist) and verify it."),
     "test": ("graphnn.cli.test", "Evaluate a saved network (.gnn) on its test set."),
     "lr-plot": ("graphnn.cli.lr_plot", "Draw the learning rate over the whole run from the train section, as SVG."),
-    "predict": ("graphnn.cli.predict", "Print predicted classes and probabilities for samples in a file."),
+    "predict": ("graphnn.cli.predict", "Print predicted classes and probabilities (arrays or images)."),
     "diff": ("graphnn.cli.diff", "Compare two model files, bundles or run folders: nodes, settings and weights."),
     "export": ("graphnn.cli.export", "Export a trained network (.gnn) or a model file to ONNX."),
     "gradcheck": ("graphnn.cli.gradcheck", "Check every gradient against central differences, in float64."),
