@@ -38,7 +38,7 @@ import click
 COMMANDS = {
     "check": ("graphnn.cli.check", "Validate a model file and print its nodes, shapes, parameters and FLOPs."),
     "data": ("graphnn.cli.data", "Find or download a named dataset (mnist, fashion-mnist) and verify it."),
-    "test": ("graphnn.cli.test", "Evaluate a saved network (.gnn) on its test set."),
+    "test": ("graphnn.cli.test", "Evaluate a saved network (.gnn, run folder) on its test set or --data."),
     "lr-plot": ("graphnn.cli.lr_plot", "Draw the learning rate over the whole run from the train section, as SVG."),
     "predict": ("graphnn.cli.predict", "Print predicted classes and probabilities (arrays or images)."),
     "diff": ("graphnn.cli.diff", "Compare two model files, bundles or run folders: nodes, settings and weights."),
