@@ -61,7 +61,8 @@ class History(Callback):
     def __repr__(self):
         last = {key: values[-1] for key, values in self.history.items() if key not in ("lr", "iteration")}
         shown = ", ".join(f"{key}={value:.4g}" for key, value in last.items())
-        return f"<History: {len(self.epoch)} epochs{'; last ' + shown if shown else ''}>"
+        count = len(self.epoch)
+        return f"<graphnn.History: {count} epoch{'s' * (count != 1)}{'; last ' + shown if shown else ''}>"
 
     def plot_svg(self, metric="loss"):
         """The curves of ``metric`` and ``val_<metric>`` against the epoch, as SVG text (no matplotlib needed)."""
