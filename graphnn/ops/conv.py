@@ -50,7 +50,7 @@ from graphnn.ops.base import TRAINABLE_PROPERTIES, Op, object_schema, reshaped
 from graphnn.ops.fillers import FILLER_SCHEMA, fill
 from graphnn.ops.registry import register
 
-COLUMN_BYTES = 8 << 20  # at inference, conv builds its column matrix for about this many bytes of images at a time
+COLUMN_BYTES = 1 << 20  # inference builds conv's column matrix for about this many bytes at a time (cache-sized)
 SHORT_ROW = 16  # outputs per row below which conv keeps the batch as the last axis inside the op
 AXES = {1: "length", 2: "height, width", 3: "depth, height, width"}
 
@@ -394,41 +394,63 @@ class _Conv(_Convolution):
         train, cols = ctx is not None and ctx.train, None
         if self.pointwise:  # 1x1, stride 1, no padding: x itself holds each image's column matrix (K, P)
             np.matmul(w, x.reshape(n, groups, w.shape[2], -1), out=out.reshape(n, groups, w.shape[1], -1))
-        else:  # training keeps the whole batch's columns for dW; inference bounds them, a few images at a time
-            chunk = n if train else max(1, COLUMN_BYTES // (x.itemsize * self.column_bytes))
+        elif train:  # the whole batch's columns, kept for dW
+            cols = self.columns(self.padded(x))
+            self.product(w, cols, out)
+        else:  # columns for at most about COLUMN_BYTES at a time: a few images, or bands of one image's rows
+            chunk = self.chunk(x.itemsize)
             for start in range(0, n, chunk):
-                cols = self.columns(x[start:start + chunk])
-                self.product(w, cols, out[start:start + chunk])
-            cols = cols if train else None  # a backward after inference rebuilds them from x
+                xp, part = self.padded(x[start:start + chunk]), out[start:start + chunk]
+                for band in self.bands(x.itemsize):
+                    self.product(w, self.columns(xp, band), part[(slice(None),) * 2 + (band,)])
         if "b" in weights:
             out += weights["b"].reshape((filters,) + (1,) * self.dims)
-        return out, (x, cols)
+        return out, (x, cols)  # a backward after inference rebuilds the columns from x
 
-    def columns(self, x):
-        """im2col of x (N, C, L...): cols (C, k..., N, o...) with cols[c, i, n, p] = xp[n, c, p*s + i*dil];
-        with ``batch_last``, (C, k..., o..., N)."""
+    def chunk(self, itemsize):
+        """Images per block of inference columns."""
+        return max(1, COLUMN_BYTES // (itemsize * self.column_bytes))
+
+    def bands(self, itemsize):
+        """Slices of the first output axis per block of inference columns: bands of rows when one image's
+        columns exceed COLUMN_BYTES (batch first only; all rows otherwise)."""
+        rows = self.out_size[0]
+        if self.batch_last or itemsize * self.column_bytes <= COLUMN_BYTES:
+            return [slice(0, rows)]
+        step = max(1, COLUMN_BYTES * rows // (itemsize * self.column_bytes))
+        return [slice(start, start + step) for start in range(0, rows, step)]
+
+    def padded(self, x):
+        """x (N, C, L...) zero-padded: (N, C, Lp...), or with ``batch_last`` (C, Lp..., N)."""
+        return pad(x, self.pads, batch_last=self.batch_last)
+
+    def columns(self, xp, band=slice(None)):
+        """im2col of the padded input xp (``padded``) for the outputs ``band`` of the first output axis:
+        cols (C, k..., N, o...) with cols[c, i, n, p] = xp[n, c, p*s + i*dil]; with ``batch_last``,
+        (C, k..., o..., N)."""
         dims = self.dims
         if self.batch_last:
-            return np.ascontiguousarray(windows(pad(x, self.pads, batch_last=True), self.kernel, self.stride,
-                                                self.dilation, self.out_size, axis=1))
-        view = windows(pad(x, self.pads), self.kernel, self.stride, self.dilation, self.out_size)  # (N, C, k..., o...)
+            return np.ascontiguousarray(windows(xp, self.kernel, self.stride, self.dilation, self.out_size, axis=1))
+        view = windows(xp, self.kernel, self.stride, self.dilation, self.out_size)  # (N, C, k..., o...)
+        view = view[(slice(None),) * (dims + 2) + (band,)]
         return np.ascontiguousarray(view.transpose(1, *range(2, dims + 2), 0, *range(dims + 2, 2 * dims + 2)))
 
     def product(self, w, cols, out):
-        """out (n, F, o...) = W (g, F/g, K/g) @ cols of the same n images (as ``columns`` lays them out)."""
+        """out (n, F, o...) = W (g, F/g, K/g) @ cols of the same n images and outputs (``columns``'s layout);
+        out may be a band of the output's rows."""
         n, (groups, per_group, depth) = len(out), w.shape
         if self.batch_last:  # one product (g, F/g, P*n), then the batch moved first
             y = w @ cols.reshape(groups, depth, -1)
-            np.copyto(out, batch_first(y.reshape(groups * per_group, *self.out_size, n), self.dims))
+            np.copyto(out, batch_first(y.reshape(groups * per_group, *out.shape[2:], n), self.dims))
         else:  # one product per image (g, F/g, K/g) @ (K/g, P), written where the image's output goes
             np.matmul(w, cols.reshape(groups, depth, n, -1).transpose(2, 0, 1, 3),
-                      out=out.reshape(n, groups, per_group, -1))
+                      out=reshaped(out, (n, groups, per_group, -1)))
 
     def backward(self, weights, cache, dy, needs, grads):
         (x, cols), groups, filters, dims = cache, self.params["groups"], self.params["filters"], self.dims
         n, w = len(dy), weights["W"].reshape(groups, filters // groups, -1)
         if cols is None:
-            cols = self.columns(x)
+            cols = self.columns(self.padded(x))
         dy_rows = dy.reshape(n, groups, w.shape[1], -1)  # (N, g, F/g, P)
         grad_w = reshaped(grads["W"], w.shape)  # (g, F/g, K/g) view of grads["W"] (F, C/g, k...)
         if self.batch_last:  # one product over all positions and images: (g, F/g, P*N) @ (g, P*N, K/g)
