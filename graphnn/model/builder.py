@@ -90,8 +90,8 @@ class Graph:
         self.nodes.append(node)
         return name
 
-    def data(self, name, shape, field="x"):
-        return self.node("data", name=name, shape=list(shape), field=field)
+    def data(self, name, shape, field="x", **params):
+        return self.node("data", name=name, shape=list(shape), field=field, **params)
 
     def fc(self, x, units, name=None, **params):
         return self.node("fc", [x], name, units=units, **params)

@@ -91,6 +91,8 @@ class Flatten(_Reshaping):
     def infer_shape(self, in_shapes):
         (shape,) = in_shapes
         start, end = self.params["axis"], self.params["end_axis"]
+        if not shape and (start, end) == (1, -1):
+            return (1,)  # a scalar per sample: one value
         end = end + len(shape) + 1 if end < 0 else end
         if not 1 <= start <= end <= len(shape):
             raise ShapeError(f"axis {start} to end_axis {self.params['end_axis']} are not axes of input shape {shape}")
