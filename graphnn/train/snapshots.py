@@ -236,7 +236,9 @@ def callback_state(bundle):
 def _is_threads(record):
     from graphnn.train.mpilaunch import THREAD_VARIABLES
 
-    blas, env = (record.get("blas"), record.get("env")) if isinstance(record, dict) else (None, None)
+    if not isinstance(record, dict):
+        return False
+    blas, env = record.get("blas"), record.get("env")
     return (set(record) == {"blas", "env"} and (blas is None or (type(blas) is int and 1 <= blas <= 1 << 20))
             and isinstance(env, dict) and set(env) == set(THREAD_VARIABLES)
             and all(value is None or (isinstance(value, str) and len(value) <= 20) for value in env.values()))
