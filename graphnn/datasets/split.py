@@ -104,26 +104,32 @@ def load_data(model, section, data_dir=None, report=None, document_path=""):
     return load_split(spec, data_dir=data_dir, root=data_root(model), report=report)
 
 
+def data_sections(document):
+    """The sections of a model document that name data: train, test and the test section's further sets."""
+    test = document.get("test") or {}
+    return [section for section in (document.get("train"), test, *test.get("also", ())) if section]
+
+
 def rebased(model, folder):
     """``model`` as a file in ``folder`` holds it: each relative data path (and data node's mean file)
     re-expressed from ``folder`` so that it names the same file (``model`` itself when none changes)."""
-    document = None
-    for section in SECTIONS:
-        path = ((model.document.get(section) or {}).get("data") or {}).get("path")
-        if path is None or Path(path).is_absolute():
-            continue
-        moved = os.path.relpath(data_root(model) / path, folder)
-        if moved != path:
-            document = document or json.loads(json.dumps(model.document))
-            document[section]["data"]["path"] = moved
-    for index, node in enumerate(model.document["nodes"]):
-        path = (node.get("transform") or {}).get("mean_file") if node.get("op") == "data" else None
-        if isinstance(path, str) and not Path(path).is_absolute():
-            moved = os.path.relpath(data_root(model) / path, folder)
-            if moved != path:
-                document = document or json.loads(json.dumps(model.document))
-                document["nodes"][index]["transform"]["mean_file"] = moved
-    if document is None:
+    document, changed = json.loads(json.dumps(model.document)), False
+
+    def moved(path):
+        nonlocal changed
+        if not isinstance(path, str) or Path(path).is_absolute():
+            return path
+        new = os.path.relpath(data_root(model) / path, folder)
+        changed = changed or new != path
+        return new
+
+    for section in data_sections(document):
+        if "path" in (section.get("data") or {}):
+            section["data"]["path"] = moved(section["data"]["path"])
+    for node in document["nodes"]:
+        if node.get("op") == "data" and "mean_file" in (node.get("transform") or {}):
+            node["transform"]["mean_file"] = moved(node["transform"]["mean_file"])
+    if not changed:
         return model
     copied = copy.copy(model)
     copied.document = document

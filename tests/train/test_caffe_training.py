@@ -3,6 +3,8 @@ average_loss smooths the displayed loss, test_initialization tests before the fi
 iterations tests on its first batches, further test sets are tested at the same points; and every one of
 them resumes from a snapshot bit for bit."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -148,3 +150,19 @@ def test_a_snapshot_from_before_these_settings_resumes(tmp_path):
     resumed.run(records.append)
     assert without_elapsed(records) == without_elapsed(full_records)
     assert resumed.network.store.weight_flat.tobytes() == full.network.store.weight_flat.tobytes()
+
+
+def test_a_further_test_sets_relative_path_is_rebased_for_the_run_folder(tmp_path):
+    from graphnn.datasets.split import rebased
+    from graphnn.model import load_model
+    from tests.helpers import write_model
+
+    (tmp_path / "models").mkdir()
+    write_data(tmp_path / "models")
+    path = write_model(tmp_path / "models", "data.npz")
+    doc = json.loads(path.read_text())
+    doc["test"]["also"] = [{"name": "again", "data": {"path": "data.npz"}}]
+    path.write_text(json.dumps(doc))
+    moved = rebased(load_model(path), tmp_path / "runs" / "tiny").document
+    assert moved["test"]["also"][0]["data"]["path"] == "../../models/data.npz"
+    assert moved["test"]["data"]["path"] == moved["train"]["data"]["path"] == "../../models/data.npz"
