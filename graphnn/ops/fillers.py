@@ -1,14 +1,19 @@
 """Weight fillers: the one list of them, with each filler's settings and their defaults.
 
 Each filler fills an array of ``shape``; ``fan_in``/``fan_out`` count the inputs and outputs one weight
-connects (fc: n_in and n_out; conv: C_in/groups*k*k and F/groups*k*k), which for conv and fc are Caffe's
-count/shape[0] and count/shape[1] of its weight blob (a grouped convolution's fan_out is per group here, all
-F filters in Caffe: it matters only for Caffe's fan_out/average variance_norm with groups > 1).
+connects as the op says (fc: n_in and n_out; conv: C_in/groups*k*k and F/groups*k*k).
 
 - ``xavier``:   U(-a, a), a = sqrt(6) / sqrt(fan_in + fan_out + 1)   (graphnn's own: Glorot's, 1 added to the
                 fans); with ``variance_norm`` (Caffe's xavier): a = sqrt(3 / n), n = fan_in, fan_out or their
                 average (``"fan_in"``, ``"fan_out"``, ``"average"``)
-- ``msra`` (He; also ``he``): N(0, 2 / n), n by ``variance_norm`` (default fan_in)
+- ``msra`` (He; also ``he``): N(0, 2 / n), n = fan_in, or by ``variance_norm`` (Caffe's msra)
+
+With ``variance_norm`` the fans are Caffe's, from the weight's own shape as its blob: fan_in = count /
+shape[outputs], fan_out = count / shape[the other of the first two axes] (count for a vector), where
+``outputs`` is the axis that indexes the outputs (``fill``'s ``outputs_axis``: 0 for conv and
+conv_transpose, whose kernels are laid out as Caffe's blobs, 1 for fc's (n_in, n_out)). They differ from the
+op's only for a grouped convolution's fan_out: all F filters in Caffe, F/groups here.
+
 - ``gaussian``: N(mean, std^2)
 - ``uniform``:  U(min, max)
 - ``constant``: every entry = value
@@ -48,7 +53,16 @@ def xavier(size, fan_in, fan_out, rng, variance_norm):
 
 
 def msra(size, fan_in, fan_out, rng, variance_norm):
-    return rng.normal(0.0, np.sqrt(2.0 / fan(fan_in, fan_out, variance_norm)), size=size)
+    return rng.normal(0.0, np.sqrt(2.0 / fan(fan_in, fan_out, variance_norm or "fan_in")), size=size)
+
+
+def blob_fans(shape, outputs_axis):
+    """Caffe's (fan_in, fan_out) of a weight of ``shape`` whose axis ``outputs_axis`` indexes the outputs."""
+    count = math.prod(shape)
+    if not count or not shape:
+        return 1, 1  # nothing is drawn, or one scalar
+    inputs_axis = 1 - outputs_axis if len(shape) > 1 and outputs_axis < 2 else None
+    return count // shape[outputs_axis], count // shape[inputs_axis] if inputs_axis is not None else count
 
 
 def gaussian(size, fan_in, fan_out, rng, mean, std):
@@ -102,8 +116,8 @@ FILLERS = {
     "xavier": Filler(xavier, {"variance_norm": {**VARIANCE_NORM, "description": VARIANCE_NORM["description"] +
                                                 " Absent: graphnn's own xavier, sqrt(6 / (fan_in + fan_out + 1))."}}),
     "gaussian": Filler(gaussian, {"mean": MEAN, "std": STD}),
-    "msra": Filler(msra, {"variance_norm": {**VARIANCE_NORM, "default": "fan_in"}}),
-    "he": Filler(msra, {"variance_norm": {**VARIANCE_NORM, "default": "fan_in"}}),
+    "msra": Filler(msra, {"variance_norm": VARIANCE_NORM}),
+    "he": Filler(msra, {"variance_norm": VARIANCE_NORM}),
     "uniform": Filler(uniform, {"min": {"type": "number", "default": 0.0, "description": "Lower bound."},
                                 "max": {"type": "number", "default": 1.0, "description": "Upper bound."}}),
     "constant": Filler(constant, {"value": VALUE}),
@@ -139,6 +153,8 @@ def fill(spec, shape, fan_in, fan_out, rng, dtype, outputs_axis=0):
     spec = {"type": spec} if isinstance(spec, str) else spec
     filler = FILLERS[spec["type"]]
     options = {key: spec.get(key, setting.get("default")) for key, setting in filler.settings.items()}
+    if options.get("variance_norm") is not None:
+        fan_in, fan_out = blob_fans(tuple(shape), outputs_axis)
     array = np.empty(shape, dtype)
     if filler.draw is not None:
         flat = array.reshape(-1)

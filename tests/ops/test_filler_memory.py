@@ -24,7 +24,8 @@ def one_draw(spec, shape, rng, dtype):
     spec = {"type": spec} if isinstance(spec, str) else spec
     filler = fillers.FILLERS[spec["type"]]
     options = {key: spec.get(key, setting.get("default")) for key, setting in filler.settings.items()}
-    return filler.draw(shape, 12, 34, rng, **options).astype(dtype)
+    fans = fillers.blob_fans(shape, 0) if options.get("variance_norm") else (12, 34)  # Caffe's: the shape's own
+    return filler.draw(shape, *fans, rng, **options).astype(dtype)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)

@@ -67,14 +67,15 @@ def test_left_out_settings_take_the_schema_defaults():
 
 def test_caffe_xavier_and_msra_follow_variance_norm_and_graphnn_xavier_is_unchanged():
     fan_in, fan_out = 12, 34
-    for norm, n in (("fan_in", 12), ("fan_out", 34), ("average", 23)):
-        drawn = fillers.fill({"type": "xavier", "variance_norm": norm}, (5, 7), fan_in, fan_out,
+    shape = (4, 3, 2, 2)  # a kernel (F, C, k, k), as Caffe's blob: fan_in = C k k = 12, fan_out = F k k = 16
+    for norm, n in (("fan_in", 12), ("fan_out", 16), ("average", 14)):
+        drawn = fillers.fill({"type": "xavier", "variance_norm": norm}, shape, fan_in, fan_out,
                              np.random.default_rng(3), np.float64)
         bound = np.sqrt(3 / n)
-        assert np.array_equal(drawn, np.random.default_rng(3).uniform(-bound, bound, (5, 7)))
-        drawn = fillers.fill({"type": "msra", "variance_norm": norm}, (5, 7), fan_in, fan_out,
+        assert np.array_equal(drawn, np.random.default_rng(3).uniform(-bound, bound, shape))
+        drawn = fillers.fill({"type": "msra", "variance_norm": norm}, shape, fan_in, fan_out,
                              np.random.default_rng(3), np.float64)
-        assert np.array_equal(drawn, np.random.default_rng(3).normal(0, np.sqrt(2 / n), (5, 7)))
+        assert np.array_equal(drawn, np.random.default_rng(3).normal(0, np.sqrt(2 / n), shape))
     glorot = np.sqrt(6) / np.sqrt(fan_in + fan_out + 1)
     assert np.array_equal(fillers.fill("xavier", (9,), fan_in, fan_out, np.random.default_rng(1), np.float64),
                           np.random.default_rng(1).uniform(-glorot, glorot, 9))
@@ -118,3 +119,20 @@ def test_fc_fills_positive_unitball_per_output_unit(tmp_path):
 
     network = Network.initialise(load_model(with_init(tmp_path, "positive_unitball")), seed=0)
     np.testing.assert_allclose(network.weights["fc1"]["W"].sum(axis=0), 1, rtol=1e-5)
+
+
+def test_caffe_fans_come_from_the_weights_shape_as_caffes_blobs():
+    assert fillers.blob_fans((8, 2, 3, 3), 0) == (18, 72)  # grouped conv (F=8, C/g=2): Caffe's fan_out is F k k
+    assert fillers.blob_fans((20, 5), 1) == (20, 5)  # fc W (n_in, n_out)
+    assert fillers.blob_fans((6,), 0) == (1, 6)  # a vector: Caffe's legacy channels() is 1
+    assert fillers.blob_fans((0, 3), 0) == (1, 1)
+    from graphnn.executor import Network
+    from graphnn.model import model_from_dict
+
+    document = {"format": "graphnn/1", "nodes": [
+        {"name": "x", "op": "data", "shape": [4, 5, 5]},
+        {"name": "conv", "op": "conv2d", "inputs": ["x"], "filters": 8, "kernel": 3, "groups": 2,
+         "init": {"type": "xavier", "variance_norm": "fan_out"}}]}
+    weights = Network.initialise(model_from_dict(document), seed=4).weights["conv"]["W"]
+    bound = np.sqrt(3 / 72)
+    assert np.abs(weights).max() <= bound and np.abs(weights).max() > 0.9 * bound
