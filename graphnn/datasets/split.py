@@ -90,9 +90,13 @@ def missing_path(model, section, document_path=""):
 def load_data(model, section, data_dir=None, report=None, document_path=""):
     """The Split that the model's ``section`` ("train" or "test") reads, with the split its schema names
     when the section names none. See ``load_split`` for ``data_dir`` and ``report``; a missing ``path`` is
-    ``missing_path``'s DataError."""
+    ``missing_path``'s DataError, and so is a train section without data (only Model.fit, given arrays,
+    trains one)."""
     from graphnn.model.schema import TEST, TRAIN, with_defaults
 
+    if "data" not in (model.document.get(section) or {}):
+        raise DataError(f"the {section} section names no data to read; add its 'data' (a dataset or a path), "
+                        "or give Model.fit the arrays", file=model.file, path=f"{document_path}/{section}")
     missing = missing_path(model, section, document_path)
     if missing is not None:
         raise missing

@@ -66,9 +66,6 @@ class Run:
         data_dir = overrides.get("data_dir")
         test_sets = []  # the test section's further sets (its "also"), read with its own data
         if train is None:
-            if "data" not in model.train:
-                raise GraphnnError("the train section names no data to train on; add 'data' (graphnn run), or "
-                                   "give Model.fit the arrays", file=model.file, path="/train")
             train = load_data(model, "train", data_dir, self.report)
             test = load_data(model, "test", data_dir, self.report) if model.test else None
             test_sets = load_test_sets(model, data_dir, self.report)
