@@ -159,7 +159,7 @@ class Model(Definition):
                 run = Run.resume(run_dir, trainable, overrides, **memory)
             else:
                 run = Run(trainable, overrides, out=run_dir or temporary, network=self._network, **memory)
-            progress = Progress(run.settings.iterations, run.settings.batch_size) if verbose else None
+            progress = Progress(run.settings.iterations, run.settings.samples_per_iteration) if verbose else None
             run.train(log=progress, callbacks=[progress] if progress is not None else [])
         self._network = run.trainer.network
         self.metadata["training"] = {"iterations": run.trainer.iteration, "seed": run.settings.seed,

@@ -106,7 +106,7 @@ def train(ctx, model_path, out, resume, world, overrides, start=(None, False), o
         match = run.start_from(load_source(start[0]).require_bundle("--weights"), start[1], source=start[0])
         for line in match.lines() if run.leader else ():
             click.echo(line, err=True)
-    progress = Progress(run.settings.iterations, run.settings.batch_size)  # graphnn/train/progress.py
+    progress = Progress(run.settings.iterations, run.settings.samples_per_iteration)  # graphnn/train/progress.py
     try:
         summary = run.train(log=progress, callbacks=[progress])
     except WriteError as error:  # says what was kept; name the command that goes on from there

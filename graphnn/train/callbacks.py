@@ -356,7 +356,7 @@ class Epochs:
 
     @staticmethod
     def _epochs_done(trainer):
-        return trainer.iteration * trainer.settings.batch_size // len(trainer.train_split.y)
+        return trainer.iteration * trainer.settings.samples_per_iteration // len(trainer.train_split.y)
 
     def __call__(self, trainer):
         if not self.begun:

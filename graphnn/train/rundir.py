@@ -154,7 +154,7 @@ class RunDirectory:
         if self.failure is not None:
             raise self.failure
         settings = trainer.settings
-        samples = trainer.iteration * settings.batch_size
+        samples = trainer.iteration * settings.samples_per_iteration
         summary = {
             "model": trainer.model.name,
             "test": None if test_metrics is None else

@@ -166,3 +166,9 @@ def test_a_further_test_sets_relative_path_is_rebased_for_the_run_folder(tmp_pat
     moved = rebased(load_model(path), tmp_path / "runs" / "tiny").document
     assert moved["test"]["also"][0]["data"]["path"] == "../../models/data.npz"
     assert moved["test"]["data"]["path"] == moved["train"]["data"]["path"] == "../../models/data.npz"
+
+
+def test_an_epoch_counts_iter_size_batches_per_iteration(tmp_path):
+    doc = document(write_data(tmp_path), batch_size=8, solver={"type": "sgd", "iter_size": 3})
+    settings = Run(model_from_dict(doc), {"epochs": 1}).settings
+    assert settings.samples_per_iteration == 24 and settings.iterations == 8  # ceil(180 / 24)
