@@ -111,17 +111,17 @@ class Graph:
     def dropout(self, x, ratio=0.5, name=None):
         return self.node("dropout", [x], name, ratio=ratio)
 
-    def add(self, *xs, name=None):
-        return self.node("add", xs, name)
+    def add(self, *xs, name=None, **params):
+        return self.node("add", xs, name, **params)
 
     def concat(self, *xs, axis=1, name=None):
         return self.node("concat", xs, name, **({"axis": axis} if axis != 1 else {}))
 
-    def reshape(self, x, shape, name=None):
-        return self.node("reshape", [x], name, shape=list(shape))
+    def reshape(self, x, shape, name=None, **params):
+        return self.node("reshape", [x], name, shape=list(shape), **params)
 
-    def flatten(self, x, name=None):
-        return self.node("flatten", [x], name)
+    def flatten(self, x, name=None, **params):
+        return self.node("flatten", [x], name, **params)
 
     def loss(self, prediction, label, function="softmax_cross_entropy", name=None, **params):
         return self.node("loss", [prediction, label], name, function=function, **params)
