@@ -47,21 +47,34 @@ def check_fields(plan, split):
                             f"has {width} outputs", node=loss.name)
 
 
-def node_value(step, raw, dtype):
-    """The value data node ``step`` holds when fed ``raw`` (N, *step.out_shape) in a network of ``dtype``."""
+def node_value(step, raw, dtype, buffers=None):
+    """The value data node ``step`` holds when fed ``raw`` (N, *step.out_shape) in a network of ``dtype``.
+    With ``buffers`` ({node: array}, kept by the caller), uint8 samples are converted into the node's buffer
+    (made on first use, or again when the batch's shape changes) instead of a fresh array."""
     labels = step.op.params["field"] == "y"
     if labels and step.out_shape == () and raw.dtype.kind in "biu":
         return raw.astype(np.int64, copy=False)  # class indices
-    if raw.dtype == np.uint8 and not labels:
-        x = raw.astype(dtype)
-        x *= np.asarray(1 / 255, dtype)  # images in [0, 1]; cast, then scale: faster than one mixed multiply
-        return x
+    if raw.dtype == np.uint8 and not labels:  # images, scaled to [0, 1]: x * (1/255) in ``dtype``
+        scale = np.asarray(1 / 255, dtype)
+        if buffers is None:  # cast, then scale: faster than one mixed multiply into a fresh array
+            x = raw.astype(dtype)
+            x *= scale
+            return x
+        x = buffers.get(step.name)
+        if x is None or x.shape != raw.shape or x.dtype != dtype:
+            x = buffers[step.name] = np.empty(raw.shape, dtype)
+        return np.multiply(raw, scale, out=x)  # into a warm buffer, one pass is faster (the same values)
     return raw.astype(dtype, copy=False)
 
 
-def feeds(plan, batch, dtype, rng=None):
+def feeds(plan, batch, dtype, rng=None, buffers=None):
     """{data node: array} for one batch ``{"x": samples, "y": class indices}`` (fields it lacks are skipped);
-    ``rng``: the training loop's generator, for the transforms' random crops and mirrors."""
+    ``rng``: the training loop's generator, for the transforms' random crops and mirrors.
+
+    ``buffers``, for a caller that holds one batch's values at a time (the training loop): a dict it keeps
+    between calls, into which uint8 samples are converted (see ``node_value``), each call overwriting the
+    previous batch's values. A step's largest array then stays in the same cache-warm memory, as a
+    hand-written loop's input buffer does."""
     values = {}
     transforms = transforms_for(plan)
     for step in plan.inputs:
@@ -74,5 +87,5 @@ def feeds(plan, batch, dtype, rng=None):
         elif field == "y" and shape != ():
             values[step.name] = one_hot(raw, shape[0], dtype)
         else:
-            values[step.name] = node_value(step, raw.reshape((len(raw),) + shape), dtype)
+            values[step.name] = node_value(step, raw.reshape((len(raw),) + shape), dtype, buffers)
     return values

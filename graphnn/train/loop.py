@@ -83,6 +83,7 @@ class Trainer:
             raise error.located(file=model.file)
         self.batcher = Batcher(train_split, settings.batch_size, seed=settings.seed)
         self.rng = np.random.default_rng([settings.seed, 1])  # dropout masks
+        self.feed_buffers = {}  # the fed batch's float samples, written again by every step (feeding.feeds)
         self.train_split = train_split
         self.test_split = _first_batches(test_split, settings.test_iterations, settings.test_batch_size)
         self.test_sets = [(f"test/{name}", _first_batches(split, entry["iterations"], entry["batch_size"]),
@@ -167,7 +168,8 @@ class Trainer:
             loss_sum = accuracy_sum = 0.0
             for index in range(passes):
                 batch, rng = self.strategy.shard(self.batcher.next())
-                result = self.network.forward(feeds(plan, batch, self.network.dtype, rng), train=True, rng=rng)
+                result = self.network.forward(feeds(plan, batch, self.network.dtype, rng, self.feed_buffers),
+                                              train=True, rng=rng)
                 loss = check_forward(self.network, result, self.iteration)
                 grads = self.network.backward(result)
                 accuracy = batch_accuracy(self.network, result, self.reported)
