@@ -102,10 +102,14 @@ class AdaGrad:
         refuse_momentum(settings)
         self.delta = settings["delta"]
 
-    def update(self, w, g, slots, lr, scratch, t):
-        (s,), e = slots, scratch[1]
+    def accumulate(self, s, g, e):
+        """s <- s + g^2 (e: scratch)."""
         np.multiply(g, g, out=e)
         s += e
+
+    def update(self, w, g, slots, lr, scratch, t):
+        (s,), e = slots, scratch[1]
+        self.accumulate(s, g, e)
         np.sqrt(s, out=e)
         e += self.delta
         np.divide(g, e, out=e)
@@ -113,27 +117,19 @@ class AdaGrad:
         w -= e
 
 
-class RMSProp:
-    """s <- rms_decay s + (1 - rms_decay) g^2;  w <- w - lr g / (sqrt(s) + delta)."""
-
-    slots = ("s",)
-    scratch = 2
+class RMSProp(AdaGrad):
+    """s <- rms_decay s + (1 - rms_decay) g^2;  w <- w - lr g / (sqrt(s) + delta): AdaGrad with a decaying s."""
 
     def __init__(self, settings):
-        refuse_momentum(settings)
-        self.decay, self.delta = settings["rms_decay"], settings["delta"]
+        super().__init__(settings)
+        self.decay = settings["rms_decay"]
 
-    def update(self, w, g, slots, lr, scratch, t):
-        (s,), e = slots, scratch[1]
+    def accumulate(self, s, g, e):
+        """s <- rms_decay s + (1 - rms_decay) g^2 (e: scratch)."""
         np.multiply(g, g, out=e)
         e *= 1 - self.decay
         s *= self.decay
         s += e
-        np.sqrt(s, out=e)
-        e += self.delta
-        np.divide(g, e, out=e)
-        e *= lr
-        w -= e
 
 
 class AdaDelta:
