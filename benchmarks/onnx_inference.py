@@ -3,6 +3,7 @@
     python benchmarks/onnx_inference.py                      # ResNet-50 and VGG-19, batch 8, 224x224, 2 threads
     python benchmarks/onnx_inference.py --threads 1 --repeats 5 --models resnet50
     python benchmarks/onnx_inference.py --json benchmarks/results/onnx_inference.json
+    python benchmarks/onnx_inference.py --threads 1 --clock cpu --profile    # and where graphnn's time goes
 
 The networks are the ``light`` model-zoo architectures of the onnx wheel (their weights are ConstantOfShape
 nodes), with random weights drawn as ``tools/onnx_conformance.py`` draws them, and their batch made open
@@ -41,6 +42,8 @@ def arguments(argv=None):
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall seconds, or the process's CPU seconds (steadier on a busy machine; "
                              "onnxruntime's threads do not spin then)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print where graphnn's time goes: per op (and conv kernel/stride), one more run")
     parser.add_argument("--json", help="also write the results to this file")
     return parser.parse_args(argv)
 
@@ -86,7 +89,28 @@ def load_conformance():
     return module
 
 
-def measure(name, batch, threads, repeats, clock="wall"):
+def profile(rep, feeds, now):
+    """{op (convolutions by kernel and stride): seconds} of one more graphnn run of ``rep``, on ``now``'s clock."""
+    import time as clock_module
+
+    prepared = rep.prepared(feeds)
+    network, importer = prepared.network, prepared.importer
+    fed = {node: feeds[name].astype(prepared.dtype) for name, node in importer.inputs.items()}
+    timings, perf_counter = {}, clock_module.perf_counter
+    clock_module.perf_counter = now  # the executor's per-node timer, on the benchmark's clock
+    try:
+        network.forward(fed, keep=prepared.keep, timings=timings)
+    finally:
+        clock_module.perf_counter = perf_counter
+    by_op = {}
+    for step in network.plan.steps:
+        op = step.op
+        key = op.name + (f" {'x'.join(map(str, op.kernel))}/{op.stride[0]}" if op.name.startswith("conv") else "")
+        by_op[key] = by_op.get(key, 0.0) + timings.get(step.name, 0.0)
+    return dict(sorted(by_op.items(), key=lambda item: -item[1]))
+
+
+def measure(name, batch, threads, repeats, clock="wall", with_profile=False):
     import numpy as np
     import onnxruntime as ort
 
@@ -116,7 +140,8 @@ def measure(name, batch, threads, repeats, clock="wall"):
             run()
             times[runtime].append(now() - started)
     best = {runtime: min(values) for runtime, values in times.items()}
-    return {"model": name, "batch": batch, "threads": threads, "repeats": repeats, "clock": clock,
+    extra = {"profile_s": profile(rep, feeds, now)} if with_profile else {}
+    return {**extra, "model": name, "batch": batch, "threads": threads, "repeats": repeats, "clock": clock,
             "graphnn_s": best["graphnn"], "onnxruntime_s": best["onnxruntime"],
             "graphnn_images_per_s": batch / best["graphnn"], "onnxruntime_images_per_s": batch / best["onnxruntime"],
             "ratio": best["onnxruntime"] / best["graphnn"], "import_and_first_run_s": imported,
@@ -133,10 +158,12 @@ def main(argv=None):
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start)")
     print(f"{'model':<10} {'graphnn img/s':>14} {'onnxruntime img/s':>18} {'ratio':>7} {'max diff':>9}")
     for name in args.models:
-        result = measure(name, args.batch, args.threads, args.repeats, args.clock)
+        result = measure(name, args.batch, args.threads, args.repeats, args.clock, args.profile)
         results.append(result)
         print(f"{name:<10} {result['graphnn_images_per_s']:>14.2f} {result['onnxruntime_images_per_s']:>18.2f} "
               f"{result['ratio']:>7.2f} {result['max_difference_of_scale']:>9.1e}")
+        for op, seconds in result.get("profile_s", {}).items():
+            print(f"    {op:<24} {seconds * 1e3:9.1f} ms")
     print(f"(load average {os.getloadavg()[0]:.1f} at the end; goal: ratio >= 0.5 at 2 threads)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
