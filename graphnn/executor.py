@@ -206,10 +206,11 @@ class Network:
         their inputs (what evaluation passes as ``forward``'s ``keep``)."""
         return frozenset(name for step in self._reporting for name in (step.name, *step.inputs))
 
-    def metrics(self, result):
-        """Per loss and metric node, its metrics (e.g. accuracy) on the batch of ``result``."""
+    def metrics(self, result, nodes=None):
+        """Per loss and metric node (or only those ``nodes`` names), its metrics (e.g. accuracy) on the batch
+        of ``result``."""
         return {step.name: step.op.metrics([result.values[source] for source in step.inputs])
-                for step in self._reporting}
+                for step in self._reporting if nodes is None or step.name in nodes}
 
     def backward(self, result, timings=None, watch=None):
         """Gradients of the objective with respect to every weight backward reaches, written into the

@@ -48,7 +48,7 @@ def reported_metrics(plan):
 
 def batch_metrics(network, result, reported):
     """{metric name: value} of one pass's batch, for ``reported`` ({name: node}, ``reported_metrics``)."""
-    per_node = network.metrics(result)
+    per_node = network.metrics(result, set(reported.values()))
     return {name: per_node[node][name] for name, node in reported.items()}
 
 
