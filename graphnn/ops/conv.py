@@ -24,8 +24,9 @@ When an output row is short (o_d < SHORT_ROW) the copies' innermost runs would b
 keeps the batch as the last axis inside instead: cols (g, K, P*N), one product y (F, P*N), moved to
 (N, F, o...) at the end, and dW = dy (g, F/g, P*N) @ cols.T in one product; the im2col copy and the
 col2im additions then run o_d*N long. Training keeps
-the whole batch's cols for dW; inference (ctx.train False) builds them for a few images at a time
-(COLUMN_BYTES), and a backward after it rebuilds them from x.
+the whole batch's cols for dW; inference (ctx.train False) builds them about COLUMN_BYTES at a time (a
+few images, or bands of one image's output rows, each written into its rows of the output while the
+columns are still in cache), and a backward after it rebuilds them from x.
 
 Transposed convolution (``conv_transpose1d/2d/3d``, ONNX ConvTranspose, PyTorch ConvTranspose) is the
 adjoint of that map, W: (C, F/g, k...):  y = crop(col2im(W.T @ x)) + b, whose full size per axis is
