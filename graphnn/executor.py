@@ -187,7 +187,10 @@ class Network:
             joined = {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
             return self.forward(joined, keep=keep)
         read = frozenset(source for step in self._reporting for source in step.inputs) | (keep - heads)
-        parts = [self._run(piece, False, None, read, None, read).values for piece in pieces]
+        parts = []
+        for piece in pieces:
+            parts.append(self._run(piece, False, None, read, None, read).values)
+            del piece  # before the next piece is made: one piece's feeds alive at a time
         values = {name: parts[0][name] if len(parts) == 1 else np.concatenate([part[name] for part in parts])
                   for name in read}
         del parts
