@@ -120,9 +120,9 @@ class Progress(Callback):
 
     # the log: every metrics record
     def __call__(self, record):
-        if record["phase"] == "test":
+        if record["phase"] != "train":  # a test: "test", or "test/NAME" for a further test set
             self.end_line()
-            self._write(f"iteration {record['iteration']}: test {test_metrics(record)}\n")
+            self._write(f"iteration {record['iteration']}: {record['phase']} {test_metrics(record)}\n")
             return
         if self.tty:
             return  # the bar shows it

@@ -3,7 +3,8 @@
 - ``model.gnn``     the trained network (graphnn.io.bundle), with the run's settings and test metrics; its
                     model's relative data paths are re-expressed from this folder (graphnn/datasets/split.py),
                     so that ``graphnn test`` finds the run's test data;
-- ``metrics.jsonl`` one JSON object per logged step ({"phase": "train"|"test", "iteration", ...});
+- ``metrics.jsonl`` one JSON object per logged step ({"phase": "train"|"test"|"test/NAME" (a further test set),
+                    "iteration", ...});
 - ``snapshot.gnn``  the training state to resume from (graphnn/train/snapshots.py);
 - ``summary.json``  {"test": {"accuracy", "loss", "samples"}, "train": {"iterations", "samples_per_s",
                     "seconds"}, "seed", "graphnn_version", ...};

@@ -172,3 +172,24 @@ def test_an_epoch_counts_iter_size_batches_per_iteration(tmp_path):
     doc = document(write_data(tmp_path), batch_size=8, solver={"type": "sgd", "iter_size": 3})
     settings = Run(model_from_dict(doc), {"epochs": 1}).settings
     assert settings.samples_per_iteration == 24 and settings.iterations == 8  # ceil(180 / 24)
+
+
+def test_graphnn_run_prints_and_records_every_test_set(tmp_path):
+    from tests.helpers import cli
+
+    doc = model_document(write_data(tmp_path), solver={"type": "rmsprop", "iter_size": 2}, average_loss=3,
+                         test_initialization=True, iterations=40, test_interval=20)
+    doc["test"] |= {"name": "held-out", "iterations": 2}
+    doc["test"]["also"] = [{"name": "on-train", "data": {"path": doc["train"]["data"]["path"], "split": "train"},
+                            "batch_size": 50, "iterations": 2}]
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    result = cli("run", tmp_path / "m.json", "--out", tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    for iteration in (0, 20, 40):
+        assert f"iteration {iteration}: test accuracy" in result.stdout + result.stderr
+        assert f"iteration {iteration}: test/on-train accuracy" in result.stdout + result.stderr
+    assert "on 40 samples" in result.stdout  # the test set's first 2 batches of 20
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["phase"] for r in records if r["iteration"] == 0] == ["test", "test/on-train"]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["test"]["samples"] == 40
