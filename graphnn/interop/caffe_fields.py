@@ -172,7 +172,7 @@ MESSAGES = {
         "test_state": message("NetState", True), "test_iter": int32(repeated=True), "test_interval": int32(0),
         "test_compute_loss": boolean(False), "test_initialization": boolean(True), "base_lr": real(),
         "display": int32(0), "average_loss": int32(1), "max_iter": int32(), "iter_size": int32(1),
-        "lr_policy": string(), "gamma": real(), "power": real(), "momentum": real(), "weight_decay": real(),
+        "lr_policy": string(), "gamma": real(), "power": real(), "momentum": real(0.0), "weight_decay": real(),
         "regularization_type": string("L2"), "stepsize": int32(), "stepvalue": int32(repeated=True),
         "clip_gradients": real(-1.0), "snapshot": int32(0), "snapshot_prefix": string(),
         "snapshot_diff": boolean(False), "snapshot_format": enum(["HDF5", "BINARYPROTO"], "BINARYPROTO"),

@@ -65,7 +65,10 @@ def train_section(solver, file, data, batch_size, has_test):
     if solver["max_iter"] < 1:
         raise solver.error(f"max_iter must be >= 1; got {solver['max_iter']}", "max_iter", file)
     settings = {"type": SOLVER_TYPES[kind]}
-    if solver.has("momentum"):
+    if kind in ("AdaGrad", "RMSProp"):
+        if solver["momentum"] != 0:
+            raise solver.error(f"momentum cannot be used with {kind} (Caffe refuses it too)", "momentum", file)
+    elif solver.has("momentum") or kind in ("AdaDelta", "Adam"):  # Caffe's momentum is 0 when absent
         settings["momentum"] = solver["momentum"]
     if kind == "Adam":
         settings["momentum2"] = solver["momentum2"]

@@ -37,6 +37,8 @@ def train_of(tmp_path, solver, **options):
                                                    "delta": 1e-8}),
     ("solver_type: NESTEROV momentum: 0.9", {"type": "nesterov", "momentum": 0.9}),
     ('type: "adagrad"', {"type": "adagrad", "delta": 1e-8}),
+    ('type: "Adam"', {"type": "adam", "momentum": 0.0, "momentum2": 0.999, "delta": 1e-8}),  # Caffe's momentum: 0
+    ('type: "AdaDelta"', {"type": "adadelta", "momentum": 0.0, "delta": 1e-8}),
     ('regularization_type: "L1" weight_decay: 0.1 clip_gradients: 5 iter_size: 2',
      {"type": "sgd", "weight_decay": 0.1, "regularization_type": "L1", "clip_gradients": 5.0, "iter_size": 2}),
 ])
@@ -103,6 +105,8 @@ def test_test_states(tmp_path):
     ('base_lr: 0.1 max_iter: 10 lr_policy: "fixed" test_iter: 1 test_iter: 2', "2 test_iter for 1 test net",
      (1, 46)),
     ('base_lr: -1 max_iter: 10 lr_policy: "fixed"', "base_lr must be > 0", (1, 1)),
+    ('base_lr: 0.1 max_iter: 10 lr_policy: "fixed" type: "AdaGrad" momentum: 0.9', ("momentum cannot be used with "
+                                                                               "AdaGrad"), (1, 62)),
     ('base_lr: 0.1 max_iter: 10 lr_policy: "fixed" momentun: 0.9', ("unknown field 'momentun' (did you mean "
                                                                    "'momentum'?)"), (1, 46)),
 ])
