@@ -314,3 +314,15 @@ def test_lmdb_source_trains(tmp_path):
     (tmp_path / "model.json").write_text(dumps(document))
     summary = Run(load_model(tmp_path / "model.json"), None, tmp_path / "run").train()
     assert summary["test"]["samples"] == 64 and summary["test"]["accuracy"] >= 0.9
+
+
+def test_phases_must_feed_alike(tmp_path):
+    test_scale = STAGED.replace("transform_param { scale: 0.00390625 } data_param { source: \"held_out\"",
+                                "transform_param { scale: 0.5 } data_param { source: \"held_out\"")
+    assert "layer 'on_test' (Data): transforms its samples as {'scale': 0.5}" in refused(tmp_path, test_scale,
+                                                                                         dataset="mnist")
+    other_tops = STAGED.replace('name: "on_test" type: "Data" top: "data" top: "label"',
+                                'name: "on_test" type: "Data" top: "data" top: "labels"')
+    assert "writes tops ['data', 'labels']" in refused(tmp_path, other_tops, dataset="mnist")
+    two = STAGED.replace('include { phase: TEST stage: "test-on-train" }', "include { phase: TRAIN }")
+    assert "a second Data layer in one phase" in refused(tmp_path, two, dataset="mnist")
