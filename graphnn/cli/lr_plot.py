@@ -22,7 +22,8 @@ def command(source, output, force, iterations, epochs, batch_size, lr, data_dir)
 
     A train section given in epochs needs the training set's size: the dataset is read for it.
     """
-    from graphnn.errors import GraphnnError
+    from graphnn.errors import GraphnnError, InputError, TrainingError
+    from graphnn.io.atomic import write_output
     from graphnn.io.sources import load_source
     from graphnn.train.lr_policies import checked_learning_rate, schedule
     from graphnn.train.settings import resolve_settings
@@ -42,15 +43,14 @@ def command(source, output, force, iterations, epochs, batch_size, lr, data_dir)
     output = Path(output) if output else Path(f"{model.name}.lr.svg")
     if output.exists() and not force:
         raise GraphnnError("the file exists; give --force to replace it", file=str(output))
-    points = schedule(settings)
+    try:
+        points = schedule(settings)
+    except TrainingError as error:  # the settings give no learning rate there: the input's to fix (exit 2)
+        raise InputError(error.message, file=model.file, path=error.path) from None
     policy = settings.lr["policy"]
     svg = line_chart_svg({f"lr ({policy})": points}, f"{model.name}: learning rate, {policy} policy",
                          "iteration", "learning rate")
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(svg, encoding="utf-8")
-    except OSError as error:
-        raise GraphnnError(f"cannot write the file: {error.strerror}", file=str(output)) from None
+    write_output(output, svg)  # atomic: a full disk leaves the old file, exit 1
     rates = [rate for _, rate in points]
     click.echo(f"{model.name}: {policy} policy over {settings.iterations:,} iterations, lr from "
                f"{max(rates):.4g} to {min(rates):.4g}; wrote {output}")

@@ -23,7 +23,7 @@ def command(source, output, flat, against, force):
     training curves. An invalid model is still drawn, with its errors marked and listed. A model with
     blocks is drawn with each block instance and repeated chain as one box that opens its own drawing.
     """
-    from graphnn.errors import GraphnnError
+    from graphnn.io.atomic import write_output
     from graphnn.viz import FORMATS, format_of, load_view, render
 
     output = Path(output) if output else Path(f"{Path(source).resolve().stem}.html")
@@ -37,11 +37,7 @@ def command(source, output, flat, against, force):
         view, _ = diff_view(source, against)
     else:
         view = load_view(source, flat=flat)
-    try:  # a derived file: written plainly, with the user's usual permissions
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render(view, fmt), encoding="utf-8")
-    except OSError as error:
-        raise GraphnnError(f"cannot write the file: {error.strerror}", file=str(output)) from None
+    write_output(output, render(view, fmt))  # atomic: a full disk leaves the old file, exit 1
     message = f"wrote {output}: {len(view.nodes)} nodes, {view.total_parameters:,} parameters"
     if view.errors:
         count = len(view.errors)

@@ -1,5 +1,9 @@
 """Durable file writes: write to a temporary file in the same folder, flush and fsync it, rename it
-over the target, then fsync the folder. A reader sees the old file or the new one, never a torn one."""
+over the target, then fsync the folder. A reader sees the old file or the new one, never a torn one.
+
+``write_output`` is the one way a command writes the file it was asked for (viz, lr-plot): atomically, so a
+full disk or a kill leaves the old file (or none), and a failure is a WriteError (exit 1) in one line.
+"""
 
 import os
 import tempfile
@@ -50,3 +54,15 @@ def fsync_folder(folder):
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def write_output(path, data):
+    """Write a command's output file ``path`` (bytes, or text as UTF-8) atomically, its folder made if need
+    be; an OSError is a WriteError naming the file and the reason (a failure while running: exit 1)."""
+    from graphnn.errors import WriteError
+
+    try:
+        write_atomic(path, data.encode("utf-8") if isinstance(data, str) else data)
+    except OSError as error:
+        reason = "a folder is in its place" if isinstance(error, IsADirectoryError) else error.strerror or str(error)
+        raise WriteError(f"cannot write the file: {reason}; nothing was written", file=str(path)) from None
