@@ -148,7 +148,7 @@ TRAIN = {
         "test_initialization": {"type": "boolean", "default": False,
                                 "description": "Test once before the first iteration too (Caffe's default: true)."},
         "display_interval": {"type": "integer", "minimum": 1, "default": 10},
-        "average_loss": {"type": "integer", "minimum": 1, "maximum": 1000000,
+        "average_loss": {"type": "integer", "minimum": 1, "maximum": 100000,  # kept in snapshots: 2 MB of JSON at most
                          "description": "The displayed train loss is the mean of the last this many iterations' "
                                         "losses (Caffe's average_loss); absent: the mean over the display interval."},
         "snapshot_interval": {"type": "integer", "minimum": 0, "default": 0,
