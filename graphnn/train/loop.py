@@ -236,13 +236,21 @@ def _first_batches(split, batches, batch_size):
 
 
 def load_test_sets(model, data_dir=None, report=None):
-    """[(name, Split)] of the test section's further sets (``also``), for the Trainer's ``test_sets``."""
+    """[(name, Split)] of the test section's further sets (``also``), for the Trainer's ``test_sets``; a
+    ``path`` that names nothing is a DataError located at /test/also/INDEX/data/path in the model's file."""
     from graphnn.datasets.split import data_root, load_split
+    from graphnn.errors import DataError
     from graphnn.model.schema import TEST, with_defaults
 
-    schema = TEST["properties"]["also"]["items"]["properties"]["data"]
-    return [(entry["name"], load_split(with_defaults(entry["data"], schema), data_dir=data_dir, root=data_root(model),
-                                       report=report)) for entry in (model.test or {}).get("also", ())]
+    schema, root, sets = TEST["properties"]["also"]["items"]["properties"]["data"], data_root(model), []
+    for index, entry in enumerate((model.test or {}).get("also", ())):
+        path = entry["data"].get("path")
+        if path is not None and not (root / path).exists():
+            raise DataError(f"no such file or folder: {root / path}", file=model.file,
+                            path=f"/test/also/{index}/data/path")
+        sets.append((entry["name"], load_split(with_defaults(entry["data"], schema), data_dir=data_dir, root=root,
+                                               report=report)))
+    return sets
 
 
 def _short(metrics):

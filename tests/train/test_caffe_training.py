@@ -193,3 +193,18 @@ def test_graphnn_run_prints_and_records_every_test_set(tmp_path):
     assert [r["phase"] for r in records if r["iteration"] == 0] == ["test", "test/on-train"]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["test"]["samples"] == 40
+
+
+def test_a_further_test_set_naming_no_file_is_a_located_error(tmp_path):
+    from graphnn.errors import DataError
+    from graphnn.model import load_model
+    from tests.helpers import write_model
+
+    path = write_model(tmp_path, write_data(tmp_path))
+    doc = json.loads(path.read_text())
+    doc["test"]["also"] = [{"name": "gone", "data": {"path": "nope.npz"}}]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DataError) as raised:
+        Run(load_model(path))
+    assert raised.value.file == str(path) and raised.value.path == "/test/also/0/data/path"
+    assert "nope.npz" in str(raised.value) and "\n" not in str(raised.value)
