@@ -176,8 +176,9 @@ def test_set_schema(named):
             "data": dataset_schema("test"),
             "batch_size": {"type": "integer", "minimum": 1, "default": 1000},
             "iterations": {"type": "integer", "minimum": 1,
-                           "description": "Test on this many batches: the first iterations x batch_size samples "
-                                          "(Caffe's test_iter); absent: the whole split."},
+                           "description": "graphnn run tests on this many batches: the first iterations x "
+                                          "batch_size samples (Caffe's test_iter); absent: the whole split. "
+                                          "graphnn test reads the whole split."},
         },
     }
 
