@@ -97,6 +97,7 @@ class Trainer:
         self.seconds = 0.0  # seconds trained in all, once run() returns
         self.reported = reported_metrics(model.plan)  # {metric: node}; no "accuracy": the records say None
         self.step_metrics = None  # (loss, accuracy) of the last iteration, for the callbacks
+        self.last_losses = None  # with several losses: {loss: its own value} in the last iteration (this rank's)
         self.stopping = False  # set by stop(): the run ends after the current iteration
         self.strategy = strategy if strategy is not None else SingleProcess()
         self.strategy.setup(self)
@@ -173,6 +174,8 @@ class Trainer:
                 loss = check_forward(self.network, result, self.iteration)
                 grads = self.network.backward(result)
                 accuracy = batch_accuracy(self.network, result, self.reported)
+                if len(plan.losses) > 1:  # each loss's own value, as Caffe displays its net's outputs
+                    self.last_losses = {step.name: float(result.values[step.name]) for step in plan.losses}
                 grads, loss, accuracy = self.strategy.average(self.network, grads, loss, accuracy)
                 check_gradients(self.network, result, self.iteration)
                 if self.accumulated is not None:
@@ -223,7 +226,7 @@ class Trainer:
         log({"phase": "train", "iteration": self.iteration,
              "epoch": self.iteration * self.settings.samples_per_iteration / samples_per_epoch,
              "loss": loss, "accuracy": window_accuracy / window if "accuracy" in self.reported else None,
-             "lr": lr,
+             "lr": lr, **({"losses": self.last_losses} if self.last_losses else {}),
              "elapsed": time.perf_counter() - started})
         self.window = [0.0, 0.0, 0]
 

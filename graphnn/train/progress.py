@@ -129,9 +129,10 @@ class Progress(Callback):
         rate = record["iteration"] * self.batch_size / record["elapsed"] if record["elapsed"] else 0.0
         left = (self.total - record["iteration"]) * self.batch_size / rate if rate else 0.0
         accuracy = "" if record["accuracy"] is None else f"accuracy {record['accuracy']:.3f}  "
+        losses = "".join(f"{name} {value:.4f}  " for name, value in (record.get("losses") or {}).items())
         self._write(f"iteration {record['iteration']}/{self.total}  loss {record['loss']:.4f}  "
-                    f"{accuracy}lr {record['lr']:.4g}  {rate:,.0f} samples/s (average)  "
-                    f"ETA {_duration(left)}\n")
+                    f"{accuracy}{'losses: ' * bool(losses)}{losses}lr {record['lr']:.4g}  {rate:,.0f} samples/s "
+                    f"(average)  ETA {_duration(left)}\n")
 
     def end_line(self):
         """Keep the bar: end its line (in a notebook, a later bar is a new output)."""

@@ -31,6 +31,10 @@ def test_a_regression_reports_no_accuracy_and_a_weight_zero_loss_is_reported(tmp
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all(record["accuracy"] is None for record in records if "accuracy" in record)
     assert all(record["losses"]["monitor"] > 0 for record in records if record["phase"] == "test")
+    trains = [record for record in records if record["phase"] == "train"]
+    assert trains and all(set(record["losses"]) == {"loss", "monitor"} for record in trains)  # the last iteration's
+    assert any(line.startswith("iteration ") and "losses: loss " in line and " monitor " in line
+               for line in result.stderr.splitlines())
 
 
 def test_accuracy_nodes_report_their_metrics_in_training_and_test_output(tmp_path):
