@@ -86,3 +86,16 @@ def test_an_accuracy_node_is_left_out_of_the_onnx_export(tmp_path):
     model = network_to_onnx(Network.initialise(model_from_dict(document)))
     assert [i.name for i in model.graph.input] == ["x"] and [o.name for o in model.graph.output] == ["fc"]
     assert all(node.name != "acc" for node in model.graph.node)
+
+
+def test_a_score_map_counts_every_position_as_a_sample():
+    scores = np.random.default_rng(1).normal(size=(2, 3, 2, 2))  # (N, C, H, W)
+    labels = np.array([[[0, 1], [2, 255]], [[1, 1], [0, 2]]])
+    document = {"format": "graphnn/1", "nodes": [
+        {"name": "x", "op": "data", "shape": [3, 2, 2]}, {"name": "label", "op": "data", "shape": [2, 2], "field": "y"},
+        {"name": "acc", "op": "accuracy", "inputs": ["x", "label"], "ignore_label": 255}]}
+    net = Network.initialise(model_from_dict(document), dtype="float64")
+    value = float(net.forward({"x": scores, "label": labels}).values["acc"])
+    best = scores.argmax(axis=1)
+    kept = labels != 255
+    assert value == np.count_nonzero((best == labels) & kept) / np.count_nonzero(kept)
