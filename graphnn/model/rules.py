@@ -43,8 +43,12 @@ class NameSuggester:
         return suggest(name, dict.fromkeys(candidates))
 
 
-def _is_loss(op_name):
-    return op_name in ops.names() and ops.get(op_name).is_loss
+def _reported(op_name):
+    """"a loss" or "a metric" for an op whose scalar output is only reported (no batch axis), else None."""
+    if op_name not in ops.names():
+        return None
+    op_class = ops.get(op_name)
+    return "a loss" if op_class.is_loss else "a metric" if op_class.is_metric else None
 
 
 def graph_errors(nodes):
@@ -79,8 +83,9 @@ def graph_errors(nodes):
             elif source not in first_index:
                 suggest_name = suggest_name or NameSuggester(first_index)
                 errors.append(GraphError(f"{source!r} is not the name of any node{suggest_name(source)}", **where))
-            elif _is_loss(nodes[first_index[source]]["op"]):
-                errors.append(GraphError(f"{source!r} is a loss; a loss's output cannot feed another node", **where))
+            elif _reported(nodes[first_index[source]]["op"]):
+                kind = _reported(nodes[first_index[source]]["op"])
+                errors.append(GraphError(f"{source!r} is {kind}; {kind}'s output cannot feed another node", **where))
             elif graph.has_edge(source, name):
                 errors.append(GraphError(f"{source!r} is named twice among the inputs", **where))
             else:

@@ -99,3 +99,14 @@ def test_a_score_map_counts_every_position_as_a_sample():
     best = scores.argmax(axis=1)
     kept = labels != 255
     assert value == np.count_nonzero((best == labels) & kept) / np.count_nonzero(kept)
+
+
+def test_an_accuracy_cannot_feed_another_node():
+    from graphnn.errors import GraphnnError
+
+    document = {"format": "graphnn/1", "nodes": [
+        {"name": "x", "op": "data", "shape": [4]}, {"name": "label", "op": "data", "shape": [], "field": "y"},
+        {"name": "acc", "op": "accuracy", "inputs": ["x", "label"]},
+        {"name": "twice", "op": "binary", "inputs": ["acc"], "function": "mul", "constant": 2.0}]}
+    with pytest.raises(GraphnnError, match="'acc' is a metric; a metric's output cannot feed another node"):
+        model_from_dict(document)
