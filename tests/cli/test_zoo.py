@@ -44,8 +44,8 @@ def test_a_zoo_name_is_found_where_no_such_file_exists(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("check", "resnet18")
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == [f"note: no file 'resnet18' here; using the zoo's resnet18 "
-                                          f"({zoo.FOLDER / 'resnet18.json'})"]
+    assert result.stderr.splitlines() == [(f"note: no file 'resnet18' here; using the zoo's resnet18 "
+                                           f"({zoo.FOLDER / 'resnet18.json'})")]
     assert result.stdout.startswith("resnet18: valid")
     assert graphnn.load_model("resnet50").plan.parameter_count() == PUBLISHED["resnet50"]
     (tmp_path / "resnet18").write_text("{}")  # a file of that name wins

@@ -7,7 +7,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from graphnn.viz import load_view
-from tests.viz.test_browser import browser, console_errors, open_page, screenshot  # noqa: F401 (the fixture)
+from tests.viz import test_browser
+from tests.viz.test_browser import console_errors, open_page, screenshot
+
+browser = test_browser.browser  # the fixture, found here by pytest
 from tests.viz.test_viz import overlaps
 
 
@@ -66,7 +69,7 @@ def test_resnet50_is_readable_at_1400_by_900(browser, tmp_path):
     assert browser.find_element(By.ID, "panel-name").text == "stage2.block1.conv2"
     assert browser.find_element(By.CSS_SELECTOR, '#panel [data-param="stride"] td').text == "2"
     browser.find_element(By.ID, "collapse").click()
-    assert [box[0] for box in shown(browser)][0] == "stage2.block1"
+    assert next(box[0] for box in shown(browser)) == "stage2.block1"
     browser.find_element(By.CSS_SELECTOR, '#trail .crumb[data-scope=""]').click()
     assert browser.execute_script("return graphnnViz.scope()") == "" and not trail.is_displayed()
 

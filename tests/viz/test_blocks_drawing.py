@@ -2,6 +2,7 @@
 own drawing the page opens; the counts add up; --flat draws every node; DOT nests clusters."""
 
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -82,7 +83,7 @@ def test_flat_draws_every_node_and_dot_nests_clusters(tmp_path):
 
 
 def test_an_invalid_model_with_blocks_is_still_drawn(tmp_path):
-    text = open("models/resnet18.json").read().replace('"width": 128', '"width": 0')
+    text = Path("models/resnet18.json").read_text().replace('"width": 128', '"width": 0')
     path = tmp_path / "bad.json"
     path.write_text(text)
     view = load_view(path)
