@@ -110,3 +110,12 @@ def test_table_shows_errors_and_skips_on_their_own_line():
     assert "torch is not installed" in text and "exit 1: boom" in text
     assert "1.00x" in text
     assert "| wide | graphnn | 100 | 1.00x |" in bench.markdown(results)
+
+
+@pytest.mark.parametrize("clock", ["cpu", "wall"])
+def test_interleaved_comparison_runs_and_prints_the_ratio(mnist_dir, clock):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "interleaved.py"), "mlp784", "--blocks", "1",
+                           "--iterations", "2", "--clock", clock, "--data-dir", str(mnist_dir)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "mlp784: graphnn " in done.stdout and "graphnn / NumPy loop speed" in done.stdout
