@@ -5,8 +5,8 @@ Whatever goes wrong becomes one line on stderr and an exit code, mapped here in 
 (``exit_code``): 2 for what the user can fix in the input or the command line (graphnn.errors.InputError,
 any other GraphnnError, a click usage error), 1 for a failure while running (graphnn.errors.RunFailure:
 training stopped being finite, a file could not be written; an OSError or MemoryError that escaped),
-128 + N when stopped by signal N (130 for Ctrl-C, at any moment: also while Python is still importing).
-No traceback reaches the user.
+128 + N when stopped by signal N (130 for Ctrl-C, 143 for SIGTERM, at any moment: also while Python is still
+importing). No traceback reaches the user.
 """
 
 import os
@@ -15,9 +15,20 @@ import sys
 
 
 def _interrupted_while_starting(signum, frame):
-    """Ctrl-C before the command runs (imports take tens of milliseconds): nothing to clean up yet."""
-    os.write(2, b"error: interrupted (SIGINT) while starting\n")
+    """Ctrl-C or SIGTERM before the command runs (imports take tens of milliseconds): nothing to clean up yet."""
+    os.write(2, f"error: interrupted ({signal.Signals(signum).name}) while starting\n".encode())
     os._exit(128 + signum)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while a command runs outside a training run's own handler (graphnn/train/signals.py): handled
+    as Ctrl-C is (one line, 143), from where it came."""
+
+    signum = signal.SIGTERM
+
+
+def _terminated(signum, frame):
+    raise Terminated
 
 
 def _started_as_the_command():
@@ -29,6 +40,8 @@ def _started_as_the_command():
 
 if _started_as_the_command() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, _interrupted_while_starting)
+if _started_as_the_command() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _interrupted_while_starting)
 
 import importlib
 
@@ -87,17 +100,21 @@ class LazyGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         main_thread = threading_is_main()
-        previous = signal.getsignal(signal.SIGINT) if main_thread else None
+        previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)} \
+            if main_thread else {}
         if main_thread:  # from here on Ctrl-C is a KeyboardInterrupt, caught below (the run has its own handler)
             signal.signal(signal.SIGINT, signal.default_int_handler)
+            if previous[signal.SIGTERM] in (signal.SIG_DFL, _interrupted_while_starting):  # SIGTERM as well
+                signal.signal(signal.SIGTERM, _terminated)
         try:
             try:
                 code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             except BaseException as error:  # noqa: BLE001 (mapped to an exit code; SystemExit passes)
                 code = report(error)
         finally:
-            if main_thread and previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            for number, handler in previous.items():
+                if handler is not None:
+                    signal.signal(number, handler)
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -113,7 +130,7 @@ def exit_code(error):
     from graphnn.errors import GraphnnError, RunFailure
 
     if isinstance(error, (KeyboardInterrupt, click.Abort)):
-        return 128 + signal.SIGINT
+        return 128 + _signal_of(error)
     own = getattr(error, "exit_code", None)
     if isinstance(error, (GraphnnError, click.ClickException)) and isinstance(own, int):
         return own  # Interrupted: 128 + its signal; click's usage errors: 2
@@ -122,12 +139,17 @@ def exit_code(error):
     return 1  # OSError, MemoryError: a failure while running
 
 
+def _signal_of(interrupt):
+    """The signal behind a KeyboardInterrupt, or behind the click.Abort click made of one: SIGINT or SIGTERM."""
+    return getattr(interrupt, "signum", None) or getattr(interrupt.__cause__, "signum", signal.SIGINT)
+
+
 def message(error):
     """One line saying what went wrong (no traceback)."""
     from graphnn.errors import GraphnnError, one_line
 
     if isinstance(error, (KeyboardInterrupt, click.Abort)):
-        return "interrupted (SIGINT)"
+        return f"interrupted ({signal.Signals(_signal_of(error)).name})"
     if isinstance(error, GraphnnError):
         return str(error)
     if isinstance(error, click.UsageError):
