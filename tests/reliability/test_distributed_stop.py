@@ -2,7 +2,7 @@
 every rank as on one process: exit 128 + the signal's number, one line naming the snapshot and the
 --resume command, no model.gnn written, and --resume then ends with the bundle of a run never stopped.
 
-The signal is sent by the rank to itself at a chosen moment (tests/reliability/signal_in_final_test.py),
+The signal is sent by the rank to itself at a chosen moment (tests/reliability/signal_in_final_testing.py),
 to rank 0 (which writes the folder) or rank 1 (which only the agreement tells rank 0 about).
 """
 
@@ -16,7 +16,7 @@ import pytest
 from tests.helpers import ROOT, model_document, write_data
 from tests.train.test_distributed import find_mpiexec, mpirun, needs_mpi
 
-LAUNCHER = ROOT / "tests" / "reliability" / "signal_in_final_test.py"
+LAUNCHER = ROOT / "tests" / "reliability" / "signal_in_final_testing.py"
 CASES = [(0, "TERM", "start"), (1, "INT", "end"), (1, "TERM", "start"), (0, "INT", "end")]
 
 

@@ -1,7 +1,7 @@
 """``graphnn`` with a stop signal sent to this rank of a data-parallel job at a chosen moment of its final
 test (tests/reliability/test_distributed_stop.py starts it under mpiexec):
 
-    mpiexec -n 2 python tests/reliability/signal_in_final_test.py RANK SIGNAL MOMENT graphnn-args...
+    mpiexec -n 2 python tests/reliability/signal_in_final_testing.py RANK SIGNAL MOMENT graphnn-args...
 
 RANK: the rank that receives SIGNAL (TERM or INT) itself, MOMENT: "start" or "end" of its final test.
 """
