@@ -186,6 +186,8 @@ class Run:
                     directory.close()
                 raise
             except TrainingError as error:
+                if error.path is not None:  # a setting's JSON path (/train/lr): in the model file
+                    error.located(file=self.model.file)
                 if self.leader and checkpoint.last is not None:
                     error.message += f" (the last snapshot, of iteration {checkpoint.last}, is in {folder})"
                 raise

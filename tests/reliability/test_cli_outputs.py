@@ -5,8 +5,9 @@ before (replaced with --force) is byte for byte as it was: the writes are atomic
 viz and lr-plot said exit 2 and wrote in place, so a full disk left a torn file where the old one was.
 
 And lr-plot of a train section whose learning rate is not a finite number >= 0 somewhere in the run
-(generated: overflowing step, exp, inv, poly and multistep schedules) exits 2 naming the file and /train/lr:
-the settings are the input to fix, nothing failed while running.
+(generated: overflowing step, exp, inv and multistep schedules) exits 2 naming the file and /train/lr: the
+settings are the input to fix, nothing failed while running; ``run`` meets it while training (exit 1) and
+names the model file too (it said only "at /train/lr").
 """
 
 import errno
@@ -88,3 +89,7 @@ def test_a_schedule_without_a_finite_rate_is_input_to_fix(lr, tmp_path):
     assert result.returncode == 2, (result.returncode, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(model) in lines[0] and "/train/lr" in lines[0], lines
+    run = cli("run", model, "--out", tmp_path / "run")  # met while training: a failure while running, located
+    assert run.returncode == 1, (run.returncode, run.stderr)
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and (str(model) in last or "node '" in last), run.stderr  # or diverged
