@@ -127,11 +127,11 @@ class World:
             yield
         except passthrough:
             raise
-        except GraphnnError as error:
-            from graphnn.cli import exit_code  # the one mapping of error class -> exit code
+        except (GraphnnError, KeyboardInterrupt) as error:  # a signal before or after training too: one line
+            from graphnn.cli import exit_code, message  # the one mapping of error class -> exit code and line
 
-            self.abort(f"error: {error}", exit_code(error))
-        except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 — a bug: its traceback, then the line
+            self.abort(f"error: {message(error)}", exit_code(error))
+        except Exception as error:  # noqa: BLE001 — a bug: its traceback, then the line
             traceback.print_exc()
             self.abort(f"error: {type(error).__name__}: {error}".replace("\n", " "), 1)
 

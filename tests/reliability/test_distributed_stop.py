@@ -48,3 +48,27 @@ def test_a_signal_during_the_final_test_stops_every_rank_with_the_snapshot(refer
     resumed = mpirun(2, model, "--resume", out)
     assert resumed.returncode == 0, resumed.stderr
     assert (out / "model.gnn").read_bytes() == full.read_bytes()
+
+
+PHASES = [("graphnn.train.run.load_data", "INT"), ("graphnn.train.distributed.DataParallel.setup", "TERM"),
+          ("graphnn.train.snapshots.save_bundle", "INT"), ("graphnn.executor.Network.forward", "TERM")]
+
+
+@needs_mpi
+@pytest.mark.parametrize("target, name", PHASES)
+def test_a_signal_at_each_phase_of_a_data_parallel_run_is_one_line(reference, target, name, tmp_path):
+    """Every rank signals itself as the phase begins: before training it was a traceback and exit 1 (the
+    rank's guard took KeyboardInterrupt for a bug); now one line and 128 + N; in training, the snapshot,
+    from which --resume ends with the bundle of a run never stopped."""
+    model, full = reference
+    out = tmp_path / "run"
+    job = subprocess.run([find_mpiexec(), "-n", "2", sys.executable, str(ROOT / "tests" / "reliability" / "signal_at.py"),
+                          target, "1", name, "run", str(model), "--out", str(out), "--distributed"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert job.returncode == 128 + {"TERM": 15, "INT": 2}[name], job.stderr
+    assert "Traceback" not in job.stderr, job.stderr
+    if "resume with:" in job.stderr:
+        assert mpirun(2, model, "--resume", out).returncode == 0
+        assert (out / "model.gnn").read_bytes() == full.read_bytes()
+    else:
+        assert re.search(rf"^rank \d: error: interrupted \(SIG{name}\)$", job.stderr, re.MULTILINE), job.stderr
