@@ -43,7 +43,8 @@ CI_SETTINGS = {"deadline": None, "derandomize": True, "database": None,
                "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 MAX_ROUND_TRIP_PARAMETERS = 20_000  # a valid mutant is saved and reloaded only when it is this small
 
-BODY_OPS = [name for name in ops.names() if not ops.get(name).is_input and not ops.get(name).is_loss]
+BODY_OPS = [name for name in ops.names()  # ops whose output feeds others (not data, losses or metrics)
+            if not (ops.get(name).is_input or ops.get(name).is_loss or ops.get(name).is_metric)]
 HOSTILE_OPS = ["os.system", "__import__", "__class__", "__builtins__", "eval", "exec", "subprocess.Popen",
                "graphnn.ops.fc.FC", "fc.__class__", "fc.__init__", "__subclasses__", "pickle.loads", "../fc",
                "FC", "fc ", "", "builtins.open", "numpy.load"]

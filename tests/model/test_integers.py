@@ -96,7 +96,7 @@ def op_example_documents():
     found = []
     for name in ops.names():
         op_class = ops.get(name)
-        if op_class.is_loss:
+        if op_class.is_loss or op_class.is_metric:  # their scalar output feeds nothing
             continue
         for number, example in enumerate(op_class.examples):
             graph = Graph(f"example_{name}")
