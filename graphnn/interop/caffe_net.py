@@ -394,6 +394,11 @@ def relu(t, layer):
     return t.single(layer, "activation", [t.bottom(layer)], function="leaky_relu", negative_slope=slope)
 
 
+def elu(t, layer):
+    return t.single(layer, "activation", [t.bottom(layer)], function="elu",
+                    alpha=layer.values["elu_param"]["alpha"])
+
+
 def softmax(t, layer):
     source = t.bottom(layer)
     axis = _axis(t, layer, layer.values["softmax_param"]["axis"], len(t.shape(source)) + 1, "softmax_param")
@@ -667,7 +672,8 @@ def data_spec(t, layer):
 
 LAYERS = {  # Caffe layer type -> its translation
     "Convolution": convolution, "Deconvolution": deconvolution, "Pooling": pooling, "InnerProduct": inner_product,
-    "ReLU": relu, "PReLU": prelu, "Sigmoid": activation("sigmoid"), "TanH": activation("tanh"),
+    "ReLU": relu, "PReLU": prelu, "Sigmoid": activation("sigmoid"), "TanH": activation("tanh"), "ELU": elu,
+    "AbsVal": activation("abs"), "BNLL": activation("softplus"),
     "Softmax": softmax, "Power": power, "Dropout": dropout, "LRN": lrn, "BatchNorm": batch_norm, "Scale": scale,
     "Eltwise": eltwise, "Concat": concat, "Slice": slice_layer, "Flatten": flatten, "Reshape": reshape,
     "SoftmaxWithLoss": _loss("softmax_cross_entropy"), "EuclideanLoss": _loss("least_squares"),

@@ -62,6 +62,8 @@ def test_every_layer():
                                    "axes": [2, 3], "keepdims": True}
     assert nodes["deconv"]["op"] == "conv_transpose2d" and nodes["deconv"]["init"] == "bilinear"
     assert nodes["prelu"]["init"] == {"type": "constant", "value": 0.25}
+    assert nodes["elu"]["function"] == "elu" and nodes["elu"]["alpha"] == 0.5
+    assert nodes["absval"]["function"] == "abs" and nodes["bnll"]["function"] == "softplus"
     assert nodes["power_mul"] == {"name": "power_mul", "op": "binary", "inputs": ["sigmoid"], "function": "mul",
                                   "constant": 0.5}
     assert nodes["power_add"]["constant"] == 1.0 and nodes["power_add"]["inputs"] == ["power_mul"]
@@ -174,7 +176,7 @@ def test_lmdb_source_kept(tmp_path):
 
 @pytest.mark.parametrize("text, words", [
     (INPUT + 'layer { name: "h5" type: "HDF5Data" top: "x" }', ("layer 'h5' (HDF5Data): graphnn cannot map Caffe "
-                                                               "layer type 'HDF5Data'; it maps Accuracy, ")),
+                                                               "layer type 'HDF5Data'; it maps AbsVal, Accuracy, ")),
     (INPUT + 'layer { name: "py" type: "Python" bottom: "data" top: "p" python_param { module: "m" } }',
      "layer 'py' (Python): graphnn cannot map Caffe layer type 'Python'"),
     (INPUT + 'layer { name: "bn" type: "BN" bottom: "data" top: "bn" bn_param { scale_filler { value: 1 } } }',
