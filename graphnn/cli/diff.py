@@ -5,6 +5,8 @@ import json
 
 import click
 
+from graphnn.cli.options import zoo_source
+
 
 def _text(value):
     if value is None:
@@ -43,8 +45,8 @@ def summary_line(difference):
 
 
 @click.command("diff")
-@click.argument("a", metavar="A", type=click.Path())
-@click.argument("b", metavar="B", type=click.Path())
+@click.argument("a", metavar="A", type=click.Path(), callback=zoo_source)
+@click.argument("b", metavar="B", type=click.Path(), callback=zoo_source)
 @click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
 @click.option("--all-weights", is_flag=True, help="List unchanged weights too.")
 @click.pass_context

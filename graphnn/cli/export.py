@@ -2,11 +2,11 @@
 
 import click
 
-from graphnn.cli.options import force_option, refuse_existing
+from graphnn.cli.options import force_option, refuse_existing, zoo_source
 
 
 @click.command("export")
-@click.argument("source", metavar="SOURCE", type=click.Path(dir_okay=False))
+@click.argument("source", metavar="SOURCE", type=click.Path(dir_okay=False), callback=zoo_source)
 @click.option("-o", "--output", "--out", "output", type=click.Path(dir_okay=False),
               help="The ONNX file to write (default: SOURCE with the suffix .onnx).")
 @click.option("--softmax", is_flag=True,

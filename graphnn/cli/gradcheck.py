@@ -3,6 +3,8 @@ input, in float64 (graphnn/gradcheck.py does the work)."""
 
 import click
 
+from graphnn.cli.options import zoo_source
+
 
 def format_rows(rows):
     """The table: one line per checked array, grouped by node, the worst relative error last."""
@@ -34,7 +36,7 @@ def data_feeds(model, section, count, data_dir):
 
 
 @click.command("gradcheck")
-@click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path())
+@click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path(), callback=zoo_source)
 @click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True,
               help="Entries checked per array, drawn from the seed (all of a smaller array).")
 @click.option("--batch", type=click.IntRange(min=1, max=64), default=2, show_default=True, help="Samples in the batch.")

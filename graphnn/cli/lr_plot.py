@@ -4,9 +4,11 @@ from pathlib import Path
 
 import click
 
+from graphnn.cli.options import zoo_source
+
 
 @click.command("lr-plot")
-@click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path())
+@click.argument("source", metavar="MODEL.json|BUNDLE.gnn|RUN_DIR", type=click.Path(), callback=zoo_source)
 @click.option("-o", "--out", "output", type=click.Path(dir_okay=False),
               help="The SVG to write. Default: the model's name + .lr.svg, here.")
 @click.option("--force", is_flag=True, help="Replace the output if it exists.")
