@@ -112,5 +112,5 @@ def evaluate(network, split, batch_size):
 def batch_accuracy(network, result, reported):
     """The accuracy of one pass's batch (``reported``: ``reported_metrics``), 0.0 for a network that reports
     none: the training loop sums it, and its records then say None."""
-    return batch_metrics(network, result, {"accuracy": reported["accuracy"]})["accuracy"] if "accuracy" in reported \
-        else 0.0
+    node = reported.get("accuracy")
+    return 0.0 if node is None else network.metrics(result, (node,))[node]["accuracy"]
