@@ -104,7 +104,8 @@ class LazyGroup(click.Group):
             if main_thread else {}
         if main_thread:  # from here on Ctrl-C is a KeyboardInterrupt, caught below (the run has its own handler)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            if previous[signal.SIGTERM] in (signal.SIG_DFL, _interrupted_while_starting):  # SIGTERM as well
+            if previous[signal.SIGTERM] is signal.SIG_DFL or getattr(previous[signal.SIGTERM], "__name__", "") == \
+                    "_interrupted_while_starting":  # SIGTERM as well (graphnn/__main__.py's start-up handler too)
                 signal.signal(signal.SIGTERM, _terminated)
         try:
             try:

@@ -92,3 +92,24 @@ def test_a_stop_signal_at_each_phase_of_a_resume(target, call, setup, tmp_path):
     result = signalled(target, call, signal.SIGINT, "run", model, "--resume", out)
     assert "signal_at: not reached" not in result.stderr
     recover(check_stopped(result, signal.SIGINT), model, out, reference, "run", model, "--resume", out)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.05, 0.15, 0.4])
+def test_sigterm_at_any_moment_of_the_start_up_is_one_line(delay, setup, tmp_path):
+    """As tests/cli/test_exit_codes.py does for Ctrl-C: SIGTERM while Python imports graphnn, click or the
+    command, or as the run begins: 143 and one line, or the interpreter's own default before any graphnn
+    code ran."""
+    import time
+
+    model, _ = setup
+    process = subprocess.Popen([sys.executable, "-m", "graphnn", "run", str(model), "--out", str(tmp_path / "run")],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    if process.returncode == -signal.SIGTERM and not err:
+        return  # before graphnn/__main__.py ran: the interpreter's start-up
+    if process.returncode == 0:
+        return  # the run was over before the signal came
+    assert process.returncode == 143 and "Traceback" not in err, (process.returncode, err)
+    assert err.strip().splitlines()[-1].startswith(("error: interrupted (SIGTERM)", "stopped by SIGTERM")), err
