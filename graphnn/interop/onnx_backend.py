@@ -114,8 +114,11 @@ class GraphnnRep(BackendRep):
     def dtype(self, read):
         TP = self.onnx.TensorProto
         exact = {TP.DOUBLE, TP.INT8, TP.INT16, TP.INT32, TP.INT64, TP.UINT8, TP.UINT16, TP.UINT32, TP.UINT64}
+        initialized = {tensor.name for tensor in read.graph.initializer}  # read or not (an unread one may be
+        # listed as a graph input too, IR version 3 style: an int64 shape there is no integer input)
         types = [value.type.tensor_type.elem_type for value in list(read.graph.input) + list(read.graph.output)
-                 if value.name not in read.constants or value.name in self.input_names]
+                 if value.name not in read.constants and value.name not in initialized
+                 or value.name in self.input_names]
         return np.float64 if exact & set(types) else np.float32
 
     def key(self, values):
