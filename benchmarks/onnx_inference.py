@@ -59,17 +59,11 @@ def with_threads(threads):
 
 def open_batch(model):
     """The model with an open batch: the data input's and outputs' leading size 'N', and Reshape targets
-    that fix a leading 1 made to copy axis 0 (0); its initializers no longer listed as graph inputs."""
+    that fix a leading 1 made to copy axis 0 (0)."""
     import numpy as np
     from onnx import numpy_helper
 
     initializers = {t.name: t for t in model.graph.initializer}
-    # initializers listed as graph inputs too (IR version 3 style) would be values a caller may override:
-    # onnxruntime could then not fold them, and graphnn's backend would take their int64 shapes for a
-    # graph with integer inputs and run it in float64
-    real_inputs = [value for value in model.graph.input if value.name not in initializers]
-    del model.graph.input[:]
-    model.graph.input.extend(real_inputs)
     for value in list(model.graph.input) + list(model.graph.output):
         if value.name in initializers or not value.type.tensor_type.HasField("shape"):
             continue
