@@ -181,11 +181,7 @@ class Network:
         gives a row the same bits for any number of rows (OpenBLAS does for pieces that are not small: see
         graphnn/train/evaluate.py's PIECE_ROWS)."""
         keep = frozenset(keep)
-        heads = {step.name for step in self._reporting}
-        if any(source in heads for step in self.plan.steps if step.name not in heads for source in step.inputs):
-            pieces = list(pieces)  # a node reads a loss or metric: one pass over the joined feeds
-            joined = {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
-            return self.forward(joined, keep=keep)
+        heads = {step.name for step in self._reporting}  # no node reads them (graphnn/model/rules.py)
         read = frozenset(source for step in self._reporting for source in step.inputs) | (keep - heads)
         parts = []
         for piece in pieces:

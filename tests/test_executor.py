@@ -357,15 +357,3 @@ def test_forward_in_pieces_joins_what_the_losses_read_and_runs_them_once():
             for name, value in whole.values.items():
                 np.testing.assert_array_equal(joined.values[name], value, strict=True)
             assert net.metrics(joined) == net.metrics(whole)
-
-
-def test_forward_in_pieces_of_a_network_reading_a_metric_is_one_pass():
-    g = Graph("reads_a_metric")
-    x, label = g.data("x", shape=[3]), g.data("label", shape=[], field="y")
-    logits = g.fc(x, 3, name="logits")
-    g.loss(logits, label, "softmax_cross_entropy", name="loss")
-    g.node("activation", [g.node("accuracy", [logits, label], name="accuracy")], name="reads", function="tanh")
-    net = network64(g.build())
-    feeds = feeds_for(net.model, np.random.default_rng(4), batch=6)
-    pieces = [{name: value[a:b] for name, value in feeds.items()} for a, b in ((0, 2), (2, 6))]
-    assert net.forward_pieces(pieces, keep=["reads", "loss"]).values["reads"] == net.forward(feeds).values["reads"]
