@@ -19,7 +19,7 @@ from graphnn.model import model_from_text
 from graphnn.model.rules import NameSuggester
 
 RATIO = 6
-RUNS = 2
+RUNS = 3
 
 
 def _document(nodes, tail="h"):
