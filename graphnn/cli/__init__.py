@@ -78,7 +78,11 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        return importlib.import_module(COMMANDS[name][0]).command
+        command = importlib.import_module(COMMANDS[name][0]).command
+        for param in command.params:  # every path a command takes: "" is refused (it meant '.' or the default)
+            if isinstance(param.type, click.Path) and not getattr(param.type, "refuses_empty", False):
+                param.type.convert, param.type.refuses_empty = _refusing_empty(param.type.convert), True
+        return command
 
     def resolve_command(self, ctx, args):
         """An unknown command names the closest one (``graphnn chek`` -> check, ``graphnn train`` -> run)."""
@@ -117,6 +121,17 @@ class LazyGroup(click.Group):
                 if handler is not None:
                     signal.signal(number, handler)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _refusing_empty(convert):
+    """``convert`` of a click.Path that refuses an empty string: one usage line, exit 2 (an empty path stood for
+    the current folder, for the option's default, or reached pathlib as a ValueError)."""
+    def checked(value, param, ctx):
+        if isinstance(value, (str, bytes)) and not value:
+            raise click.BadParameter("an empty path names no file or folder", ctx=ctx, param=param)
+        return convert(value, param, ctx)
+
+    return checked
 
 
 def threading_is_main():
