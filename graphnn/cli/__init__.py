@@ -9,6 +9,7 @@ training stopped being finite, a file could not be written; an OSError or Memory
 importing). No traceback reaches the user.
 """
 
+import math
 import os
 import signal
 import sys
@@ -79,9 +80,9 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         command = importlib.import_module(COMMANDS[name][0]).command
-        for param in command.params:  # every path a command takes: "" is refused (it meant '.' or the default)
-            if isinstance(param.type, click.Path) and not getattr(param.type, "refuses_empty", False):
-                param.type.convert, param.type.refuses_empty = _refusing_empty(param.type.convert), True
+        for param in command.params:  # the rules every path and number a command takes keeps
+            if isinstance(param.type, (click.Path, click.types.FloatParamType)) and not getattr(param.type, "checked", False):
+                param.type.convert, param.type.checked = _checked(param.type.convert), True
         return command
 
     def resolve_command(self, ctx, args):
@@ -123,13 +124,18 @@ class LazyGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-def _refusing_empty(convert):
-    """``convert`` of a click.Path that refuses an empty string: one usage line, exit 2 (an empty path stood for
-    the current folder, for the option's default, or reached pathlib as a ValueError)."""
+def _checked(convert):
+    """``convert`` of a click.Path or float type, refusing an empty path and a float that is not finite: one
+    usage line, exit 2. An empty path stood for the current folder, for the option's default or reached
+    pathlib as a ValueError; click's float ranges let NaN through (comparisons with NaN are false), and
+    ``--lr nan`` failed later as a training error at /train/lr."""
     def checked(value, param, ctx):
         if isinstance(value, (str, bytes)) and not value:
             raise click.BadParameter("an empty path names no file or folder", ctx=ctx, param=param)
-        return convert(value, param, ctx)
+        converted = convert(value, param, ctx)
+        if isinstance(converted, float) and not math.isfinite(converted):
+            raise click.BadParameter(f"must be a finite number; got {value}", ctx=ctx, param=param)
+        return converted
 
     return checked
 
