@@ -51,7 +51,7 @@ from graphnn.ops.base import TRAINABLE_PROPERTIES, Op, object_schema, reshaped
 from graphnn.ops.fillers import FILLER_SCHEMA, fill
 from graphnn.ops.registry import register
 
-COLUMN_BYTES = 1 << 20  # inference builds conv's column matrix for about this many bytes at a time (cache-sized)
+COLUMN_BYTES = 8 << 20  # inference builds conv's column matrix for about this many bytes at a time
 SHORT_ROW = 16  # outputs per row below which conv keeps the batch as the last axis inside the op
 AXES = {1: "length", 2: "height, width", 3: "depth, height, width"}
 
