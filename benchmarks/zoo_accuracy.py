@@ -29,7 +29,7 @@ def train(name, data_dir):
         summary = Run(load_model(name), overrides, folder).train()
     train, test = summary["train"], summary["test"]
     return {"model": name, "accuracy": test["accuracy"], "target": TARGETS[name],
-            "met": test["accuracy"] >= TARGETS[name], "iterations": train["iterations"],
+            "met": bool(test["accuracy"] >= TARGETS[name]), "iterations": train["iterations"],
             "train_seconds": train["seconds"], "train_samples_per_s": train["samples_per_s"],
             "threads": int(os.environ.get("OMP_NUM_THREADS", "0")) or None}
 
