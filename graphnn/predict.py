@@ -12,11 +12,13 @@ What the samples may be (``read_samples``, ``read_images``, ``check_range``):
 - arrays (.npy, .npz, IDX): uint8 images are scaled by 1/255, as in training; floats go in as they are. For
   a network trained on a named image dataset (mnist, fashion-mnist: uint8 images fed scaled to [0, 1]),
   floats outside [0, 1] are refused with the reason (pixel values 0..255 as floats: divide by 255 or save
-  them as uint8);
+  them as uint8). A data node with a ``transform`` (Caffe's transform_param) takes raw values, uint8 or
+  float, through it instead (graphnn/datasets/transforms.py), so no range is refused there;
 - images (PNG, JPEG, or any format Pillow reads; Pillow is the optional extra ``graphnn[images]``): one
   file is one sample, read as 8-bit grey (``L``) for an input of one channel, or RGB for three (alpha
   dropped), resized with bilinear filtering to the input's height and width when they differ (no cropping:
-  a non-square image is squeezed; a note says so), then scaled by 1/255. The input's image size is its
+  a non-square image is squeezed; a note says so), then scaled by 1/255 (or put through the data node's
+  ``transform``). The input's image size is its
   shape: [C, H, W], [H, W], or a flat [N] that is a square (N = H * W, grey) or three squares (3 * H * W,
   RGB, channels first). MNIST's digits are white on black: a black-on-white drawing should be inverted first.
 """
@@ -113,7 +115,8 @@ def check_range(model, samples, file=None):
     """Refuse float ``samples`` outside [0, 1] for a model trained on a named image dataset (see the module
     docstring), saying why; ``samples`` otherwise."""
     dataset = trained_on_images(model)
-    if dataset is None or samples.dtype.kind != "f":
+    transformed = any(step.op.is_input and step.op.params.get("transform") for step in model.plan.steps)
+    if dataset is None or samples.dtype.kind != "f" or transformed:
         return samples
     low, high = float(samples.min()), float(samples.max())
     if low < 0 or high > 1:

@@ -131,3 +131,20 @@ def test_a_colour_input_reads_rgb_channels_first(tmp_path):
     expected = model.predict(samples)[0]
     record = json.loads(output)
     assert code == 0 and abs(record["top"][0]["probability"] - float(expected.max())) < 1e-6, output
+
+
+def test_a_data_node_with_a_transform_takes_raw_floats_as_its_uint8(trained, tmp_path):
+    """Caffe's transform_param (scale 1/256) defines the input's range: floats 0..255 are not refused there,
+    and a PNG, the uint8 array and the same values as floats predict alike."""
+    _, images, _ = trained
+    document = json.loads(MLP.read_text())
+    document["nodes"][0]["transform"] = {"scale": 0.00390625}
+    (tmp_path / "transformed.json").write_text(json.dumps(document))
+    bundle = tmp_path / "transformed.gnn"
+    graphnn.load_model(tmp_path / "transformed.json").save(bundle)  # its initial weights
+    np.save(tmp_path / "uint8.npy", images)
+    np.save(tmp_path / "floats.npy", images.astype(np.float32))
+    Image.fromarray(images[0]).save(tmp_path / "first.png")
+    as_uint8, as_floats = predict(bundle, tmp_path / "uint8.npy"), predict(bundle, tmp_path / "floats.npy")
+    assert as_uint8[0] == 0 and as_floats == as_uint8, as_floats
+    assert classes(predict(bundle, tmp_path / "first.png")[1]) == classes(as_uint8[1])[:1]
