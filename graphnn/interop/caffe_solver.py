@@ -15,6 +15,7 @@
     random_seed               seed (Caffe's -1, a clock seed: left out, graphnn's seed 0)
     display                   display_interval (0, never: left out)
     average_loss              average_loss
+    (Data layers)             shuffle false (Caffe's Data layer reads its database in order)
     test_interval             test_interval
     test_initialization       test_initialization (when the net has a test set)
     test_iter                 test.iterations, one per test set (caffe_net.py places them)
@@ -101,6 +102,7 @@ def train_section(solver, file, data, batch_size, has_test):
     if solver["average_loss"] < 1:
         raise solver.error(f"average_loss must be >= 1; got {solver['average_loss']}", "average_loss", file)
     section["average_loss"] = solver["average_loss"]
+    section["shuffle"] = False  # Caffe's Data layer reads its database in order, epoch after epoch
     if has_test:
         if solver["test_interval"] < 0:
             raise solver.error(f"test_interval must be >= 0; got {solver['test_interval']}", "test_interval", file)

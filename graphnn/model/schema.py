@@ -147,6 +147,9 @@ TRAIN = {
                           "description": "Test every this many iterations; 0: only after the last."},
         "test_initialization": {"type": "boolean", "default": False,
                                 "description": "Test once before the first iteration too (Caffe's default: true)."},
+        "shuffle": {"type": "boolean", "default": True,
+                    "description": "Visit the training samples in a new random order every epoch; false: in their "
+                                   "stored order every epoch (as Caffe's Data layer reads its database)."},
         "display_interval": {"type": "integer", "minimum": 1, "default": 10},
         "average_loss": {"type": "integer", "minimum": 1, "maximum": 100000,  # kept in snapshots: 2 MB of JSON at most
                          "description": "The displayed train loss is the mean of the last this many iterations' "

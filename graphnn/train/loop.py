@@ -81,7 +81,7 @@ class Trainer:
             self.solver = Solver(settings.solver, self.network.store)
         except GraphnnError as error:
             raise error.located(file=model.file)
-        self.batcher = Batcher(train_split, settings.batch_size, seed=settings.seed)
+        self.batcher = Batcher(train_split, settings.batch_size, seed=settings.seed, shuffle=settings.shuffle)
         self.rng = np.random.default_rng([settings.seed, 1])  # dropout masks
         self.feed_buffers = {}  # the fed batch's float samples, written again by every step (feeding.feeds)
         self.train_split = train_split

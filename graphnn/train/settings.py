@@ -41,6 +41,7 @@ class Settings:
     test_sets: list  # the test section's further sets ("also"): [{"name", "batch_size", "iterations"}], data left out
     test_interval: int  # 0: test only after the last iteration
     test_initialization: bool  # test before the first iteration too
+    shuffle: bool  # a new order of the training samples every epoch; False: their stored order
     display_interval: int
     average_loss: int  # the displayed loss is the mean of the last this many iterations'; None: of the interval
     data_dir: str  # None: named datasets are looked for in the usual places (graphnn/datasets/lookup.py)
@@ -93,7 +94,8 @@ def resolve_settings(model, overrides, train_size=None):
     return Settings(
         iterations=iterations, batch_size=batch_size, solver=solver, lr=with_defaults(lr, LEARNING_RATE),
         test_batch_size=test["batch_size"], test_iterations=test.get("iterations"), test_sets=test_sets,
-        test_initialization=train["test_initialization"], display_interval=train["display_interval"],
+        test_initialization=train["test_initialization"], shuffle=train["shuffle"],
+        display_interval=train["display_interval"],
         average_loss=train.get("average_loss"), data_dir=overrides.get("data_dir"), **chosen)
 
 
@@ -110,6 +112,7 @@ def complete_record(record):
     that old snapshots resume."""
     record = {key: value for key, value in record.items() if key not in _LEFT_TO_THE_MODEL}
     added = {"test_initialization": TRAIN["properties"]["test_initialization"]["default"], "average_loss": None,
+             "shuffle": True,
              "test_iterations": None, "test_sets": []}  # what a run did before these settings existed
     record = {**added, **record}
     for key, schema in (("solver", SOLVER), ("lr", LEARNING_RATE)):

@@ -70,7 +70,7 @@ def test_the_rest_of_the_train_section(tmp_path):
     assert train == {"data": {"dataset": "mnist", "split": "train"}, "batch_size": 16, "iterations": 100,
                      "seed": 7, "solver": {"type": "sgd", "decay_biases": True},
                      "lr": {"policy": "fixed", "base_lr": 0.01}, "display_interval": 10, "average_loss": 5,
-                     "test_interval": 20, "test_initialization": False, "snapshot_interval": 50}
+                     "shuffle": False, "test_interval": 20, "test_initialization": False, "snapshot_interval": 50}
     assert document["test"] == {"data": {"dataset": "mnist", "split": "test"}, "batch_size": 16, "iterations": 3}
     assert "snaps/tiny" in document["doc"]
 
@@ -78,6 +78,7 @@ def test_the_rest_of_the_train_section(tmp_path):
 def test_caffe_defaults(tmp_path):
     train = train_of(tmp_path, BASE)["train"]
     assert train["average_loss"] == 1 and train["test_initialization"] is True and "seed" not in train
+    assert train["shuffle"] is False  # Caffe's Data layer reads its database in order, epoch after epoch
     assert "display_interval" not in train and train["test_interval"] == 0
 
 

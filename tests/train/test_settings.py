@@ -1,6 +1,7 @@
 """Resolving a run's settings from the model file's train section and the overrides: every default comes
 from the schema, overrides win, and values that cannot be run are refused, naming the JSON path."""
 
+import numpy as np
 import pytest
 
 from graphnn.errors import GraphnnError
@@ -50,3 +51,21 @@ def test_overrides_win_over_the_file_and_none_is_no_override(tmp_path):
     settings = resolve_settings(model, {"iterations": 9, "lr": 0.5, "seed": None, "data_dir": "/d"})
     assert (settings.iterations, settings.lr["base_lr"], settings.seed, settings.data_dir) == (9, 0.5, 0, "/d")
     assert resolve_settings(model, {"epochs": 2}, train_size=10).iterations == 5  # ceil(2 * 10 / 4)
+
+
+def test_shuffle_false_visits_the_samples_in_their_stored_order_every_epoch(tmp_path):
+    """``shuffle`` (default true: a new order every epoch); false reads the split as stored, epoch after
+    epoch (Caffe's Data layer), and a batch across the end of an epoch wraps to the start."""
+    assert TRAIN["properties"]["shuffle"]["default"] is True
+    (tmp_path / "shuffled").mkdir(), (tmp_path / "in-order").mkdir()
+    trainer = make_trainer(tmp_path / "shuffled")
+    assert trainer.settings.shuffle is True
+    first = trainer.batcher.next()["x"]
+    assert not np.array_equal(first, trainer.batcher.split.x[:len(first)])
+    trainer = make_trainer(tmp_path / "in-order", shuffle=False)
+    x, size = trainer.batcher.split.x, trainer.settings.batch_size
+    assert trainer.settings.shuffle is False
+    epoch = len(x) // size + 1  # batches until one crosses the end of the epoch
+    batches = [trainer.batcher.next()["x"] for _ in range(epoch)]
+    np.testing.assert_array_equal(np.concatenate(batches)[:len(x)], x)
+    np.testing.assert_array_equal(np.concatenate(batches)[len(x):], x[:epoch * size - len(x)])
