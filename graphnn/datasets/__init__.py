@@ -18,7 +18,6 @@ from graphnn.datasets.npzfile import read_npz
 from graphnn.datasets.split import Split, load_split
 
 
-
 def load(name, split="train", data_dir=None, report=None):
     """``(x, y)`` of a named dataset's split: images (N, 28, 28) uint8 and class indices (N,) int64, found,
     downloaded and verified as ``graphnn run`` finds them (``data_dir`` first)."""

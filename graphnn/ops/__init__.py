@@ -17,9 +17,9 @@ from graphnn.ops import (  # noqa: F401  (registers ops)
     pad,
     pool,
     prelu,
-    scale,
     reduce,
     reshape,
+    scale,
 )
 from graphnn.ops.registry import get, names, register
 

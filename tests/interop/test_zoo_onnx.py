@@ -22,10 +22,10 @@ def zoo_network(name):
     batch norm is not the identity it is when fresh)."""
     network = Network.initialise(load_model(name), seed=0)
     rng = np.random.default_rng(0)
-    for node, arrays in network.state.items():
+    for arrays in network.state.values():
         for key, array in arrays.items():
             array[...] = rng.uniform(0.5, 1.5, array.shape) if key == "running_var" else rng.normal(0, 0.1, array.shape)
-    for node, arrays in network.weights.items():
+    for arrays in network.weights.values():
         for key, array in arrays.items():
             if array.ndim == 1:  # biases, batch norm's gamma and beta
                 array[...] += rng.normal(0, 0.1, array.shape)

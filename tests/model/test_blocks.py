@@ -199,7 +199,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_error_names_where_it_is(case):
     change, kind, instance, block, node, path, named = CASES[case]
-    doc, errors = bad(change)
+    _, errors = bad(change)
     assert len(errors) == 1, [str(e) for e in errors]
     (error,) = errors
     assert isinstance(error, kind)
@@ -234,7 +234,7 @@ def test_a_name_that_stands_for_itself_through_an_instance():
 
 
 def test_an_error_shared_by_every_instance_is_reported_once():
-    doc, errors = bad(lambda d, b, u: u.update(repeat=50) or b["nodes"][1].update(epsilon=-1))
+    _, errors = bad(lambda d, b, u: u.update(repeat=50) or b["nodes"][1].update(epsilon=-1))
     assert len(errors) == 1 and errors[0].instance == "stage2.block1"
 
 
@@ -426,7 +426,7 @@ def test_every_instance_copies_only_what_references_change():
     before = copy.deepcopy(doc)
     model = model_from_dict(doc)
     assert doc == before  # expansion never writes into the document
-    conv1 = [node for node in model.nodes if node["name"].endswith("block1.bn1")][0]
+    conv1 = next(node for node in model.nodes if node["name"].endswith("block1.bn1"))
     assert conv1 == {"name": "stage2.block1.bn1", "op": "batchnorm", "inputs": ["stage2.block1.conv1"]}
 
 
