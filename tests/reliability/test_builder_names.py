@@ -73,5 +73,5 @@ def build(n):
 
 
 def test_automatic_names_grow_linearly():
-    small, large = growth(many_automatic_names, build, 1000)
-    assert large / small < RATIO, f"{small:.3f} s at n=1000, {large:.3f} s at 4n"
+    small, large = growth(many_automatic_names, build, 2000)  # 0.1 s or more: above a busy machine's jitter
+    assert large / small < RATIO, f"{small:.3f} s at n=2000, {large:.3f} s at 4n"
