@@ -36,7 +36,7 @@ def test_lenet_parameters():
     assert document["train"]["batch_size"] == 64 and document["train"]["iterations"] == 10_000
 
 
-@pytest.mark.slow  # 3.5-8 minutes here (2 cores shared with six other jobs); test accuracy 0.9824
+@pytest.mark.slow  # about 40 s of CPU on one core (minutes on a shared machine); test accuracy 0.9810
 def test_lenet_1000_iterations(mnist_dir, tmp_path):
     document, _ = imported("lenet_train_test.prototxt", "lenet_solver.prototxt", dataset="mnist")
     document["train"].update(iterations=1000, test_interval=1000, test_initialization=False)
