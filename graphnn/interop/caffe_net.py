@@ -143,9 +143,10 @@ def _filler(values, default):
     if kind == "constant":
         return {"type": "constant", "value": values["value"]}
     if kind == "gaussian":
-        if values["sparse"] != -1:
-            raise GraphnnError("sparse gaussian fillers are not supported")
-        return {"type": "gaussian", "mean": values["mean"], "std": values["std"]}
+        if values["sparse"] < -1:
+            raise GraphnnError(f"gaussian sparse must be -1 (dense) or >= 0; got {values['sparse']}")
+        sparse = {} if values["sparse"] == -1 else {"sparse": values["sparse"]}
+        return {"type": "gaussian", "mean": values["mean"], "std": values["std"], **sparse}
     if kind == "uniform":
         return {"type": "uniform", "min": values["min"], "max": values["max"]}
     if kind in ("xavier", "msra"):

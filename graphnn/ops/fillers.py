@@ -14,7 +14,9 @@ shape[outputs], fan_out = count / shape[the other of the first two axes] (count 
 conv_transpose, whose kernels are laid out as Caffe's blobs, 1 for fc's (n_in, n_out)). They differ from the
 op's only for a grouped convolution's fan_out: all F filters in Caffe, F/groups here.
 
-- ``gaussian``: N(mean, std^2)
+- ``gaussian``: N(mean, std^2); with ``sparse`` s (Caffe's): then each entry kept with probability
+                s / n_outputs (n_outputs = shape[outputs], Caffe's num_outputs; at most 1) and set to 0
+                otherwise, one uniform draw per entry in order after all the normal draws
 - ``uniform``:  U(min, max)
 - ``constant``: every entry = value
 - ``positive_unitball``: U(0, 1), then the entries feeding each output divided by their sum (each output's
@@ -65,7 +67,8 @@ def blob_fans(shape, outputs_axis):
     return count // shape[outputs_axis], count // shape[inputs_axis] if inputs_axis is not None else count
 
 
-def gaussian(size, fan_in, fan_out, rng, mean, std):
+def gaussian(size, fan_in, fan_out, rng, mean, std, sparse=None):
+    """The normal draws; ``sparse`` is applied to the whole array after them (``keep_sparse``)."""
     return rng.normal(mean, std, size=size)
 
 
@@ -109,13 +112,16 @@ class Filler(NamedTuple):
 STD = {"type": "number", "exclusiveMinimum": 0, "default": 0.01, "description": "Standard deviation."}
 MEAN = {"type": "number", "default": 0.0, "description": "Mean."}
 VALUE = {"type": "number", "default": 0.0, "description": "The value of every entry."}
+SPARSE = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1,
+          "description": "Caffe's sparse: each entry kept with probability sparse / the number of outputs (at "
+                         "most 1), else 0. Absent: dense."}
 VARIANCE_NORM = {"enum": ["fan_in", "fan_out", "average"],
                  "description": "Caffe's variance_norm: n is the fan-in, the fan-out or their average."}
 
 FILLERS = {
     "xavier": Filler(xavier, {"variance_norm": {**VARIANCE_NORM, "description": VARIANCE_NORM["description"] +
                                                 " Absent: graphnn's own xavier, sqrt(6 / (fan_in + fan_out + 1))."}}),
-    "gaussian": Filler(gaussian, {"mean": MEAN, "std": STD}),
+    "gaussian": Filler(gaussian, {"mean": MEAN, "std": STD, "sparse": SPARSE}),
     "msra": Filler(msra, {"variance_norm": VARIANCE_NORM}),
     "he": Filler(msra, {"variance_norm": VARIANCE_NORM}),
     "uniform": Filler(uniform, {"min": {"type": "number", "default": 0.0, "description": "Lower bound."},
@@ -161,6 +167,19 @@ def fill(spec, shape, fan_in, fan_out, rng, dtype, outputs_axis=0):
         for start in range(0, flat.size, FILL_CHUNK):
             count = min(FILL_CHUNK, flat.size - start)
             flat[start:start + count] = filler.draw((count,), fan_in, fan_out, rng, **options)
+    if options.get("sparse") is not None:
+        keep_sparse(array, outputs_axis, rng, options["sparse"])
     if filler.finish is not None:
         filler.finish(array, outputs_axis)
     return array
+
+
+def keep_sparse(array, outputs_axis, rng, sparse):
+    """Zero each entry of ``array`` unless a uniform draw (one per entry, in order, FILL_CHUNK at a time)
+    falls below sparse / shape[outputs_axis] (Caffe's sparse gaussian: about ``sparse`` nonzero weights per
+    input when the outputs are many)."""
+    keep = min(sparse / array.shape[outputs_axis], 1.0) if array.ndim else 1.0
+    flat = array.reshape(-1)
+    for start in range(0, flat.size, FILL_CHUNK):
+        count = min(FILL_CHUNK, flat.size - start)
+        flat[start:start + count] *= rng.random(count) < keep

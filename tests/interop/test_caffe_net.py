@@ -40,6 +40,12 @@ def refused(tmp_path, text, **options):
     return message
 
 
+def test_sparse_gaussian_fillers_import_as_caffes_mnist_autoencoder_writes_them(tmp_path):
+    nodes = nodes_of(tmp_path, INPUT + 'layer { name: "f" type: "InnerProduct" bottom: "data" top: "f" '
+                     'inner_product_param { num_output: 2 weight_filler { type: "gaussian" std: 1 sparse: 15 } } }')
+    assert nodes["f"]["init"] == {"type": "gaussian", "mean": 0.0, "std": 1.0, "sparse": 15}
+
+
 def test_every_layer():
     document = import_caffe(FIXTURES / "every_layer.prototxt")
     model = model_from_dict(document)
@@ -206,7 +212,7 @@ def test_lmdb_source_kept(tmp_path):
     (INPUT + 'layer { name: "l" type: "SoftmaxWithLoss" bottom: "data" bottom: "label" top: "l" '
              'loss_param { ignore_label: 255 } }', "ignore_label is not supported"),
     (INPUT + 'layer { name: "f" type: "InnerProduct" bottom: "data" top: "f" inner_product_param { num_output: 2 '
-             'weight_filler { type: "gaussian" sparse: 3 } } }', "sparse gaussian fillers"),
+             'weight_filler { type: "gaussian" sparse: -2 } } }', "gaussian sparse must be -1 (dense) or >= 0; got -2"),
     (INPUT + 'layer { name: "f" type: "InnerProduct" bottom: "data" top: "f" inner_product_param { num_output: 2 '
              'weight_filler { type: "orthogonal" } } }', "unknown filler type 'orthogonal'"),
     (INPUT + 'layer { name: "s" type: "Slice" bottom: "data" top: "a" top: "b" slice_param { slice_point: 9 } }',

@@ -94,6 +94,26 @@ def test_gaussian_mean_and_uniform_bounds():
                           np.random.default_rng(2).uniform(0, 1, 5))
 
 
+def test_sparse_gaussian_keeps_about_sparse_over_outputs_of_the_entries_as_caffe():
+    """Caffe's gaussian ``sparse``: the normal draws, then one uniform draw per entry keeps it with
+    probability sparse / n_outputs (the axis ``outputs_axis``); absent, the filler is dense and draws as
+    before; 0 zeroes every entry; more than the outputs keeps all."""
+    spec = {"type": "gaussian", "std": 1.0, "sparse": 15}
+    drawn = fillers.fill(spec, (784, 1000), 784, 1000, np.random.default_rng(0), np.float32, outputs_axis=1)
+    assert np.count_nonzero(drawn) / drawn.size == pytest.approx(15 / 1000, rel=0.05)
+    rng = np.random.default_rng(0)
+    normal = rng.normal(0.0, 1.0, 784 * 1000).reshape(784, 1000)
+    expected = np.where(rng.random(784 * 1000).reshape(784, 1000) < 15 / 1000, normal, 0.0).astype(np.float32)
+    np.testing.assert_array_equal(drawn, expected, strict=True)
+    transposed = fillers.fill(spec, (1000, 784), 784, 1000, np.random.default_rng(0), np.float32, outputs_axis=0)
+    np.testing.assert_array_equal(transposed, expected.reshape(1000, 784), strict=True)  # the same draws
+    assert np.all(fillers.fill({**spec, "sparse": 0}, (4, 5), 4, 5, np.random.default_rng(0), np.float64) == 0)
+    assert np.count_nonzero(fillers.fill({**spec, "sparse": 9}, (4, 5), 4, 5, np.random.default_rng(0),
+                                         np.float64, outputs_axis=1)) == 20
+    dense = fillers.fill({"type": "gaussian", "std": 1.0}, (6,), 1, 1, np.random.default_rng(3), np.float64)
+    assert np.array_equal(dense, np.random.default_rng(3).normal(0.0, 1.0, 6))
+
+
 def test_positive_unitball_makes_each_outputs_weights_positive_and_sum_to_one():
     conv = fillers.fill("positive_unitball", (4, 3, 2, 2), 12, 16, np.random.default_rng(0), np.float64)
     assert (conv > 0).all() and np.allclose(conv.sum(axis=(1, 2, 3)), 1)
