@@ -15,11 +15,13 @@ store's buffers) and its weight ``grads`` (its part of the store's gradient buff
 buffer once, so the memory total is what one iteration holds at the end of backward.
 """
 
+import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from graphnn.errors import DataError
 from graphnn.executor import Network
 from graphnn.model.limits import check_batch_size
 from graphnn.train.feeding import feeds
@@ -74,9 +76,15 @@ class TimingReport:
 
 def random_batch(plan, batch_size, rng):
     """A batch as a dataset gives it: uint8 samples for each ``x`` node, class indices for ``y``."""
-    batch = {}
+    batch, reader = {}, {}
     for step in plan.inputs:
         field = step.op.params["field"]
+        if field in reader and math.prod(reader[field].out_shape) != math.prod(step.out_shape):
+            raise DataError(f"data nodes '{reader[field].name}' {list(reader[field].out_shape)} and "
+                            f"'{step.name}' {list(step.out_shape)} both read field '{field}', but one sample "
+                            "cannot fill both; give one of them another field (a label: \"field\": \"y\")",
+                            node=step.name)
+        reader.setdefault(field, step)
         if field == "y":
             batch["y"] = rng.integers(0, _classes(plan, step), batch_size)
         else:

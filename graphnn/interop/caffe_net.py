@@ -769,7 +769,17 @@ def translate(net, file, dataset, train_state, test_states, source_root, output_
         if layer.type not in LOSSES and layer.values["loss_weight"] and any(layer.values["loss_weight"]):
             raise t.error(layer, "a loss_weight on a layer that is not a loss is not supported", "loss_weight")
         LAYERS[layer.type](t, layer)
+    _inputs_read_as_labels(t)
     return t, train_spec, test_specs
+
+
+def _inputs_read_as_labels(t):
+    """An Input top (or ``input:``) that a loss or an Accuracy reads as its label (second bottom) is fed
+    the dataset's labels: graphnn's field ``y`` (a Data layer's second top already is)."""
+    labels = {node["inputs"][1] for node in t.nodes if node["op"] in ("loss", "accuracy")}
+    for node in t.nodes:
+        if node["op"] == "data" and node["name"] in labels and any(name == node["name"] for name, _ in t.inputs):
+            node["field"] = "y"
 
 
 def _same_samples(t, layer, node, spec):

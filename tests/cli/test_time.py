@@ -72,3 +72,18 @@ def test_time_of_an_invalid_model_is_one_error_line_and_exit_2(tmp_path):
     assert result.exit_code == 2
     assert "error" in result.stderr and "nowhere" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_two_data_nodes_of_one_field_and_other_sizes_are_one_error_line(tmp_path):
+    """A random batch fills each field once: two data nodes reading field x with sizes that one sample cannot
+    both have are refused naming them (was a reshape traceback); of one size they share the sample."""
+    document = json.loads(MLP.read_text())
+    document["nodes"][1]["field"] = "x"  # the label node, shape [10], now reads the images too
+    (tmp_path / "two.json").write_text(json.dumps(document))
+    result = invoke(tmp_path / "two.json", "--iterations", 1)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "data nodes 'image' [784] and 'label' [10] both read field 'x'" in result.stderr
+    document["nodes"].insert(1, {"name": "again", "op": "data", "shape": [28, 28]})
+    document["nodes"][2]["field"] = "y"
+    (tmp_path / "shared.json").write_text(json.dumps(document))
+    assert invoke(tmp_path / "shared.json", "--iterations", 1).exit_code == 0

@@ -46,6 +46,13 @@ def test_sparse_gaussian_fillers_import_as_caffes_mnist_autoencoder_writes_them(
     assert nodes["f"]["init"] == {"type": "gaussian", "mean": 0.0, "std": 1.0, "sparse": 15}
 
 
+def test_an_input_top_read_as_a_label_is_the_label_field(tmp_path):
+    nodes = nodes_of(tmp_path, INPUT + 'layer { name: "f" type: "InnerProduct" bottom: "data" top: "f" '
+                     + IP.format(n=3) + ' }\nlayer { name: "loss" type: "SoftmaxWithLoss" bottom: "f" '
+                     'bottom: "label" top: "loss" }')
+    assert nodes["data"]["field"] == "x" and nodes["label"]["field"] == "y" and nodes["label"]["shape"] == []
+
+
 def test_every_layer():
     document = import_caffe(FIXTURES / "every_layer.prototxt")
     model = model_from_dict(document)
