@@ -185,3 +185,14 @@ def join_parts(header, blobs):
     header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8", "surrogatepass")
     body = MAGIC + struct.pack("<Q", len(header_bytes)) + header_bytes + b"".join(blobs)
     return body + hashlib.sha256(body).digest()
+
+
+def varint(value):
+    """``value`` as a protobuf varint (a negative one as its 64-bit two's complement, as protobuf writes it)."""
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)

@@ -9,16 +9,7 @@ import pytest
 
 from graphnn.errors import DataError
 from graphnn.interop.caffe_lmdb import parse_datum, read_blobproto, read_lmdb
-
-
-def varint(value):
-    value &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+from tests.helpers import varint
 
 
 def field(number, wire, payload):

@@ -23,24 +23,15 @@ from onnx import TensorProto, helper
 from graphnn.interop.onnx_import import onnx_to_bundle
 from graphnn.interop.onnx_wire import graph_counts
 from graphnn.model.limits import MAX_NODES, MAX_ONNX_ENTRIES
-from tests.helpers import ROOT
+from tests.helpers import ROOT, varint
 from tests.model.test_scaling import RATIO, growth
 
 MB = 1 << 20
 
 
-def _varint(value):
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def field(number, payload):
     """A length-delimited protobuf field."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
 NODE = field(1, b"x") + field(2, b"y") + field(4, b"Relu")  # NodeProto: input, output, op_type
