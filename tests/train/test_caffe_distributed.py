@@ -1,11 +1,17 @@
 """iter_size on several ranks (graphnn/train/distributed.py): 2 ranks, each pass's gradients averaged over the
 ranks before they are summed, end with the weights of one process with the same global batch and iter_size."""
 
-import numpy as np
 import pytest
 
 from tests.helpers import write_data
-from tests.train.test_distributed import mpirun, needs_mpi, plain_model, read_records, run_one, weights
+from tests.train.test_distributed import (
+    assert_same_weights,
+    mpirun,
+    needs_mpi,
+    plain_model,
+    read_records,
+    run_one,
+)
 
 
 @needs_mpi
@@ -16,10 +22,7 @@ def test_two_ranks_with_iter_size_end_with_the_weights_of_one_process(tmp_path):
     one, two = run_one(model, "--out", tmp_path / "one"), mpirun(2, model, "--out", tmp_path / "two")
     assert one.returncode == 0, one.stderr
     assert two.returncode == 0, two.stderr
-    expected, found = weights(tmp_path / "one"), weights(tmp_path / "two")
-    for node, arrays in expected.items():
-        for name, array in arrays.items():
-            np.testing.assert_allclose(found[node][name], array, rtol=1e-9, atol=1e-12, err_msg=f"{node}/{name}")
+    assert_same_weights(tmp_path / "one", tmp_path / "two", rtol=1e-9)
     records_one, records_two = read_records(tmp_path / "one"), read_records(tmp_path / "two")
     assert [r["iteration"] for r in records_one] == [r["iteration"] for r in records_two]
     for a, b in zip(records_one, records_two):
