@@ -111,6 +111,16 @@ def cli(*args):
     return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
+def trained_and_exported(folder, iterations):
+    """(model file, bundle) of the tiny model trained ``iterations`` by ``graphnn run`` into ``folder``/run;
+    the bundle is also exported to ``folder``/net.onnx."""
+    model = write_model(folder, write_data(folder), iterations=iterations)
+    assert cli("run", model, "--out", folder / "run").returncode == 0
+    bundle = folder / "run" / "model.gnn"
+    assert cli("export", bundle, "-o", folder / "net.onnx").returncode == 0
+    return model, bundle
+
+
 def cli_process(*args, timeout=120):
     """Run ``graphnn ARGS`` in a fresh interpreter, as a user would; returns the CompletedProcess."""
     return subprocess.run(CLI + [str(arg) for arg in args], capture_output=True, text=True, timeout=timeout,

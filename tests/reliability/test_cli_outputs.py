@@ -17,7 +17,7 @@ from unittest import mock
 
 import pytest
 
-from tests.helpers import cli, write_data, write_model
+from tests.helpers import cli, trained_and_exported, write_data, write_model
 
 ERRNOS = [errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EIO]
 
@@ -25,10 +25,7 @@ ERRNOS = [errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EIO]
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):
     folder = tmp_path_factory.mktemp("outputs")
-    model = write_model(folder, write_data(folder), iterations=5)
-    assert cli("run", model, "--out", folder / "run").returncode == 0
-    bundle = folder / "run" / "model.gnn"
-    assert cli("export", bundle, "-o", folder / "net.onnx").returncode == 0
+    model, bundle = trained_and_exported(folder, iterations=5)
     return folder, model, bundle
 
 

@@ -11,16 +11,13 @@ import numpy as np
 import pytest
 
 from graphnn.cli import COMMANDS
-from tests.helpers import cli, write_data, write_model
+from tests.helpers import cli, trained_and_exported
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     folder = tmp_path_factory.mktemp("empty")
-    model = write_model(folder, write_data(folder), iterations=3)
-    assert cli("run", model, "--out", folder / "run").returncode == 0
-    bundle = folder / "run" / "model.gnn"
-    assert cli("export", bundle, "-o", folder / "net.onnx").returncode == 0
+    model, bundle = trained_and_exported(folder, iterations=3)
     np.save(folder / "samples.npy", np.zeros((2, 12), np.float32))
     return {"check": [model], "viz": [model], "time": [model], "gradcheck": [model], "export": [model],
             "lr-plot": [model], "diff": [model, model], "run": [model], "test": [bundle],
