@@ -52,51 +52,18 @@ def save(data, suffix, folder):
     return path
 
 
-def campaign(kind, count, folder, scratch, totals):
-    """Run ``count`` cases of one property, counting each in ``totals``; returns the saved failures."""
-    failures = []
-    strategy, suffix = {"model": (fuzzing.mutated_texts(), ".json"),
-                        "bundle": (fuzzing.mutated_bundles(), ".gnn"),
-                        "snapshot": (fuzzing.mutated_snapshots(), ".snapshot.gnn")}[kind]
-
-    @settings(max_examples=count, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck))
-    @given(data=strategy)
-    def run(data):
-        totals[kind] += 1
-        try:
-            if kind == "model":
-                fuzzing.check_model_bytes(data, scratch)
-            elif kind == "bundle":
-                fuzzing.check_bundle_bytes(data)
-            else:
-                fuzzing.check_snapshot_bytes(data)
-        except BaseException:
-            failures.append(data)
-            raise
-
-    try:
-        run()
-    except Exception as error:  # noqa: BLE001 — hypothesis re-raises the shrunk failure
-        print(f"FAILED ({kind}): {type(error).__name__}: {error}", file=sys.stderr)
-        return [save(failures[-1], suffix, folder)] if failures else []
-    return []
-
-
-def class_campaign(name, count, folder, scratch, totals):
-    """Run ``count`` cases of issue 14's class ``name`` (tests/fuzzing.py CAMPAIGNS); returns the saved failures."""
-    cases, check, _, prepare = fuzzing.CAMPAIGNS[name]
-    if prepare is not None:
-        prepare()
+def run_cases(strategy, check, label, count, totals):
+    """Run ``count`` cases of ``strategy`` through ``check``, counting each in ``totals[label]``; (whether
+    one failed, the last failing case or None), the failure printed as one line."""
     failures = []
 
     @settings(max_examples=count, deadline=None, database=None, derandomize=False,
               suppress_health_check=list(HealthCheck))
-    @given(case=cases)
+    @given(case=strategy)
     def run(case):
-        totals[f"class {name}"] = totals.get(f"class {name}", 0) + 1
+        totals[label] = totals.get(label, 0) + 1
         try:
-            check(case, scratch)
+            check(case)
         except BaseException:
             failures.append(case)
             raise
@@ -104,12 +71,33 @@ def class_campaign(name, count, folder, scratch, totals):
     try:
         run()
     except Exception as error:  # noqa: BLE001 — hypothesis re-raises the shrunk failure
-        print(f"FAILED (class {name}): {type(error).__name__}: {error}", file=sys.stderr)
-        if failures and isinstance(failures[-1], bytes):
-            return [save(failures[-1], ".onnx", folder)]
-        print(f"  the case: {failures[-1]!r}" if failures else "", file=sys.stderr)
-        return [f"class {name}: {failures[-1]!r}"] if failures else [f"class {name}"]
-    return []
+        print(f"FAILED ({label}): {type(error).__name__}: {error}", file=sys.stderr)
+        return True, failures[-1] if failures else None
+    return False, None
+
+
+def campaign(kind, count, folder, scratch, totals):
+    """Run ``count`` cases of one property, counting each in ``totals``; returns the saved failures."""
+    strategy, check, suffix = {
+        "model": (fuzzing.mutated_texts(), lambda data: fuzzing.check_model_bytes(data, scratch), ".json"),
+        "bundle": (fuzzing.mutated_bundles(), fuzzing.check_bundle_bytes, ".gnn"),
+        "snapshot": (fuzzing.mutated_snapshots(), fuzzing.check_snapshot_bytes, ".snapshot.gnn")}[kind]
+    _, case = run_cases(strategy, check, kind, count, totals)
+    return [save(case, suffix, folder)] if case is not None else []
+
+
+def class_campaign(name, count, folder, scratch, totals):
+    """Run ``count`` cases of issue 14's class ``name`` (tests/fuzzing.py CAMPAIGNS); returns the saved failures."""
+    cases, check, _, prepare = fuzzing.CAMPAIGNS[name]
+    if prepare is not None:
+        prepare()
+    failed, case = run_cases(cases, lambda case: check(case, scratch), f"class {name}", count, totals)
+    if not failed:
+        return []
+    if isinstance(case, bytes):
+        return [save(case, ".onnx", folder)]
+    print(f"  the case: {case!r}" if case is not None else "", file=sys.stderr)
+    return [f"class {name}: {case!r}"] if case is not None else [f"class {name}"]
 
 
 def scaling(size):
