@@ -4,12 +4,14 @@ file names something, and bundle bytes taken apart and put back together by the 
 graphnn/io/bundle.py documents (to craft files that reach the checks behind the checksum).
 """
 
+import gc
 import hashlib
 import json
 import math
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -206,3 +208,44 @@ def varint(value):
         out.append(byte | (0x80 if value else 0))
         if not value:
             return bytes(out)
+
+
+# ----- linear growth ----------------------------------------------------------------------------------
+
+GROWTH_RATIO = 6  # time at 4n over time at n; linear is about 4, quadratic about 16
+GROWTH_RUNS = 3  # each size timed this many times, the best kept
+GROWTH_ATTEMPTS = 3  # whole measurements, until one is under the ratio
+
+
+def cpu_seconds(call):
+    """CPU time of one call (others busy on the machine do not count), with the garbage collector off
+    (its full passes would add noise)."""
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.process_time()
+        call()
+        return time.process_time() - started
+    finally:
+        gc.enable()
+
+
+def growth(make, load, size, runs=GROWTH_RUNS):
+    """(best time at ``size``, best time at 4 ``size``) of ``load(make(n))``, the sizes timed in turn."""
+    small, large = make(size), make(4 * size)
+    load(small), load(large)  # warm caches (validators, imports, the allocator's arenas)
+    times = [(cpu_seconds(lambda: load(small)), cpu_seconds(lambda: load(large))) for _ in range(runs)]
+    return min(t for t, _ in times), min(t for _, t in times)
+
+
+def assert_grows_linearly(make, load, size, runs=GROWTH_RUNS):
+    """Loading ``make(4 size)`` takes under GROWTH_RATIO times as long as ``make(size)``. A shared machine
+    can slow every run of one size (a burst from a neighbour, in CPU time too), so a measurement over the
+    ratio is taken again, up to GROWTH_ATTEMPTS times: a quadratic cost (about 16) fails every one."""
+    measured = []
+    for _ in range(GROWTH_ATTEMPTS):
+        small, large = growth(make, load, size, runs)
+        measured.append(f"{small:.3f} s at n={size:,}, {large:.3f} s at 4n")
+        if large / small < GROWTH_RATIO:
+            return
+    raise AssertionError(f"{make.__name__} grows faster than linearly: " + "; ".join(measured))

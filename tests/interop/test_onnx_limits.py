@@ -23,8 +23,7 @@ from onnx import TensorProto, helper
 from graphnn.interop.onnx_import import onnx_to_bundle
 from graphnn.interop.onnx_wire import graph_counts
 from graphnn.model.limits import MAX_NODES, MAX_ONNX_ENTRIES
-from tests.helpers import ROOT, varint
-from tests.model.test_scaling import RATIO, growth
+from tests.helpers import ROOT, assert_grows_linearly, varint
 
 MB = 1 << 20
 
@@ -120,5 +119,4 @@ def test_nodes_sharing_one_name_get_the_plain_rules_names():
 
 
 def test_importing_nodes_that_share_one_name_grows_linearly():
-    small, large = growth(chain_sharing_one_name, onnx_to_bundle, 600, runs=2)
-    assert large / small < RATIO, f"{small:.3f} s at 600 nodes, {large:.3f} s at 2,400"
+    assert_grows_linearly(chain_sharing_one_name, onnx_to_bundle, 600, runs=2)

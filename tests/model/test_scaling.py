@@ -1,25 +1,21 @@
 """Checking a model costs time linear in its size, whatever it holds (issue 14, class 5).
 
 Each attack below is a generator of model texts of size n; loading the text of size 4n must take less
-than RATIO times as long as the text of size n (best of a few runs, so a busy machine does not decide).
-A quadratic cost gives about 16. The first two are the attacks that were quadratic: nodes that each read
+than tests/helpers.GROWTH_RATIO times as long as the text of size n (tests/helpers.assert_grows_linearly says how it is
+timed so that a busy machine does not decide). A quadratic cost gives about 16. The first two are the attacks that were quadratic: nodes that each read
 a missing name (a did-you-mean over every name per error) and one node with many missing inputs (each
 error's line found by scanning from the start); the others are more of the same kind. Names have a fixed
 width, so that only their number grows.
 """
 
-import gc
 import json
-import time
 
 import pytest
 
 from graphnn.errors import ModelInvalid
 from graphnn.model import model_from_text
 from graphnn.model.rules import NameSuggester
-
-RATIO = 6
-RUNS = 3
+from tests.helpers import assert_grows_linearly
 
 
 def _document(nodes, tail="h"):
@@ -93,27 +89,6 @@ ATTACKS = [missing_inputs, many_bad_inputs, duplicate_names, unknown_ops, bad_pa
 SIZE = 300  # n; 4n stays under the node limit
 
 
-def seconds(call):
-    """CPU time of one call (others busy on the machine do not count), with the garbage collector off
-    (its full passes would add noise)."""
-    gc.collect()
-    gc.disable()
-    try:
-        started = time.process_time()
-        call()
-        return time.process_time() - started
-    finally:
-        gc.enable()
-
-
-def growth(make, load, size, runs=RUNS):
-    """(best time at ``size``, best time at 4 ``size``), the two sizes timed in turn ``runs`` times."""
-    small, large = make(size), make(4 * size)
-    load(small)  # warm caches (validators, imports)
-    times = [(seconds(lambda: load(small)), seconds(lambda: load(large))) for _ in range(runs)]
-    return min(t for t, _ in times), min(t for _, t in times)
-
-
 def load_text(text):
     try:
         return model_from_text(text, file="big.json")
@@ -123,8 +98,7 @@ def load_text(text):
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda attack: attack.__name__)
 def test_checking_grows_linearly(attack):
-    small, large = growth(attack, load_text, SIZE)
-    assert large / small < RATIO, f"{attack.__name__}: {small:.3f} s at n={SIZE}, {large:.3f} s at 4n"
+    assert_grows_linearly(attack, load_text, SIZE)
 
 
 @pytest.mark.parametrize("attack", [long_chain, everything_reads_one_node], ids=lambda attack: attack.__name__)

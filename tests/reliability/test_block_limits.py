@@ -24,7 +24,8 @@ from graphnn.io import bundle
 from graphnn.model import blocks, load_model, model_from_dict, model_from_text, zoo
 from graphnn.model.limits import MAX_NAME_LENGTH, MAX_NODES
 from tests.fuzzing import assert_clean_refusal
-from tests.model.test_scaling import RATIO, growth, load_text
+from tests.helpers import assert_grows_linearly
+from tests.model.test_scaling import load_text
 
 ACT = {"inputs": ["x"], "outputs": ["o"], "nodes": [{"name": "o", "op": "activation", "inputs": ["x"],
                                                      "function": "relu"}]}
@@ -195,5 +196,4 @@ BLOCK_ATTACKS = [many_refused_uses, many_counted_blocks]
 
 @pytest.mark.parametrize("attack", BLOCK_ATTACKS, ids=lambda attack: attack.__name__)
 def test_counting_the_expansion_grows_linearly(attack):
-    small, large = growth(attack, load_text, 100)
-    assert large / small < RATIO, f"{attack.__name__}: {small:.3f} s at n=100, {large:.3f} s at 4n"
+    assert_grows_linearly(attack, load_text, 100)

@@ -3,7 +3,7 @@
 A chain whose every node also reads one early node needed a bend slot per rank for each long edge:
 n²/2 slots (400 nodes: 10 s and 187 MB; 800: 72 s). Past a budget the longest edges are now drawn in
 lanes beside the layers (graphnn/viz/layout.py). Each graph generator below is laid out at n and 4n
-nodes; the CPU time must grow less than RATIO times (best of a few runs). The lane drawings keep the
+nodes; the CPU time must grow less than tests/helpers.GROWTH_RATIO times. The lane drawings keep the
 layout's promises: no two boxes or labels overlap, every edge runs downward, and beside a box an edge
 runs straight down, clear of it. Below the budget nothing changes (no lanes).
 """
@@ -19,7 +19,7 @@ from graphnn.viz import render
 from graphnn.viz.layout import layered_layout
 from graphnn.viz.svg import layout_view
 from graphnn.viz.view import view_of_model
-from tests.model.test_scaling import RATIO, growth
+from tests.helpers import assert_grows_linearly
 
 SIZE = 100
 
@@ -61,8 +61,7 @@ def lay_out(edges):
 
 @pytest.mark.parametrize("graph", GRAPHS, ids=lambda graph: graph.__name__)
 def test_layout_grows_linearly(graph):
-    small, large = growth(graph, lay_out, SIZE)
-    assert large / small < RATIO, f"{graph.__name__}: {small:.3f} s at n={SIZE}, {large:.3f} s at 4n"
+    assert_grows_linearly(graph, lay_out, SIZE)
 
 
 def _overlaps(a, b):
@@ -121,5 +120,4 @@ def test_viz_of_a_model_whose_every_node_reads_one_early_node_grows_linearly(fmt
     def draw(text):
         render(view_of_model(model_from_text(text), "big.json"), fmt)
 
-    small, large = growth(model_text, draw, 100, runs=2)
-    assert large / small < RATIO, f"{small:.3f} s at 100 nodes, {large:.3f} s at 400"
+    assert_grows_linearly(model_text, draw, 100, runs=2)
