@@ -15,7 +15,10 @@ samples reshaped to the node's shape when they hold as many values per sample, e
 [784] node; uint8 images scaled to [0, 1] in the network's dtype, class indices kept as integers).
 
 For inference, ``forward(..., keep=names)`` returns only those nodes' values and keeps nothing for
-backward, releasing every other value once its last reader has run (predict and evaluation use it).
+backward, releasing every other value once its last reader has run (predict and evaluation use it); an
+op that can compute its output in an input's array (``Op.overwritable``: relu, add) is told to
+(``ForwardContext.overwrite``) when it reads that value last and nothing else refers to the array — not
+a fed array, a kept value, a weight or a view — so a pass of element-wise nodes makes no new arrays.
 ``forward_pieces(pieces, keep)`` runs a large test batch in pieces up to what the losses and metrics read,
 and those once on the joined batch (evaluation: a pass over 10,000 MNIST images holds 14 MB, not 40).
 
@@ -26,8 +29,9 @@ divergence guard's diagnosis uses it).
 """
 
 import math
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -35,6 +39,31 @@ from graphnn.errors import ShapeError
 from graphnn.ops.base import ForwardContext
 from graphnn.params import ParameterStore, trained_nodes
 from graphnn.train.feeding import node_value
+
+
+def _reference_counts(values, name):
+    """(references to ``values[name]``, references to the array it views, or 0), as counted from here."""
+    value = values[name]
+    base = value.base
+    return sys.getrefcount(value), 0 if base is None else sys.getrefcount(base)
+
+
+_ALONE = _reference_counts({"probe": np.empty(1).reshape(1)}, "probe")  # a value that only ``values`` holds
+
+
+def _sole_reference(values, name):
+    """Whether ``values[name]`` is a writeable array that owns its memory, or views one that nothing else
+    views, and that nothing but ``values`` refers to (no other view, cache or caller): then its last
+    reader may overwrite it."""
+    value = values[name]
+    if type(value) is not np.ndarray or not value.flags.writeable:
+        return False
+    base = value.base
+    if base is not None and (type(base) is not np.ndarray or base.base is not None):
+        return False
+    del value, base
+    held, base_held = _reference_counts(values, name)
+    return held <= _ALONE[0] and base_held <= _ALONE[1]
 
 
 @dataclass
@@ -105,8 +134,10 @@ class Network:
 
     def _schedule(self, targets, keep):
         """The forward steps needed for the nodes ``targets`` (a frozenset; None: every step), each with the
-        names of the values that are released once it has run: those whose last reader it is, unless
-        ``keep`` (a frozenset; None: keep everything) names them."""
+        names of the values that are released once it has run (those whose last reader it is, unless
+        ``keep`` (a frozenset; None: keep everything) names them) and the positions of its inputs that it
+        may overwrite when nothing else refers to them at the time (``_sole_reference``): values computed
+        by an op, released by this step, among those its op names (``Op.overwritable``)."""
         schedule = self._schedules.get((targets, keep))
         if schedule is None:
             needed = None if targets is None else set(targets)
@@ -124,7 +155,12 @@ class Network:
                 for name, index in last_reader.items():
                     if name not in keep:
                         released[index].append(name)
-            schedule = [(*entry, tuple(names)) for entry, names in zip(steps, released)]
+            computed = {step.name for step, _, _ in steps if not step.op.is_input}
+            overwritable = [tuple(position for position in step.op.overwritable()
+                                  if step.inputs[position] in computed and step.inputs[position] in names)
+                            for (step, _, _), names in zip(steps, released)]
+            schedule = [(*entry, tuple(names), positions)
+                        for entry, names, positions in zip(steps, released, overwritable)]
             self._schedules[targets, keep] = schedule
         return schedule
 
@@ -153,13 +189,18 @@ class Network:
             raise TypeError("forward(train=True) needs rng=numpy.random.default_rng(seed) for dropout")
         values, caches, losses = {}, {}, {}
         contexts = self._contexts_for(train, rng)
-        for step, weights, _, released in self._schedule(targets, keep):
+        for step, weights, _, released, overwritable in self._schedule(targets, keep):
             started = time.perf_counter() if timings is not None else 0.0
             name, op = step.name, step.op
             if op.is_input:
                 values[name] = self._fed(step, feeds)
             else:
-                values[name], cache = op.forward(weights, [values[source] for source in step.inputs], contexts[name])
+                context = contexts[name]
+                for position in overwritable:
+                    if _sole_reference(values, step.inputs[position]):
+                        context = replace(context, overwrite=position)
+                        break
+                values[name], cache = op.forward(weights, [values[source] for source in step.inputs], context)
                 if keep is None:
                     caches[name] = cache
                 if op.is_loss:

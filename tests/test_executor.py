@@ -11,6 +11,9 @@ import pytest
 from graphnn.executor import Network
 from graphnn.model import load_model
 from graphnn.model.builder import Graph
+from graphnn.ops.activation import IN_PLACE, Activation
+from graphnn.ops.base import ForwardContext
+from graphnn.ops.merge import Add
 
 MODELS = Path(__file__).parent.parent / "models"
 BATCH = 4
@@ -357,3 +360,56 @@ def test_forward_in_pieces_joins_what_the_losses_read_and_runs_them_once():
             for name, value in whole.values.items():
                 np.testing.assert_array_equal(joined.values[name], value, strict=True)
             assert net.metrics(joined) == net.metrics(whole)
+
+
+def test_inference_computes_element_wise_nodes_in_arrays_nothing_else_holds(monkeypatch):
+    """forward(keep=...) lets relu and add write into an input they read last that nothing else refers to,
+    with the bits of the pass that keeps everything; never into a fed array, a kept value, a value read
+    later, or a view of one (here a reshape of fc_c, which concat reads after the relu)."""
+    g = Graph("in_place")
+    x = g.data("x", shape=[6])
+    fed = g.relu(x, name="fed_relu")  # x is the caller's array
+    only = g.relu(g.fc(x, 6, name="fc_a"), name="only_reader")  # fc_a: overwritten
+    shared = g.fc(x, 6, name="fc_b")
+    early = g.relu(shared, name="early_reader")  # fc_b is read again by the add
+    summed = g.add(early, shared, name="sum")  # reads both last: overwrites one of them
+    view = g.relu(g.reshape(g.fc(x, 6, name="fc_c"), [2, 3], name="grid"), name="view_reader")
+    kept = g.relu(only, name="reads_kept")  # only_reader is kept below
+    g.concat(g.flatten(view), g.fc(x, 6, name="fc_c_again"), summed, fed, kept, g.flatten(g.reshape(
+        g.fc(x, 6, name="unused"), [6])), name="out")
+    model = g.build()
+    net = network64(model)
+    feeds = {"x": np.random.default_rng(3).normal(size=(BATCH, 6))}
+    original = feeds["x"].copy()
+    full = net.forward(feeds)
+    overwrites = {}
+    forward = Activation.forward
+
+    def spy(self, weights, xs, ctx):
+        overwrites[self.node] = ctx.overwrite
+        return forward(self, weights, xs, ctx)
+
+    monkeypatch.setattr(Activation, "forward", spy)
+    kept_names = ["out", "only_reader", "view_reader", "grid", "fc_c"]
+    result = net.forward(feeds, keep=kept_names)
+    for name in kept_names:
+        np.testing.assert_array_equal(result.values[name], full.values[name], err_msg=name)
+    np.testing.assert_array_equal(feeds["x"], original)
+    assert overwrites == {"fed_relu": None, "only_reader": 0, "early_reader": None, "view_reader": None,
+                          "reads_kept": None}
+
+
+def test_in_place_results_have_the_bits_of_new_arrays():
+    rng = np.random.default_rng(0)
+    for function in IN_PLACE:
+        op = Activation("a", {"function": function}, [(50,)])
+        x = rng.normal(size=(4, 50)).astype(np.float32) * 4
+        expected, _ = op.forward({}, [x.copy()], ForwardContext())
+        got, cache = op.forward({}, [x], ForwardContext(overwrite=0))
+        assert got is x and cache is None and np.array_equal(got, expected), function
+    for params, into in (({}, 0), ({}, 1), ({"coeff": [0.5, -2.0, 3.0]}, 0)):
+        op = Add("s", params, [(7,)] * 3)
+        xs = [rng.normal(size=(3, 7)) for _ in range(3)]
+        expected, _ = op.forward({}, [x.copy() for x in xs], ForwardContext())
+        got, _ = op.forward({}, xs, ForwardContext(overwrite=into))
+        assert got is xs[into] and np.array_equal(got, expected), (params, into)

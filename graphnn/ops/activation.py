@@ -207,6 +207,20 @@ FUNCTIONS = {
     "sqrt": Function(_sqrt, lambda dy, y, p: dy / (2 * y), 2, "Sqrt"),
     "clip": Function(_clip, lambda dy, inside, p: dy * inside, 2, "Clip"),
 }
+def _sigmoid_in_place(x, p):  # the steps of _sigmoid, in x
+    np.multiply(x, 0.5, out=x)
+    np.tanh(x, out=x)
+    x += 1.0
+    x *= 0.5
+    return x
+
+
+IN_PLACE = {  # function -> (x, params) -> x holding the forward's y (the same bits), for inference
+    "relu": lambda x, p: np.maximum(x, 0, out=x),
+    "tanh": lambda x, p: np.tanh(x, out=x),
+    "sigmoid": _sigmoid_in_place,
+    "identity": lambda x, p: x,
+}
 AXIS_FUNCTIONS = ("softmax", "log_softmax")
 ONNX = {function.onnx: name for name, function in FUNCTIONS.items()}
 
@@ -249,7 +263,12 @@ class Activation(Op):
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
+        if ctx is not None and ctx.overwrite == 0 and x.dtype.kind == "f":
+            return IN_PLACE[self.params["function"]](x, self.params), None
         return FUNCTIONS[self.params["function"]].forward(x, self.params)
+
+    def overwritable(self):
+        return (0,) if self.params["function"] in IN_PLACE else ()
 
     def backward(self, weights, cache, dy, needs, grads):
         if not needs[0]:

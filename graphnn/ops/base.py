@@ -29,6 +29,9 @@ shared and called in any order. What one pass needs travels explicitly:
 - ``init_weights(rng, dtype)`` / ``init_state(dtype)`` -> ``{name: array}`` of the declared shapes
   (default: zeros);
 - ``forward(weights, xs, ctx) -> (y, cache)``: ``ctx`` is a ``ForwardContext``;
+- ``overwritable() -> positions``: the inputs whose arrays ``forward`` can compute its output in, when
+  ``ctx.overwrite`` names one (default none: an element-wise op of its input's shape and dtype names it,
+  so that inference needs no new array for it);
 - ``backward(weights, cache, dy, needs, grads) -> dxs``: ``needs`` has one bool per input (Caffe's
   ``propagate_down``): False means return None there and skip that work. ``grads`` holds one array per
   weight, of the weight's shape and dtype, owned by the caller; backward OVERWRITES each fully
@@ -59,11 +62,15 @@ class ForwardContext:
 
     ``train`` selects training behaviour (dropout, batch statistics); ``rng`` is the run's seeded
     generator; ``state`` is this node's non-trained state (e.g. running means), updated in place.
+    ``overwrite``: the position of an input whose array the op may compute its output in (one of those
+    ``Op.overwritable`` names), or None; the executor sets it only at inference (forward with ``keep``),
+    for an input that this node reads last and nothing else refers to, so the op returns no cache then.
     """
 
     train: bool = False
     rng: np.random.Generator = None
     state: dict = field(default_factory=dict)
+    overwrite: int = None
 
 
 def object_schema(properties, required=()):
@@ -179,6 +186,9 @@ class Op:
 
     def backward(self, weights, cache, dy, needs, grads):
         raise NotImplementedError
+
+    def overwritable(self):
+        return ()
 
     def metrics(self, xs):
         return {}

@@ -51,15 +51,20 @@ class Add(Op):
 
     def forward(self, weights, xs, ctx):
         coeff = self.params.get("coeff")
-        if coeff is None:
-            y = xs[0] + xs[1]
+        into = ctx.overwrite if ctx is not None and all(x.dtype == xs[0].dtype for x in xs) else None
+        if coeff is None:  # the first two added either way round (the same bits), the rest in order
+            y = np.add(xs[0], xs[1], out=xs[into] if into is not None else None)
             for x in xs[2:]:
                 y += x
             return y, None
-        y = xs[0] * coeff[0]
+        y = np.multiply(xs[0], coeff[0], out=xs[0] if into == 0 else None)
         for c, x in zip(coeff[1:], xs[1:]):
             y += c * x
         return y, None
+
+    def overwritable(self):
+        """The first two inputs (either is added to the other), or with ``coeff`` the first (scaled first)."""
+        return (0,) if "coeff" in self.params else (0, 1)
 
     def backward(self, weights, cache, dy, needs, grads):
         coeff = self.params.get("coeff")
