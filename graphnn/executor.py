@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from graphnn.allocator import keep_freed_memory
 from graphnn.errors import ShapeError
 from graphnn.ops.base import ForwardContext
 from graphnn.params import ParameterStore, trained_nodes
@@ -85,6 +86,7 @@ class Network:
     def __init__(self, model, weights=None, state=None, dtype="float32"):
         """A network of ``dtype`` whose weights and state are copies of ``weights`` and ``state``
         ({node: {name: array}}; zeros where they say nothing)."""
+        keep_freed_memory()  # a pass's large arrays serve the next pass (graphnn/allocator.py)
         self.model = model
         self.plan = model.plan
         self.dtype = np.dtype(dtype)
