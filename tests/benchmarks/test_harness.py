@@ -119,3 +119,16 @@ def test_interleaved_comparison_runs_and_prints_the_ratio(mnist_dir, clock):
                           capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "mlp784: graphnn " in done.stdout and "graphnn / NumPy loop speed" in done.stdout
+
+
+@pytest.mark.parametrize("arguments", [["--layers", "--match", "512 at 7"], ["--models", "resnet18"]],
+                         ids=["one convolution", "resnet18"])
+def test_zoo_speed_compares_graphnn_with_pytorch(arguments):
+    pytest.importorskip("torch")
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "zoo_speed.py"), *arguments, "--batch", "1",
+                           "--repeats", "1", "--threads", "1"], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines() if line.split()[-1:] and
+            line.split()[-1].replace(".", "").isdigit()]
+    passes = ["forward + backward"] if "--layers" in arguments else ["inference", "training step"]
+    assert len(rows) == len(passes) and all(float(row[-1]) > 0 for row in rows), done.stdout
