@@ -32,6 +32,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,6 +66,18 @@ def _sole_reference(values, name):
     del value, base
     held, base_held = _reference_counts(values, name)
     return held <= _ALONE[0] and base_held <= _ALONE[1]
+
+
+class _Scheduled(NamedTuple):
+    """One forward step as a pass runs it (see ``Network._schedule``)."""
+
+    step: object
+    weights: dict
+    state: dict
+    released: tuple  # values released once it has run
+    overwritable: tuple  # input positions it may overwrite
+    epilogue: object  # an element-wise function its op applies to its output, or None
+    fused: bool  # its producer applies it: the step's value is its input's
 
 
 @dataclass
@@ -161,10 +174,32 @@ class Network:
             overwritable = [tuple(position for position in step.op.overwritable()
                                   if step.inputs[position] in computed and step.inputs[position] in names)
                             for (step, _, _), names in zip(steps, released)]
-            schedule = [(*entry, tuple(names), positions)
+            epilogues, fused = self._fusions(steps, keep)
+            schedule = [_Scheduled(*entry, tuple(names), positions, epilogues.get(entry[0].name), entry[0].name in fused)
                         for entry, names, positions in zip(steps, released, overwritable)]
             self._schedules[targets, keep] = schedule
         return schedule
+
+    @staticmethod
+    def _fusions(steps, keep):
+        """At inference (``keep`` given): ({producer: epilogue}, {consumers it applies}) for each element-wise
+        node (``Op.in_place_function``) that is the only reader of a producer that ``applies_epilogue`` and
+        whose value is not kept: the producer applies it to its output while it is in cache."""
+        if keep is None:
+            return {}, frozenset()
+        readers, producers = {}, {step.name: step for step, _, _ in steps}
+        for step, _, _ in steps:
+            for source in step.inputs:
+                readers[source] = readers.get(source, 0) + 1
+        epilogues = {}
+        for step, _, _ in steps:
+            function = step.op.in_place_function()
+            source = producers.get(step.inputs[0]) if len(step.inputs) == 1 else None
+            if function is not None and source is not None and source.op.applies_epilogue and \
+                    readers[source.name] == 1 and source.name not in keep and source.name not in epilogues:
+                epilogues[source.name] = (function, step.name)
+        return {name: function for name, (function, _) in epilogues.items()}, \
+            frozenset(consumer for _, consumer in epilogues.values())
 
     def _contexts_for(self, train, rng):
         """{node: ForwardContext} of a pass in mode ``train`` with generator ``rng``: made again only when
@@ -191,13 +226,15 @@ class Network:
             raise TypeError("forward(train=True) needs rng=numpy.random.default_rng(seed) for dropout")
         values, caches, losses = {}, {}, {}
         contexts = self._contexts_for(train, rng)
-        for step, weights, _, released, overwritable in self._schedule(targets, keep):
+        for step, weights, _, released, overwritable, epilogue, fused in self._schedule(targets, keep):
             started = time.perf_counter() if timings is not None else 0.0
             name, op = step.name, step.op
             if op.is_input:
                 values[name] = self._fed(step, feeds)
+            elif fused:  # its producer applied it (the producer's epilogue): the value is the producer's
+                values[name] = values[step.inputs[0]]
             else:
-                context = contexts[name]
+                context = contexts[name] if epilogue is None else replace(contexts[name], epilogue=epilogue)
                 for position in overwritable:
                     if _sole_reference(values, step.inputs[position]):
                         context = replace(context, overwrite=position)

@@ -413,3 +413,25 @@ def test_in_place_results_have_the_bits_of_new_arrays():
         expected, _ = op.forward({}, [x.copy() for x in xs], ForwardContext())
         got, _ = op.forward({}, xs, ForwardContext(overwrite=into))
         assert got is xs[into] and np.array_equal(got, expected), (params, into)
+
+
+@pytest.mark.parametrize("kernel, size", [(1, 20), (3, 20), (3, 6)], ids=["pointwise", "rows", "batch last"])
+def test_inference_fuses_an_activation_into_the_convolution_it_alone_reads(monkeypatch, kernel, size):
+    """A relu that is a convolution's only reader runs inside the convolution at inference (its epilogue),
+    with the bits of the pass that keeps everything; one whose convolution is kept or read again runs itself."""
+    g = Graph("fused")
+    x = g.data("x", shape=[3, size, size])
+    fused = g.relu(g.conv2d(x, filters=4, kernel=kernel, name="conv_a", padding=kernel // 2), name="fused")
+    kept = g.relu(g.conv2d(x, filters=4, kernel=kernel, name="conv_kept", padding=kernel // 2), name="after_kept")
+    shared = g.conv2d(x, filters=4, kernel=kernel, name="conv_shared", padding=kernel // 2)
+    g.add(g.add(fused, kept), g.add(g.tanh(shared, name="after_shared"), shared), name="out")
+    net = network64(g.build())
+    feeds = {"x": np.random.default_rng(4).normal(size=(BATCH, 3, size, size))}
+    full = net.forward(feeds)
+    called = []
+    forward = Activation.forward
+    monkeypatch.setattr(Activation, "forward", lambda self, *args: called.append(self.node) or forward(self, *args))
+    result = net.forward(feeds, keep=["out", "conv_kept"])
+    np.testing.assert_array_equal(result.values["out"], full.values["out"])
+    np.testing.assert_array_equal(result.values["conv_kept"], full.values["conv_kept"])
+    assert sorted(called) == ["after_kept", "after_shared"]

@@ -270,6 +270,10 @@ class Activation(Op):
     def overwritable(self):
         return (0,) if self.params["function"] in IN_PLACE else ()
 
+    def in_place_function(self):
+        function, params = IN_PLACE.get(self.params["function"]), self.params
+        return None if function is None else lambda x: function(x, params)
+
     def backward(self, weights, cache, dy, needs, grads):
         if not needs[0]:
             return [None]

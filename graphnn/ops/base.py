@@ -9,7 +9,8 @@ class attributes:
   ``{"params": {...}, "inputs": [shape, ...]}`` cases the contract tests run;
 - ``is_input`` (a data node: fed, not computed), ``is_loss`` (its scalar output is minimised),
   ``is_metric`` (its scalar output is reported beside the losses, never trained: accuracy);
-- ``decayed_weights``: the weights that get weight decay (default ``("W",)``).
+- ``decayed_weights``: the weights that get weight decay (default ``("W",)``);
+- ``applies_epilogue``: ``forward`` applies ``ctx.epilogue``, when set, to its output (default False).
 
 **Construction, once.** ``op = OpClass(node, params, in_shapes)`` fills the defaults of
 ``params_schema`` into ``op.params`` and works out, from the input shapes alone:
@@ -32,6 +33,9 @@ shared and called in any order. What one pass needs travels explicitly:
 - ``overwritable() -> positions``: the inputs whose arrays ``forward`` can compute its output in, when
   ``ctx.overwrite`` names one (default none: an element-wise op of its input's shape and dtype names it,
   so that inference needs no new array for it);
+- ``in_place_function() -> f or None``: for an op of one input computed element by element, ``f(array)``
+  turning an input array into the output in place (the same bits as ``forward``), which a producer that
+  ``applies_epilogue`` can run as its ``ctx.epilogue``; default None;
 - ``backward(weights, cache, dy, needs, grads) -> dxs``: ``needs`` has one bool per input (Caffe's
   ``propagate_down``): False means return None there and skip that work. ``grads`` holds one array per
   weight, of the weight's shape and dtype, owned by the caller; backward OVERWRITES each fully
@@ -65,12 +69,17 @@ class ForwardContext:
     ``overwrite``: the position of an input whose array the op may compute its output in (one of those
     ``Op.overwritable`` names), or None; the executor sets it only at inference (forward with ``keep``),
     for an input that this node reads last and nothing else refers to, so the op returns no cache then.
+    ``epilogue``: None, or an element-wise function (array -> None, in place) that an op which
+    ``applies_epilogue`` applies to its finished output, a block at a time while each block is in cache:
+    the executor sets it at inference for the following node (``Op.in_place_function``) when that node is
+    the only reader, and runs that node no more.
     """
 
     train: bool = False
     rng: np.random.Generator = None
     state: dict = field(default_factory=dict)
     overwrite: int = None
+    epilogue: object = None
 
 
 def object_schema(properties, required=()):
@@ -119,6 +128,7 @@ class Op:
     is_loss = False  # a loss node: its scalar output is minimised
     is_metric = False  # a metric node: its scalar output is reported, never trained
     decayed_weights = ("W",)  # weights that get weight decay unless the node says otherwise
+    applies_epilogue = False  # forward applies ctx.epilogue to its output
     examples = ()
     onnx_imports = ()  # ONNX op types that import_onnx turns into this op
 
@@ -189,6 +199,9 @@ class Op:
 
     def overwritable(self):
         return ()
+
+    def in_place_function(self):
+        return None
 
     def metrics(self, xs):
         return {}

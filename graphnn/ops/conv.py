@@ -20,6 +20,9 @@ y straight into the output's (N, F, o...) layout, and the bias is added in place
     padded gradient.
 
 A 1x1 convolution with stride 1 and no padding needs no copy: x itself holds each image's columns.
+The bias, and at inference the executor's epilogue (a following relu it alone feeds, see ForwardContext),
+are applied to each block of the output as soon as its product is written (each image, for a 1x1
+convolution with an epilogue), while the block is still in cache.
 When an output row is short (o_d < SHORT_ROW) the copies' innermost runs would be short too, so the op
 keeps the batch as the last axis inside instead: cols (g, K, P*N), one product y (F, P*N), moved to
 (N, F, o...) at the end, and dW = dy (g, F/g, P*N) @ cols.T in one product; the im2col copy and the
@@ -368,6 +371,7 @@ def transposed_pads(importer, node, a, size, kernel, stride, dilation, output_pa
 
 class _Conv(_Convolution):
     transposed = False
+    applies_epilogue = True
 
     def infer_shape(self, in_shapes):
         in_shape = self.geometry(in_shapes)
@@ -393,19 +397,32 @@ class _Conv(_Convolution):
         w = weights["W"].reshape(groups, filters // groups, -1)  # (g, F/g, K/g)
         out = np.empty((n, *self.out_shape), x.dtype)
         train, cols = ctx is not None and ctx.train, None
+        bias = weights["b"].reshape((filters,) + (1,) * self.dims) if "b" in weights else None
+        epilogue = ctx.epilogue if ctx is not None else None
+
+        def finish(block):  # the bias, then the epilogue, on a block of the output while it is in cache
+            if bias is not None:
+                block += bias
+            if epilogue is not None:
+                epilogue(block)
+
         if self.pointwise:  # 1x1, stride 1, no padding: x itself holds each image's column matrix (K, P)
-            np.matmul(w, x.reshape(n, groups, w.shape[2], -1), out=out.reshape(n, groups, w.shape[1], -1))
+            x_rows, out_rows = x.reshape(n, groups, w.shape[2], -1), out.reshape(n, groups, w.shape[1], -1)
+            step = 1 if epilogue is not None else n  # with an epilogue, each image's output while it is in cache
+            for start in range(0, n, step):
+                np.matmul(w, x_rows[start:start + step], out=out_rows[start:start + step])
+                finish(out[start:start + step])
         elif train:  # the whole batch's columns, kept for dW
             cols = self.columns(self.padded(x))
             self.product(w, cols, out)
+            finish(out)
         else:  # columns for at most about COLUMN_BYTES at a time: a few images, or bands of one image's rows
             chunk = self.chunk(x.itemsize)
             for start in range(0, n, chunk):
                 xp, part = self.padded(x[start:start + chunk]), out[start:start + chunk]
                 for band in self.bands(x.itemsize):
                     self.product(w, self.columns(xp, band), part[(slice(None),) * 2 + (band,)])
-        if "b" in weights:
-            out += weights["b"].reshape((filters,) + (1,) * self.dims)
+                    finish(part[(slice(None),) * 2 + (band,)])
         return out, (x, cols)  # a backward after inference rebuilds the columns from x
 
     def chunk(self, itemsize):
