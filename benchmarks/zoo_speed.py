@@ -23,10 +23,10 @@ import sys
 import time
 from pathlib import Path
 
+from onnx_inference import with_threads  # the BLAS thread variables set, as that benchmark sets them
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # set on some machines, they make OpenBLAS pick slow kernels
 LR, MOMENTUM, WEIGHT_DECAY = 0.01, 0.9, 0.0005
 # (name, channels in, filters, kernel, stride, padding, input size): ResNet-18's and VGG-16's convolutions
 LAYERS = (
@@ -49,15 +49,6 @@ def arguments(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     return parser.parse_args(argv)
-
-
-def with_threads(threads):
-    """Re-execute this script with the BLAS thread variables set (they are read when NumPy loads)."""
-    wanted = {name: str(threads) for name in THREAD_VARIABLES}
-    if all(os.environ.get(k) == v for k, v in wanted.items()) and not any(k in os.environ for k in UNSET):
-        return
-    env = {k: v for k, v in os.environ.items() if k not in UNSET} | wanted
-    os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
 def best_times(contenders, repeats):
