@@ -18,7 +18,9 @@ For inference, ``forward(..., keep=names)`` returns only those nodes' values and
 backward, releasing every other value once its last reader has run (predict and evaluation use it); an
 op that can compute its output in an input's array (``Op.overwritable``: relu, add) is told to
 (``ForwardContext.overwrite``) when it reads that value last and nothing else refers to the array — not
-a fed array, a kept value, a weight or a view — so a pass of element-wise nodes makes no new arrays.
+a fed array, a kept value, a weight or a view — so a pass of element-wise nodes makes no new arrays;
+and an element-wise node that is a convolution's only reader runs inside it (``ForwardContext.epilogue``),
+on each block of the convolution's output while that block is in cache.
 ``forward_pieces(pieces, keep)`` runs a large test batch in pieces up to what the losses and metrics read,
 and those once on the joined batch (evaluation: a pass over 10,000 MNIST images holds 14 MB, not 40).
 
