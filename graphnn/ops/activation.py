@@ -20,7 +20,8 @@
 - identity:    y = x
 
 Each function is one row of ``FUNCTIONS``: its forward (x -> y and what backward needs), its backward,
-its FLOPs per element and its ONNX form. ``softmax`` and ``softmax_parts`` below are graphnn's one
+its FLOPs per element and its ONNX form; ``IN_PLACE`` holds the forwards that inference may run in their
+input's array (relu, tanh, sigmoid, identity: the same bits; see ``Op.overwritable``). ``softmax`` and ``softmax_parts`` below are graphnn's one
 softmax: the loss and ``graphnn predict`` use them too.
 ONNX: Sigmoid, Tanh, Relu, LeakyRelu(alpha), Elu(alpha), Selu(alpha, gamma), Softplus, Erf, Neg, Abs, Exp,
 Log, Sqrt, Clip(x, min, max), Softmax(axis), LogSoftmax(axis), Identity; gelu as its formula in Div, Erf,
