@@ -121,8 +121,8 @@ def test_interleaved_comparison_runs_and_prints_the_ratio(mnist_dir, clock):
     assert "mlp784: graphnn " in done.stdout and "graphnn / NumPy loop speed" in done.stdout
 
 
-@pytest.mark.parametrize("arguments", [["--layers", "--match", "512 at 7"], ["--models", "resnet18"]],
-                         ids=["one convolution", "resnet18"])
+@pytest.mark.parametrize("arguments", [["--layers", "--match", "512 at 7"], ["--models", "resnet-mnist"]],
+                         ids=["one convolution", "a zoo model"])
 def test_zoo_speed_compares_graphnn_with_pytorch(arguments):
     pytest.importorskip("torch")
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "zoo_speed.py"), *arguments, "--batch", "1",
