@@ -408,7 +408,7 @@ class _Conv(_Convolution):
 
         if self.pointwise:  # 1x1, stride 1, no padding: x itself holds each image's column matrix (K, P)
             x_rows, out_rows = x.reshape(n, groups, w.shape[2], -1), out.reshape(n, groups, w.shape[1], -1)
-            step = 1 if epilogue is not None else n  # with an epilogue, each image's output while it is in cache
+            step = 1 if epilogue is not None else max(n, 1)  # with an epilogue, one image at a time
             for start in range(0, n, step):
                 np.matmul(w, x_rows[start:start + step], out=out_rows[start:start + step])
                 finish(out[start:start + step])
