@@ -9,6 +9,7 @@ training stopped being finite, a file could not be written; an OSError or Memory
 importing). No traceback reaches the user.
 """
 
+import copy
 import math
 import os
 import signal
@@ -82,6 +83,7 @@ class LazyGroup(click.Group):
         command = importlib.import_module(COMMANDS[name][0]).command
         for param in command.params:  # the rules every path and number a command takes keeps
             if isinstance(param.type, (click.Path, click.types.FloatParamType)) and not getattr(param.type, "checked", False):
+                param.type = copy.copy(param.type)  # its own: click.FLOAT (type=float) is one object for all of click
                 param.type.convert, param.type.checked = _checked(param.type.convert), True
         return command
 

@@ -112,7 +112,7 @@ def complete_record(record):
     that old snapshots resume."""
     record = {key: value for key, value in record.items() if key not in _LEFT_TO_THE_MODEL}
     added = {"test_initialization": TRAIN["properties"]["test_initialization"]["default"], "average_loss": None,
-             "shuffle": True,
+             "shuffle": TRAIN["properties"]["shuffle"]["default"],
              "test_iterations": None, "test_sets": []}  # what a run did before these settings existed
     record = {**added, **record}
     for key, schema in (("solver", SOLVER), ("lr", LEARNING_RATE)):
