@@ -777,8 +777,9 @@ def _inputs_read_as_labels(t):
     """An Input top (or ``input:``) that a loss or an Accuracy reads as its label (second bottom) is fed
     the dataset's labels: graphnn's field ``y`` (a Data layer's second top already is)."""
     labels = {node["inputs"][1] for node in t.nodes if node["op"] in ("loss", "accuracy")}
+    inputs = {name for name, _ in t.inputs}
     for node in t.nodes:
-        if node["op"] == "data" and node["name"] in labels and any(name == node["name"] for name, _ in t.inputs):
+        if node["op"] == "data" and node["name"] in labels and node["name"] in inputs:
             node["field"] = "y"
 
 
