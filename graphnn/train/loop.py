@@ -26,6 +26,7 @@ dropout generator, and averages gradients, loss and accuracy over the ranks befo
 
 import time
 from collections import deque
+from dataclasses import replace
 
 import numpy as np
 
@@ -149,9 +150,13 @@ class Trainer:
                  "elapsed": time.perf_counter() - started})
         return metrics
 
-    def run(self, log=lambda record: None, checkpoint=None, callback=None):
+    def run(self, log=lambda record: None, checkpoint=None, callback=None, final=False):
         """Train until ``settings.iterations`` (or ``stop()``); returns the final test metrics (or None without
         a test set).
+
+        ``final``: no further ``run()`` follows (a Run's training, graphnn/train/run.py): the training samples
+        are released before the final test (their labels stay), so that the run's peak memory is the larger of
+        training's and testing's, not their sum.
 
         ``callback(trainer)``, when given, is called at the end of every iteration, after its records are
         logged (graphnn/train/callbacks.py: epochs, early stopping, the progress bar; it may call ``stop()``);
@@ -205,7 +210,15 @@ class Trainer:
             if checkpoint is not None:
                 checkpoint(self)
         self.seconds = time.perf_counter() - started
+        if final:
+            self._release_samples()
         return self._test_all(log, started)
+
+    def _release_samples(self):
+        """Drop this trainer's references to the training samples (another holder, such as an in-memory
+        Split a caller passed, keeps them alive); the labels and the batcher's position stay."""
+        samples = self.train_split
+        self.train_split = self.batcher.split = replace(samples, x=np.empty((0, *samples.x.shape[1:]), samples.x.dtype))
 
     def _accumulate(self, index, passes):
         """Add pass ``index``'s gradients (in the store) to the sum; after the last pass the store holds the

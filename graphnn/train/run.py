@@ -171,7 +171,7 @@ class Run:
                             (trainer.iteration == trainer.settings.iterations or trainer.stopping):
                         stop.urgent = (trainer.iteration, snapshots.snapshot_path(folder))
             try:
-                test_metrics = trainer.run(record, hook, epochs)
+                test_metrics = trainer.run(record, hook, epochs, final=True)
                 self._stop_after_final_test(stop, checkpoint)
                 if directory is not None:
                     try:

@@ -5,7 +5,7 @@ line and the tests as marked points). Tick labels are rounded to the ticks' own 
 
 import math
 import numbers
-from xml.sax.saxutils import escape
+from html import escape
 
 WIDTH, HEIGHT = 640, 360
 LEFT, RIGHT, TOP, BOTTOM = 70, 20, 48, 44  # margins around the plot area

@@ -5,6 +5,7 @@ Trainer's own state_dict round trip."""
 import json
 import os
 import signal
+import weakref
 
 import numpy as np
 import pytest
@@ -31,6 +32,25 @@ def test_a_run_trains_tests_and_writes_its_folder(tmp_path):
     assert summary["train"]["iterations"] == 30 and summary["test"]["samples"] == 60
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in lines] == records and records[-1]["phase"] == "test"
+
+
+def test_a_run_frees_its_training_samples_before_the_final_test(tmp_path, monkeypatch):
+    """Its peak memory is the larger of training's and testing's, not their sum; a Trainer that may run on
+    keeps them."""
+    model = load_model(write_model(tmp_path, write_data(tmp_path)))
+    run = Run(model, {"iterations": 10}, out=tmp_path / "run")
+    samples, count = weakref.ref(run.trainer.train_split.x), len(run.trainer.train_split)
+    alive_at_test = []
+    test = run.trainer.test
+    monkeypatch.setattr(run.trainer, "test", lambda: alive_at_test.append(samples() is not None) or test())
+    assert run.train()["test"]["samples"] == 60
+    assert alive_at_test == [False] and samples() is None
+    assert len(run.trainer.train_split) == count and run.trainer.batcher.state_dict()["samples"] == count
+    trainer = Run(model, {"iterations": 10}, out=tmp_path / "other").trainer
+    trainer.run()
+    trainer.settings.iterations = 20
+    trainer.run()  # on from where it stopped, with its samples
+    assert trainer.iteration == 20 and len(trainer.train_split.x) == len(trainer.train_split)
 
 
 def stop_at(iteration):
