@@ -39,6 +39,19 @@ from graphnn.ops.base import TRAINABLE_PROPERTIES, Op, object_schema
 from graphnn.ops.registry import register
 
 
+def channel_sums(x3, out=None):
+    """sum over n and p of x3 (N, C, P), per channel (C,): one matrix-vector product over the rows of P
+    values (several times faster than NumPy's reduction over axes 0 and 2), then a sum over the N samples."""
+    n, channels, size = x3.shape
+    return (x3.reshape(n * channels, size) @ np.ones(size, x3.dtype)).reshape(n, channels).sum(axis=0, out=out)
+
+
+def channel_dots(a, b):
+    """sum over every axis but 1 of a * b, per channel (C,), without the product's array."""
+    n, channels = a.shape[:2]
+    return np.einsum("ncp,ncp->c", a.reshape(n, channels, -1), b.reshape(n, channels, -1))
+
+
 @register
 class BatchNorm(Op):
     name = "batchnorm"
@@ -114,50 +127,51 @@ class BatchNorm(Op):
 
     @staticmethod
     def _layout(x):
-        """(axes statistics run over, shape that broadcasts a (C,) vector against x)."""
-        axes = (0,) + tuple(range(2, x.ndim))
-        return axes, (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        """(x as (N, C, P): P values per sample and channel; the shape that broadcasts a (C,) vector
+        against x)."""
+        n, channels = x.shape[:2]
+        return x.reshape(n, channels, -1), (1, channels) + (1,) * (x.ndim - 2)
 
     def forward(self, weights, xs, ctx):
         (x,) = xs
-        axes, per_channel = self._layout(x)
-        state = ctx.state
+        x3, per_channel = self._layout(x)
+        count = x3.shape[0] * x3.shape[2]
         batch_statistics = self.batch_statistics(ctx.train)
         if batch_statistics:
-            mean = x.mean(axis=axes)  # (C,)
-            xhat = x - mean.reshape(per_channel)
-            var = np.mean(xhat * xhat, axis=axes)
+            mean = channel_sums(x3) / count  # (C,)
+            centred = x - mean.reshape(per_channel)
+            var = channel_dots(centred, centred) / count
             if ctx.train:
-                self.update(state, mean, var, x.size // x.shape[1])
+                self.update(ctx.state, mean, var, count)
         else:
-            mean, var = state["running_mean"], state["running_var"]
-            xhat = x - mean.reshape(per_channel)
+            mean, var = ctx.state["running_mean"], ctx.state["running_var"]
+            centred = x - mean.reshape(per_channel)
         inv_std = 1.0 / np.sqrt(var + self.params["epsilon"])  # (C,)
-        xhat *= inv_std.reshape(per_channel)
-        if not self.params["affine"]:
-            return xhat, (xhat, inv_std, batch_statistics)
-        y = xhat * weights["gamma"].reshape(per_channel)
-        y += weights["beta"].reshape(per_channel)
-        return y, (xhat, inv_std, batch_statistics)
+        scale = weights["gamma"] * inv_std if self.params["affine"] else inv_std
+        y = centred * scale.reshape(per_channel)  # gamma * xhat
+        if self.params["affine"]:
+            y += weights["beta"].reshape(per_channel)
+        return y, (centred, inv_std, batch_statistics)
 
     def backward(self, weights, cache, dy, needs, grads):
-        xhat, inv_std, batch_statistics = cache
-        axes, per_channel = self._layout(dy)
+        centred, inv_std, batch_statistics = cache  # xhat = centred * inv_std
+        dy3, per_channel = self._layout(dy)
         affine = self.params["affine"]
         if affine:
-            dbeta = dy.sum(axis=axes, out=grads["beta"])
-            dgamma = np.sum(dy * xhat, axis=axes, out=grads["gamma"])
+            dbeta = channel_sums(dy3, out=grads["beta"])
+            dgamma = np.multiply(channel_dots(dy, centred), inv_std, out=grads["gamma"])  # sum dy * xhat
         if not needs[0]:
             return [None]
-        scale = (weights["gamma"] * inv_std if affine else inv_std).reshape(per_channel)
+        scale = weights["gamma"] * inv_std if affine else inv_std
         if not batch_statistics:
-            return [dy * scale]
+            return [dy * scale.reshape(per_channel)]
         if not affine:
-            dbeta, dgamma = dy.sum(axis=axes), np.sum(dy * xhat, axis=axes)
-        count = dy.size // dy.shape[1]
-        dx = dy - (dbeta / count).reshape(per_channel)
-        dx -= xhat * (dgamma / count).reshape(per_channel)
-        dx *= scale
+            dbeta, dgamma = channel_sums(dy3), channel_dots(dy, centred) * inv_std
+        count = dy3.shape[0] * dy3.shape[2]
+        # gamma / sigma * (dy - dbeta / M - xhat * dgamma / M), with xhat = centred / sigma
+        dx = dy * scale.reshape(per_channel)
+        dx -= centred * (scale * inv_std * dgamma / count).reshape(per_channel)
+        dx -= (scale * dbeta / count).reshape(per_channel)
         return [dx]
 
     def flops(self):
