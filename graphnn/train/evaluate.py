@@ -21,9 +21,12 @@ from graphnn.model.limits import check_batch_size
 from graphnn.train.feeding import feeds
 
 # A test batch runs in equal pieces of at least PIECE_ROWS samples, as many as PIECE_BYTES of values (every
-# node's output) hold. Fewer rows would change the last bits: OpenBLAS sums a product's long rows in
-# another order for small matrices (LeNet's fc2, 500 -> 10, gives other logits in pieces of 100 than in one
-# of 1,000), and the test numbers would then differ from a single pass's.
+# node's output) hold. A product's row can differ in its last bits with its place in the product (OpenBLAS
+# picks kernels by the rows' positions: mlp784's logits for 5,000 MNIST images differ from a single pass's
+# in 416 rows with pieces of 2,500, in 2,742 with pieces of 1,000, by at most 4.2e-7); the reported numbers,
+# means over the batch, absorb so few such differences: with pieces of 2,500 they are the single pass's
+# (tests/train/test_evaluate.py), where pieces of 500 already changed one loss in its last bit (branchy, two
+# threads).
 PIECE_BYTES = 8 * 2**20
 PIECE_ROWS = 2500
 
