@@ -155,8 +155,8 @@ class Trainer:
         a test set).
 
         ``final``: no further ``run()`` follows (a Run's training, graphnn/train/run.py): the training samples
-        are released before the final test (their labels stay), so that the run's peak memory is the larger of
-        training's and testing's, not their sum.
+        are released once the last iteration has trained (their labels stay), before its snapshot and the
+        final test, so that the run's peak memory is the larger of training's and testing's, not their sum.
 
         ``callback(trainer)``, when given, is called at the end of every iteration, after its records are
         logged (graphnn/train/callbacks.py: epochs, early stopping, the progress bar; it may call ``stop()``);
@@ -198,6 +198,8 @@ class Trainer:
             self.window[1] += accuracy
             self.window[2] += 1
             last = self.iteration == settings.iterations
+            if final and last:  # before the records, callbacks and the last snapshot, which do not need them
+                self._release_samples()
             if self.iteration % settings.display_interval == 0 or last:
                 self._log_window(log, lr, samples_per_epoch, started)
             if settings.test_interval and self.iteration % settings.test_interval == 0 and not last:
