@@ -9,28 +9,17 @@ training stopped being finite, a file could not be written; an OSError or Memory
 importing). No traceback reaches the user.
 """
 
-import copy
-import math
+import _signal  # the C module, loaded with the interpreter: the start-up handler goes in before any import
 import os
-import signal
 import sys
+
+SIGNAL_NAMES = {_signal.SIGINT: "SIGINT", _signal.SIGTERM: "SIGTERM"}
 
 
 def _interrupted_while_starting(signum, frame):
     """Ctrl-C or SIGTERM before the command runs (imports take tens of milliseconds): nothing to clean up yet."""
-    os.write(2, f"error: interrupted ({signal.Signals(signum).name}) while starting\n".encode())
+    os.write(2, f"error: interrupted ({SIGNAL_NAMES[signum]}) while starting\n".encode())
     os._exit(128 + signum)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM while a command runs outside a training run's own handler (graphnn/train/signals.py): handled
-    as Ctrl-C is (one line, 143), from where it came."""
-
-    signum = signal.SIGTERM
-
-
-def _terminated(signum, frame):
-    raise Terminated
 
 
 def _started_as_the_command():
@@ -40,12 +29,27 @@ def _started_as_the_command():
     return program in ("graphnn", "graphnn.exe") or sys.argv[0].endswith(os.path.join("graphnn", "__main__.py"))
 
 
-if _started_as_the_command() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, _interrupted_while_starting)
-if _started_as_the_command() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-    signal.signal(signal.SIGTERM, _interrupted_while_starting)
+if _started_as_the_command() and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _interrupted_while_starting)
+if _started_as_the_command() and _signal.getsignal(_signal.SIGTERM) == _signal.SIG_DFL:
+    _signal.signal(_signal.SIGTERM, _interrupted_while_starting)
 
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while a command runs outside a training run's own handler (graphnn/train/signals.py): handled
+    as Ctrl-C is (one line, 143), from where it came."""
+
+    signum = _signal.SIGTERM
+
+
+def _terminated(signum, frame):
+    raise Terminated
+
+
+import copy
 import importlib
+import math
+import signal
 
 import click
 
