@@ -212,7 +212,7 @@ class Trainer:
             if checkpoint is not None:
                 checkpoint(self)
         self.seconds = time.perf_counter() - started
-        if final:
+        if final and len(self.train_split.x):  # no iteration ran here, or one stopped early: not released yet
             self._release_samples()
         return self._test_all(log, started)
 
