@@ -71,11 +71,15 @@ def _sole_reference(values, name):
 
 
 class _Scheduled(NamedTuple):
-    """One forward step as a pass runs it (see ``Network._schedule``)."""
+    """One forward step as a pass runs it (see ``Network._schedule``), with what the pass reads of it
+    worked out once: a pass of a small network is mostly this bookkeeping."""
 
     step: object
+    name: str
+    inputs: tuple
+    op: object  # its op; None for a data node (its value is fed)
     weights: dict
-    state: dict
+    loss_weight: object  # the op's loss weight for a loss node, else None
     released: tuple  # values released once it has run
     overwritable: tuple  # input positions it may overwrite
     epilogue: object  # an element-wise function its op applies to its output, or None
@@ -113,10 +117,14 @@ class Network:
                                for step in self.plan.steps]
         self._schedules = {}  # (until, keep) -> the forward steps and what each releases (see _schedule)
         trained = trained_nodes(self.plan)
-        self._backward_steps = [(step, self.weights.get(step.name, {}), self.store.grads.get(step.name, {}))
+        self._backward_steps = [(step, step.name, tuple(step.inputs), step.op, step.needs,
+                                 self.weights.get(step.name, {}), self.store.grads.get(step.name, {}))
                                 for step in reversed(self.plan.steps)
                                 if step.name in trained and not step.op.is_input]
-        self._loss_weights = {step.name: step.op.loss_weight for step in self.plan.losses}
+        self._loss_gradients = {}  # loss node -> d objective / d loss: its loss weight, a read-only 0-d array
+        for step in self.plan.losses:
+            self._loss_gradients[step.name] = np.asarray(step.op.loss_weight, self.dtype)
+            self._loss_gradients[step.name].flags.writeable = False
         self._reporting = [step for step in self.plan.steps if step.op.is_loss or step.op.is_metric]
         self._contexts = (None, None, {})  # (train, rng, {node: ForwardContext}) of the last pass
 
@@ -139,9 +147,12 @@ class Network:
         return Network(self.model, self.weights, self.state, dtype)
 
     def _fed(self, step, feeds):
-        if step.name not in feeds:
+        value = feeds.get(step.name)
+        if value is None:
             raise ShapeError(f"no value fed for data node '{step.name}'", node=step.name)
-        value = np.asarray(feeds[step.name])
+        if type(value) is np.ndarray and value.dtype == self.dtype and value.shape[1:] == step.op.out_shape:
+            return value  # already what node_value makes of it (the training loop's feeds)
+        value = np.asarray(value)
         if value.shape[1:] != step.out_shape and value.ndim >= 1 and step.op.params["field"] != "y" and \
                 math.prod(value.shape[1:]) == math.prod(step.out_shape):
             value = value.reshape((len(value),) + step.out_shape)  # e.g. (N, 28, 28) images for a [784] node
@@ -177,8 +188,10 @@ class Network:
                                   if step.inputs[position] in computed and step.inputs[position] in names)
                             for (step, _, _), names in zip(steps, released)]
             epilogues, fused = self._fusions(steps, keep)
-            schedule = [_Scheduled(*entry, tuple(names), positions, epilogues.get(entry[0].name), entry[0].name in fused)
-                        for entry, names, positions in zip(steps, released, overwritable)]
+            schedule = [_Scheduled(step, step.name, tuple(step.inputs), None if step.op.is_input else step.op,
+                                   weights, step.op.loss_weight if step.op.is_loss else None, tuple(names), positions,
+                                   epilogues.get(step.name), step.name in fused)
+                        for (step, weights, _), names, positions in zip(steps, released, overwritable)]
             self._schedules[targets, keep] = schedule
         return schedule
 
@@ -228,24 +241,25 @@ class Network:
             raise TypeError("forward(train=True) needs rng=numpy.random.default_rng(seed) for dropout")
         values, caches, losses = {}, {}, {}
         contexts = self._contexts_for(train, rng)
-        for step, weights, _, released, overwritable, epilogue, fused in self._schedule(targets, keep):
+        keeps_caches = keep is None
+        for step, name, inputs, op, weights, loss_weight, released, overwritable, epilogue, fused \
+                in self._schedule(targets, keep):
             started = time.perf_counter() if timings is not None else 0.0
-            name, op = step.name, step.op
-            if op.is_input:
+            if op is None:
                 values[name] = self._fed(step, feeds)
             elif fused:  # its producer applied it (the producer's epilogue): the value is the producer's
-                values[name] = values[step.inputs[0]]
+                values[name] = values[inputs[0]]
             else:
                 context = contexts[name] if epilogue is None else replace(contexts[name], epilogue=epilogue)
                 for position in overwritable:
-                    if _sole_reference(values, step.inputs[position]):
+                    if _sole_reference(values, inputs[position]):
                         context = replace(context, overwrite=position)
                         break
-                values[name], cache = op.forward(weights, [values[source] for source in step.inputs], context)
-                if keep is None:
+                values[name], cache = op.forward(weights, [values[source] for source in inputs], context)
+                if keeps_caches:
                     caches[name] = cache
-                if op.is_loss:
-                    losses[name] = float(values[name]) * op.loss_weight
+                if loss_weight is not None:
+                    losses[name] = float(values[name]) * loss_weight
                 del cache
             for dead in released:
                 del values[dead]
@@ -298,21 +312,21 @@ class Network:
         store's gradient views: {node: {weight: view}} (the same arrays every call)."""
         if self._backward_steps and not result.caches:
             raise TypeError("backward needs a forward pass that kept its caches (forward without keep=...)")
-        pending = {name: np.asarray(weight, self.dtype) for name, weight in self._loss_weights.items()}
+        pending = dict(self._loss_gradients)
         caches = result.caches
-        for step, weights, grads in self._backward_steps:
-            dy = pending.pop(step.name, None)
+        for step, name, inputs, op, needs, weights, grads in self._backward_steps:
+            dy = pending.pop(name, None)
             if dy is None:  # no consumer passed a gradient back: nothing to learn here this time
                 for grad in grads.values():
                     grad.fill(0)
                 continue
             started = time.perf_counter() if timings is not None else 0.0
-            dxs = step.op.backward(weights, caches[step.name], dy, step.needs, grads)
-            for source, dx in zip(step.inputs, dxs):
+            dxs = op.backward(weights, caches[name], dy, needs, grads)
+            for source, dx in zip(inputs, dxs):
                 if dx is not None:
                     pending[source] = dx if source not in pending else pending[source] + dx
             if watch is not None:
                 watch(step, dxs)
             if timings is not None:
-                timings[step.name] = timings.get(step.name, 0.0) + time.perf_counter() - started
+                timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
         return self.store.trained_grads

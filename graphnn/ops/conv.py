@@ -53,6 +53,7 @@ from graphnn.errors import ShapeError
 from graphnn.ops.base import TRAINABLE_PROPERTIES, Op, object_schema, reshaped
 from graphnn.ops.fillers import FILLER_SCHEMA, fill
 from graphnn.ops.registry import register
+from graphnn.ops.sums import channel_sums
 
 COLUMN_BYTES = 8 << 20  # inference builds conv's column matrix for about this many bytes at a time
 SHORT_ROW = 16  # outputs per row below which conv keeps the batch as the last axis inside the op
@@ -478,7 +479,7 @@ class _Conv(_Convolution):
             image_cols = cols.reshape(groups, w.shape[2], n, -1).transpose(2, 0, 3, 1)  # (N, g, P, K/g)
             np.sum(np.matmul(dy_rows, image_cols), axis=0, out=grad_w)
         if "b" in grads:
-            np.sum(dy_rows, axis=(0, 3), out=reshaped(grads["b"], w.shape[:2]))
+            channel_sums(dy.reshape(n, filters, -1), out=grads["b"])
         if not needs[0]:
             return [None]
         (channels, *size), kernel, out_size = self.in_shapes[0], self.kernel, self.out_size
@@ -601,7 +602,7 @@ class _ConvTranspose(_Convolution):
         # (g, C/g, LN) @ (g, LN, F/g*K) -> (g, C/g, F/g*K), written into grads["W"] (C, F/g, k...)
         np.matmul(x_last, cols.transpose(0, 2, 1), out=reshaped(grads["W"], (groups, channels // groups, -1)))
         if "b" in grads:
-            np.sum(dy, axis=(0, *range(2, dims + 2)), out=grads["b"])
+            channel_sums(dy.reshape(n, filters, -1), out=grads["b"])
         if not needs[0]:
             return [None]
         dx = w.reshape(groups, channels // groups, -1) @ cols  # (g, C/g, F/g*K) @ (g, F/g*K, LN)

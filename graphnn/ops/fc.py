@@ -17,6 +17,7 @@ from graphnn.errors import ShapeError
 from graphnn.ops.base import TRAINABLE_PROPERTIES, Op, object_schema
 from graphnn.ops.fillers import FILLER_SCHEMA, fill
 from graphnn.ops.registry import register
+from graphnn.ops.sums import column_sums
 
 
 @register
@@ -72,7 +73,7 @@ class FullyConnected(Op):
         dy = dy.reshape(len(x2), -1)
         np.matmul(x2.T, dy, out=grads["W"])  # (D, N) @ (N, U) -> (D, U)
         if "b" in grads:
-            dy.sum(axis=0, out=grads["b"])
+            column_sums(dy, out=grads["b"])
         if not needs[0]:
             return [None]
         dx = dy @ weights["W"].T  # (N, U) @ (U, D) -> (N, D)

@@ -22,6 +22,7 @@ loss functions, each with the activation that turns a prediction into what the l
 (``graphnn predict``'s probabilities, ONNX export ``--softmax``, the importer's ``--loss``).
 """
 
+import functools
 import math
 
 import numpy as np
@@ -31,6 +32,7 @@ from graphnn.ops.activation import FUNCTIONS as ACTIVATIONS
 from graphnn.ops.activation import softmax_parts
 from graphnn.ops.base import LOSS_PROPERTIES, Op, object_schema
 from graphnn.ops.registry import register
+from graphnn.ops.sums import row_sums
 
 FUNCTIONS = {"softmax_cross_entropy": "softmax", "least_squares": "identity",  # loss -> its output activation
              "sigmoid_cross_entropy": "sigmoid"}
@@ -38,7 +40,15 @@ FUNCTIONS = {"softmax_cross_entropy": "softmax", "least_squares": "identity",  #
 
 def one_hot(indices, classes, dtype):
     """Class indices (N,) -> one-hot rows (N, classes): rows of the identity matrix."""
-    return np.eye(classes, dtype=dtype).take(indices.astype(np.intp, copy=False), axis=0)
+    return _identity(classes, np.dtype(dtype)).take(indices.astype(np.intp, copy=False), axis=0)
+
+
+@functools.lru_cache(maxsize=16)
+def _identity(classes, dtype):
+    """The read-only identity matrix (classes, classes), made once per size and dtype."""
+    matrix = np.eye(classes, dtype=dtype)
+    matrix.flags.writeable = False
+    return matrix
 
 
 @register
@@ -82,10 +92,11 @@ class Loss(Op):
             if label.ndim == 1:
                 label = label.astype(np.intp, copy=False)
                 loss = (log_total.sum() - shifted[np.arange(n), label].sum()) / n  # -1/N sum_n log p[n, label_n]
-            else:
-                shifted -= log_total  # log p
-                loss = -(label * shifted).sum() / n
-            return np.asarray(loss, x.dtype), (p, label)
+                return np.asarray(loss, x.dtype), (p, label, None)
+            # -1/N sum t (shifted - log total) = (sum_n T_n log total_n - sum t shifted) / N, T_n = sum_c t_nc
+            label_sums = row_sums(label)
+            loss = (np.dot(label_sums, log_total[:, 0]) - np.vdot(label, shifted)) / n
+            return np.asarray(loss, x.dtype), (p, label, label_sums)
         if function == "sigmoid_cross_entropy":
             terms = np.log1p(np.exp(-np.abs(x)))
             terms += np.maximum(x, 0)
@@ -96,7 +107,7 @@ class Loss(Op):
         return np.asarray((diff * diff).sum() / (2 * n), x.dtype), (diff, indices)
 
     def backward(self, weights, cache, dy, needs, grads):
-        first, label = cache
+        first, label = cache[:2]
         n = len(first)
         function = self.params["function"]
         if function == "least_squares":  # first = x - t; label: whether t is class indices (no gradient)
@@ -114,7 +125,7 @@ class Loss(Op):
             dx = first.copy()
             dx[np.arange(n), label] -= 1
         else:  # p * sum(t) - t: p - t for rows that sum to 1, right for any other label weights too
-            dx = first * label.sum(axis=1, keepdims=True)
+            dx = first * cache[2][:, None]
             dx -= label
         dx *= dy / n
         return [dx, None]
